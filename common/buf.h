@@ -1,0 +1,45 @@
+/*
+ * buf: a length-carrying, growable byte buffer (Postfix's VSTRING, small).
+ *
+ * The bytes may hold NULs; p[len] is always a NUL so that a buffer holding
+ * text can be passed as a C string.  Out of memory is fatal (exit 75):
+ * nothing sensible can be done with half a buffer.
+ */
+#ifndef LDAPMAIL_BUF_H
+#define LDAPMAIL_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *p;	/* NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+/* Make room for n more bytes (plus the terminating NUL). */
+void buf_reserve(struct buf *b, size_t n);
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, int c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Drop the first n bytes (n <= len). */
+void buf_consume(struct buf *b, size_t n);
+/* Empty the buffer, keep its memory. */
+void buf_reset(struct buf *b);
+/* Give the memory back; the buffer is empty and reusable. */
+void buf_free(struct buf *b);
+/* Text of the buffer; "" when nothing was ever appended. */
+const char *buf_str(const struct buf *b);
+
+/* Allocation helpers that die on ENOMEM (exit 75). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * cfg: /etc/ldapmail/ldapmail.conf, shared by lookupd and ldap-maildirmake.
+ *
+ * Postfix-style "name = value" lines; "#" comment lines; a line starting
+ * with white space continues the previous one; $name, ${name} and $(name)
+ * expand an earlier parameter ($$ is a literal $).  "[map NAME]" opens a
+ * map section.  List values split at commas and/or white space.  A
+ * parameter given twice keeps the later value and leaves a warning.  Every
+ * error names "FILE:LINE: ...".  When the file defines no map, the
+ * built-in domain/alias/mailbox profile of the SPEC applies.
+ *
+ * The parsed struct is read-only after cfg_load(); lookupd shares one
+ * between threads without locking.
+ */
+#ifndef LDAPMAIL_CFG_H
+#define LDAPMAIL_CFG_H
+
+#include <stddef.h>
+
+#define CFG_DEFAULT_PATH "/etc/ldapmail/ldapmail.conf"
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+enum cfg_tls { CFG_TLS_NO, CFG_TLS_STARTTLS, CFG_TLS_LDAPS };
+enum cfg_scope { CFG_SCOPE_BASE, CFG_SCOPE_ONE, CFG_SCOPE_SUB };
+enum cfg_kind { CFG_KIND_ADDRESS, CFG_KIND_DOMAIN, CFG_KIND_PLAIN };
+
+/* A listening endpoint: unix:PATH or inet:HOST:PORT. */
+struct cfg_listen {
+	int is_unix;
+	char *path;	/* unix */
+	char *host;	/* inet; without [] for IPv6 */
+	char *port;	/* inet */
+	char *map;	/* tcp_listen only: the one map served there */
+	char *text;	/* as written, for messages */
+};
+
+struct cfg_map {
+	char *name;
+	char *base;
+	enum cfg_scope scope;
+	char *filter;
+	struct strlist key;	/* attribute names */
+	struct strlist result;	/* attribute names */
+	char *format;		/* exactly one %s; %% is a literal % */
+	enum cfg_kind kind;
+	int catchall;
+	int single;
+	const char *file;	/* where the section starts (NULL: built-in) */
+	int line;
+};
+
+struct cfg {
+	char *file;
+
+	struct strlist ldap_uri;
+	char *bind_dn;
+	char *bind_pw;
+	char *bind_pw_file;
+	enum cfg_tls tls;
+	char *tls_ca_file;
+	int tls_require_cert;
+	int ldap_timeout;
+	char *domain_base;
+	char *account_base;
+
+	struct cfg_listen *socketmap_listen;
+	size_t n_socketmap_listen;
+	struct cfg_listen *tcp_listen;
+	size_t n_tcp_listen;
+
+	char *cache_dir;
+	int refresh;
+	int miss_lookup;
+	int negative_ttl;
+	int min_refresh;
+	int max_stale;
+	char *recipient_delimiter;	/* "" = none */
+	char *user;			/* NULL = do not change */
+	char *group;
+	char *socket_group;		/* NULL/"" = leave as created */
+	int socket_mode;
+	int max_connections;
+	int idle_timeout;
+	int max_request_size;
+
+	char *mail_base;
+	char *mail_owner;
+	char *shared_dir;
+	char *shared_maildirs_dir;
+
+	struct cfg_map *maps;
+	size_t n_maps;
+	int builtin_maps;		/* the file defined no [map] */
+
+	struct strlist warnings;	/* "FILE:LINE: text", for `check` */
+};
+
+/* Read and check a file.  NULL on error, with "FILE:LINE: text" in err. */
+struct cfg *cfg_load(const char *path, char *err, size_t errsz);
+/* The same from memory; name is used in messages (fuzzing, unit tests). */
+struct cfg *cfg_parse(const char *text, size_t len, const char *name,
+    char *err, size_t errsz);
+void cfg_free(struct cfg *cfg);
+
+/* The map called name (len bytes), or NULL. */
+const struct cfg_map *cfg_map_find(const struct cfg *cfg, const char *name,
+    size_t len);
+
+/* Read the bind password (bind_pw or bind_pw_file, one trailing newline
+ * dropped) into a fresh buffer the caller wipes and frees.  *pw is NULL
+ * for an anonymous bind.  -1 with err set when the file cannot be read. */
+int cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
+    size_t errsz);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * ldapconn: an LDAP session that owns connecting, TLS, binding, paging,
+ * timeouts and reconnecting.  The only file of the project that includes
+ * <ldap.h>; everything else sees entries through struct lentry.
+ *
+ * libldap keeps a dead handle dead ("Can't contact LDAP server" forever
+ * after a server restart), so a failed operation drops the connection and
+ * the next one starts afresh; an operation that fails before it delivered
+ * anything is retried once on a new connection.  After a failure to
+ * connect, further attempts within one second fail at once: a directory
+ * that is down is not hammered by every lookup.  Every wait is bounded by
+ * ldap_timeout.
+ *
+ * One session per thread; sessions are independent.
+ */
+#ifndef LDAPMAIL_LDAPCONN_H
+#define LDAPMAIL_LDAPCONN_H
+
+#include <stddef.h>
+
+#include "common/cfg.h"
+
+struct ldapconn;
+struct lentry;
+
+struct lval {
+	const char *ptr;	/* not NUL-terminated in general */
+	size_t len;
+};
+
+enum ldapconn_status {
+	LDAPCONN_OK = 0,
+	LDAPCONN_TEMP,		/* unreachable, timeout, busy: try later */
+	LDAPCONN_PERM,		/* the server refused the request itself */
+	LDAPCONN_ABORTED	/* the entry callback asked to stop */
+};
+
+/* Return 0 to go on, non-zero to stop the search (LDAPCONN_ABORTED). */
+typedef int (*ldapconn_entry_fn)(const struct lentry *e, void *arg);
+
+/* A session for cfg (kept by reference; must outlive the session).
+ * Nothing is sent until the first operation. */
+struct ldapconn *ldapconn_new(const struct cfg *cfg);
+void ldapconn_free(struct ldapconn *lc);
+
+/* Connect and bind now (for `check`). */
+enum ldapconn_status ldapconn_open(struct ldapconn *lc, char *err,
+    size_t errsz);
+
+/* Search base/scope/filter for attrs (NULL-terminated; NULL = all user
+ * attributes), calling fn for each entry.  paged: read with RFC 2696
+ * paged results until the server has no more, so no size limit can
+ * truncate the answer; otherwise a size limit is an error (TEMP).  err
+ * gets a one-line reason on failure. */
+enum ldapconn_status ldapconn_search(struct ldapconn *lc, const char *base,
+    enum cfg_scope scope, const char *filter, const char *const *attrs,
+    int paged, ldapconn_entry_fn fn, void *arg, char *err, size_t errsz);
+
+/* The entry's DN as the server sent it. */
+const char *lentry_dn(const struct lentry *e);
+/* The values of attr (matched case-insensitively, options ignored);
+ * returns how many, *vals set to an array valid during the callback. */
+size_t lentry_values(const struct lentry *e, const char *attr,
+    const struct lval **vals);
+
+/* Normalize a DN for comparison (spacing per RFC 4514, ASCII case folded)
+ * into a fresh string; NULL if it is not a valid DN. */
+char *ldapconn_dn_normalize(const char *dn);
+
+#endif

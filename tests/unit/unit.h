@@ -1,0 +1,45 @@
+/*
+ * unit.h: the smallest case-table harness that can fail.
+ *
+ * Each CHECK prints "ok - NAME" or "not ok - NAME (file:line: what)" in
+ * the TAP-like format tests/run counts; unit_done() returns the exit
+ * status (1 if anything failed).  Header-only on purpose.
+ */
+#ifndef LDAPMAIL_UNIT_H
+#define LDAPMAIL_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int unit_failed, unit_passed;
+
+#define CHECK(name, cond) do { \
+	if (cond) { unit_passed++; printf("ok - %s\n", (name)); } \
+	else { unit_failed++; printf("not ok - %s (%s:%d: %s)\n", (name), \
+	    __FILE__, __LINE__, #cond); } \
+	fflush(stdout); \
+} while (0)
+
+/* Compare len bytes of memory with an expected string, show both. */
+#define CHECK_MEM(name, got, gotlen, want) do { \
+	const char *u_w = (want); size_t u_wl = strlen(u_w); \
+	size_t u_gl = (gotlen); const char *u_g = (got); \
+	if (u_gl == u_wl && (u_wl == 0 || memcmp(u_g, u_w, u_wl) == 0)) { \
+		unit_passed++; printf("ok - %s\n", (name)); \
+	} else { unit_failed++; printf("not ok - %s (%s:%d: got \"%.*s\" want \"%s\")\n", \
+	    (name), __FILE__, __LINE__, (int)(u_gl > 200 ? 200 : u_gl), \
+	    u_g ? u_g : "(null)", u_w); } \
+	fflush(stdout); \
+} while (0)
+
+#define CHECK_STR(name, got, want) do { \
+	const char *u_s = (got); \
+	CHECK_MEM(name, u_s ? u_s : "(null)", u_s ? strlen(u_s) : 6, want); \
+} while (0)
+
+static inline int unit_done(void)
+{
+	return unit_failed ? 1 : 0;
+}
+
+#endif
