@@ -20,7 +20,7 @@
 #define CFG_DEFAULT_PATH "/etc/ldapmail/ldapmail.conf"
 
 struct strlist {
-	char **v;
+	char **v;	/* v[n] == NULL when n > 0: usable as an attrs list */
 	size_t n;
 };
 
