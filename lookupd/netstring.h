@@ -12,7 +12,7 @@
 struct buf;
 
 enum ns_status {
-	NS_OK,		/* *payload/*plen set, *consumed = whole netstring */
+	NS_OK,		/* *payload, *plen set, *consumed = whole netstring */
 	NS_MORE,	/* incomplete: read more and call again */
 	NS_BAD,		/* not a netstring (bad digits, missing ':' or ',') */
 	NS_TOO_LONG	/* declared length above max */

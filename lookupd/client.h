@@ -1,0 +1,22 @@
+/*
+ * client: ask the running daemon exactly as Postfix would, over the first
+ * socketmap endpoint of the configuration (or, failing that, the
+ * tcp_table endpoint of the map).  For `lookupd query` and `lookupd stats`.
+ */
+#ifndef LDAPMAIL_CLIENT_H
+#define LDAPMAIL_CLIENT_H
+
+#include <stddef.h>
+
+#include "common/cfg.h"
+#include "lookupd/result.h"
+
+struct buf;
+
+/* The daemon's answer for map/key: the value (FOUND) or reason (TEMP,
+ * PERM) in out.  Cannot reach the daemon: RES_TEMP with err set. */
+enum result client_query(const struct cfg *cfg, const char *map,
+    const char *key, size_t keylen, struct buf *out, char *err,
+    size_t errsz);
+
+#endif

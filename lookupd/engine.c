@@ -1,0 +1,910 @@
+/*
+ * engine: snapshot, memory of live answers, live workers, snapshot builder
+ * (see engine.h).
+ *
+ * Threads.  The event loop (the caller) owns the per-map state: the open
+ * snapshot, the caches, the counters.  NWORKERS workers each own an LDAP
+ * session and take live walks from a bounded queue; one builder owns
+ * another session and rebuilds snapshots.  Workers and builder never touch
+ * the loop's state: they put finished jobs and freshly opened snapshots on
+ * a list and write the eventfd; the loop picks them up in engine_drain().
+ * A configuration is shared by reference count, so a SIGHUP never pulls a
+ * map out from under a walk in progress.
+ *
+ * Freshness.  Snapshots are rebuilt every `refresh` s; a live find asks
+ * for an earlier rebuild (at most one per `min_refresh` s); a snapshot
+ * replaced on disk by someone else (`lookupd sync` from cron) is reopened;
+ * one changed in place or found damaged is dropped at once and rebuilt; one
+ * older than `max_stale` (the directory has been unreachable that long) is
+ * no longer answered from.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cfg.h"
+#include "common/ldapconn.h"
+#include "common/log.h"
+#include "lookupd/engine.h"
+#include "lookupd/kcache.h"
+#include "lookupd/live.h"
+#include "lookupd/maps.h"
+#include "lookupd/snapshot.h"
+#include "lookupd/sync.h"
+
+#define NWORKERS	4
+#define QUEUE_MAX	2048
+#define CACHE_MAX	100000
+#define LAT_RING	1024
+#define RETRY_MIN	5
+
+struct cfgref {
+	struct cfg *cfg;
+	atomic_int refs;
+};
+
+struct job {
+	struct job *next;
+	struct cfgref *cr;
+	size_t map;
+	struct walk w;
+	uint64_t token;
+	struct timespec t0;
+	double ms;
+	struct live_answer a;
+	struct buf value;
+	struct buf dns;
+};
+
+/* What the builder hands to the loop: one opened snapshot per map. */
+struct snapset {
+	struct snapset *next;
+	struct cfgref *cr;
+	struct snapshot **snap;		/* per map of cr->cfg, may be NULL */
+	int built;			/* fresh from LDAP (drop live finds) */
+};
+
+struct mapstate {
+	struct snapshot *snap;
+	struct kcache *neg;
+	struct kcache *pos;
+	unsigned long long count[4];	/* by enum result */
+	unsigned long long snap_hits, cache_hits, live;
+	time_t stale_logged;
+};
+
+struct engine {
+	struct cfgref *cur;
+	struct mapstate *ms;		/* per map of cur */
+	int efd;
+	time_t started;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;		/* workers wait here */
+	pthread_cond_t build_cv;	/* the builder waits here */
+	struct job *queue, **queue_tail;
+	size_t queued;
+	struct job *done;		/* finished live jobs */
+	struct snapset *sets;		/* opened snapshots for the loop */
+	int stop;
+
+	/* builder state, under mu */
+	struct cfgref *build_cr;
+	time_t next_build;
+	time_t last_build;		/* start of the last attempt */
+	int want_early;
+	int want_now;
+	int want_reopen;
+	char last_error[640];
+	time_t last_error_at;
+	unsigned long long builds_ok, builds_failed;
+
+	pthread_t workers[NWORKERS];
+	int nworkers;
+	pthread_t builder;
+	int has_builder;
+
+	/* loop-only counters */
+	unsigned long long unknown_map, busy;
+	double lat[LAT_RING];
+	size_t nlat;
+};
+
+static struct cfgref *
+cfgref_new(struct cfg *cfg)
+{
+	struct cfgref *cr = xcalloc(1, sizeof(*cr));
+
+	cr->cfg = cfg;
+	atomic_init(&cr->refs, 1);
+	return cr;
+}
+
+static struct cfgref *
+cfgref_get(struct cfgref *cr)
+{
+	atomic_fetch_add(&cr->refs, 1);
+	return cr;
+}
+
+static void
+cfgref_put(struct cfgref *cr)
+{
+	if (cr && atomic_fetch_sub(&cr->refs, 1) == 1) {
+		cfg_free(cr->cfg);
+		free(cr);
+	}
+}
+
+static void
+wake_loop(struct engine *e)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: the loop will look. */
+	if (write(e->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("engine: eventfd: %s", strerror(errno));
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+set_error(struct engine *e, const char *what, const char *err)
+{
+	pthread_mutex_lock(&e->mu);
+	snprintf(e->last_error, sizeof(e->last_error), "%s: %s", what, err);
+	e->last_error_at = time(NULL);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* ---- workers ---- */
+
+static void *
+worker_main(void *arg)
+{
+	struct engine *e = arg;
+	struct ldapconn *lc = NULL;
+	struct cfgref *lc_cr = NULL;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		struct job *j;
+		const struct cfg_map *m;
+
+		while (!e->stop && e->queue == NULL)
+			pthread_cond_wait(&e->work_cv, &e->mu);
+		if (e->stop)
+			break;
+		j = e->queue;
+		e->queue = j->next;
+		if (e->queue == NULL)
+			e->queue_tail = &e->queue;
+		e->queued--;
+		pthread_mutex_unlock(&e->mu);
+
+		if (lc_cr != j->cr) {
+			ldapconn_free(lc);
+			cfgref_put(lc_cr);
+			lc_cr = cfgref_get(j->cr);
+			lc = ldapconn_new(lc_cr->cfg);
+		}
+		m = &j->cr->cfg->maps[j->map];
+		j->a.value = &j->value;
+		j->a.dns = &j->dns;
+		live_walk(lc, j->cr->cfg, m, &j->w, &j->a);
+		j->ms = ms_since(&j->t0);
+		if (j->a.res == RES_TEMP && j->a.err[0])
+			set_error(e, "live lookup", j->a.err);
+
+		pthread_mutex_lock(&e->mu);
+		j->next = e->done;
+		e->done = j;
+		wake_loop(e);
+	}
+	pthread_mutex_unlock(&e->mu);
+	ldapconn_free(lc);
+	cfgref_put(lc_cr);
+	return NULL;
+}
+
+static void
+job_free(struct job *j)
+{
+	maps_walk_free(&j->w);
+	buf_free(&j->value);
+	buf_free(&j->dns);
+	cfgref_put(j->cr);
+	free(j);
+}
+
+/* ---- builder ---- */
+
+static struct snapset *
+open_set(struct cfgref *cr, int built)
+{
+	struct snapset *s = xcalloc(1, sizeof(*s));
+	const struct cfg *cfg = cr->cfg;
+
+	s->cr = cfgref_get(cr);
+	s->built = built;
+	s->snap = xcalloc(cfg->n_maps ? cfg->n_maps : 1, sizeof(*s->snap));
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		char err[512];
+		enum snap_status st;
+
+		st = snapshot_open(cfg->cache_dir, cfg->maps[i].name,
+		    &s->snap[i], err, sizeof(err));
+		if (st == SNAP_DAMAGED || st == SNAP_ERROR)
+			log_warn("snapshot of map %s not used: %s",
+			    cfg->maps[i].name, err);
+		if (st != SNAP_OK)
+			s->snap[i] = NULL;
+	}
+	return s;
+}
+
+static void
+snapset_free(struct snapset *s)
+{
+	for (size_t i = 0; i < s->cr->cfg->n_maps; i++)
+		if (s->snap[i])
+			snapshot_close(s->snap[i]);
+	free(s->snap);
+	cfgref_put(s->cr);
+	free(s);
+}
+
+static int
+build_due(struct engine *e, time_t now, time_t *wake)
+{
+	time_t early = e->last_build + e->build_cr->cfg->min_refresh;
+
+	if (e->want_now || e->want_reopen || now >= e->next_build)
+		return 1;
+	if (e->want_early && now >= early)
+		return 1;
+	*wake = e->next_build;
+	if (e->want_early && early < *wake)
+		*wake = early;
+	return 0;
+}
+
+static void *
+builder_main(void *arg)
+{
+	struct engine *e = arg;
+	struct ldapconn *lc = NULL;
+	struct cfgref *lc_cr = NULL;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->stop) {
+		time_t now = time(NULL), wake = 0;
+		struct cfgref *cr;
+		int build, ok = 0;
+		char err[512] = "";
+		struct timespec t0;
+
+		if (!build_due(e, now, &wake)) {
+			struct timespec ts = { wake, 0 };
+
+			pthread_cond_timedwait(&e->build_cv, &e->mu, &ts);
+			continue;
+		}
+		build = e->want_now || now >= e->next_build || (e->want_early &&
+		    now >= e->last_build + e->build_cr->cfg->min_refresh);
+		e->want_reopen = 0;
+		if (build)
+			e->want_now = e->want_early = 0;
+		cr = cfgref_get(e->build_cr);
+		if (build)
+			e->last_build = now;
+		pthread_mutex_unlock(&e->mu);
+
+		if (build) {
+			if (lc_cr != cr) {
+				ldapconn_free(lc);
+				cfgref_put(lc_cr);
+				lc_cr = cfgref_get(cr);
+				lc = ldapconn_new(lc_cr->cfg);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			ok = sync_build(cr->cfg, lc, NULL, err, sizeof(err)) == 0;
+			if (ok)
+				log_info("snapshot of %zu maps rebuilt in %.0f ms",
+				    cr->cfg->n_maps, ms_since(&t0));
+			else {
+				log_warn("snapshot rebuild failed, the old one "
+				    "stays: %s", err);
+				set_error(e, "snapshot", err);
+			}
+		}
+		/* Open (and verify) off the loop, then hand over. */
+		{
+			struct snapset *s = open_set(cr, build && ok);
+
+			pthread_mutex_lock(&e->mu);
+			s->next = e->sets;
+			e->sets = s;
+			wake_loop(e);
+		}
+		if (build) {
+			int retry = cr->cfg->min_refresh > RETRY_MIN ?
+			    cr->cfg->min_refresh : RETRY_MIN;
+
+			if (ok) {
+				e->builds_ok++;
+				e->next_build = time(NULL) + cr->cfg->refresh;
+			} else {
+				e->builds_failed++;
+				if (retry > cr->cfg->refresh)
+					retry = cr->cfg->refresh;
+				e->next_build = time(NULL) + retry;
+			}
+		}
+		cfgref_put(cr);
+	}
+	pthread_mutex_unlock(&e->mu);
+	ldapconn_free(lc);
+	cfgref_put(lc_cr);
+	return NULL;
+}
+
+/* ---- the loop's side ---- */
+
+static void
+mapstate_free(struct mapstate *ms, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ms[i].snap)
+			snapshot_close(ms[i].snap);
+		kcache_free(ms[i].neg);
+		kcache_free(ms[i].pos);
+	}
+	free(ms);
+}
+
+static struct mapstate *
+mapstate_new(size_t n)
+{
+	struct mapstate *ms = xcalloc(n ? n : 1, sizeof(*ms));
+
+	for (size_t i = 0; i < n; i++) {
+		ms[i].neg = kcache_new(CACHE_MAX);
+		ms[i].pos = kcache_new(CACHE_MAX);
+	}
+	return ms;
+}
+
+static void
+request_build(struct engine *e, int now_or_early)
+{
+	pthread_mutex_lock(&e->mu);
+	if (now_or_early)
+		e->want_now = 1;
+	else
+		e->want_early = 1;
+	pthread_cond_signal(&e->build_cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void
+drop_snapshot(struct engine *e, size_t i, const char *why)
+{
+	log_warn("snapshot %s %s: no longer answered from, rebuilding",
+	    snapshot_path(e->ms[i].snap), why);
+	snapshot_close(e->ms[i].snap);
+	e->ms[i].snap = NULL;
+	request_build(e, 1);
+}
+
+/* Install the snapshots of set s where they belong to the current cfg. */
+static void
+take_set(struct engine *e, struct snapset *s)
+{
+	const struct cfg *cfg = e->cur->cfg;
+
+	for (size_t i = 0; i < s->cr->cfg->n_maps; i++) {
+		const struct cfg_map *m;
+		size_t k;
+
+		if (s->snap[i] == NULL)
+			continue;
+		m = cfg_map_find(cfg, s->cr->cfg->maps[i].name,
+		    strlen(s->cr->cfg->maps[i].name));
+		if (m == NULL)
+			continue;
+		k = (size_t)(m - cfg->maps);
+		if (e->ms[k].snap)
+			snapshot_close(e->ms[k].snap);
+		e->ms[k].snap = s->snap[i];
+		s->snap[i] = NULL;
+		/* The new snapshot knows what the live finds knew. */
+		if (s->built)
+			kcache_clear(e->ms[k].pos);
+	}
+}
+
+static void
+note_latency(struct engine *e, double ms)
+{
+	e->lat[e->nlat % LAT_RING] = ms;
+	e->nlat++;
+}
+
+void
+engine_drain(struct engine *e, engine_done_fn done, void *arg)
+{
+	uint64_t n;
+	struct job *jobs, *j, *next;
+	struct snapset *sets, *s, *snext;
+	struct buf out = BUF_INIT;
+	time_t now = time(NULL);
+
+	if (read(e->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("engine: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&e->mu);
+	jobs = e->done;
+	e->done = NULL;
+	sets = e->sets;
+	e->sets = NULL;
+	pthread_mutex_unlock(&e->mu);
+
+	for (s = sets; s; s = snext) {
+		snext = s->next;
+		take_set(e, s);
+		snapset_free(s);
+	}
+	/* Reverse to answer in completion order. */
+	for (j = jobs, jobs = NULL; j; j = next) {
+		next = j->next;
+		j->next = jobs;
+		jobs = j;
+	}
+	for (j = jobs; j; j = next) {
+		const struct cfg_map *m = &j->cr->cfg->maps[j->map];
+		int current = j->cr == e->cur;
+		struct mapstate *ms = current ? &e->ms[j->map] : NULL;
+		enum result res = j->a.res;
+
+		next = j->next;
+		note_latency(e, j->ms);
+		buf_reset(&out);
+		switch (res) {
+		case RES_FOUND:
+			maps_answer(m, &j->w, j->a.step, j->value.p,
+			    j->value.len, &out);
+			if (ms) {
+				/* Remember "step byte + value" until the next
+				 * snapshot, which will know it too. */
+				struct buf rec = BUF_INIT;
+
+				buf_putc(&rec, (char)j->a.step);
+				buf_append(&rec, j->value.p, j->value.len);
+				kcache_put(ms->pos, j->w.step[0], j->w.steplen[0],
+				    rec.p, rec.len, now + j->cr->cfg->refresh);
+				buf_free(&rec);
+			}
+			request_build(e, 0);
+			break;
+		case RES_NOTFOUND:
+			if (ms && j->cr->cfg->negative_ttl > 0)
+				kcache_put(ms->neg, j->w.step[0], j->w.steplen[0],
+				    NULL, 0, now + j->cr->cfg->negative_ttl);
+			break;
+		case RES_TEMP:
+		case RES_PERM:
+			buf_puts(&out, j->a.err[0] ? j->a.err : "LDAP lookup failed");
+			break;
+		}
+		if (ms)
+			ms->count[res]++;
+		done(arg, j->token, res, out.p ? out.p : "", out.len);
+		job_free(j);
+	}
+	buf_free(&out);
+}
+
+static int
+answer(struct buf *out, enum result *res, enum result r, const char *text)
+{
+	*res = r;
+	if (text)
+		buf_puts(out, text);
+	return 1;
+}
+
+int
+engine_lookup(struct engine *e, const char *map, size_t maplen,
+    const char *key, size_t keylen, uint64_t token, enum result *res,
+    struct buf *out)
+{
+	const struct cfg *cfg = e->cur->cfg;
+	const struct cfg_map *m = cfg_map_find(cfg, map, maplen);
+	struct mapstate *ms;
+	struct walk w;
+	time_t now = time(NULL);
+	const char *val;
+	size_t vlen, k;
+	struct job *j;
+	int usable;
+
+	if (m == NULL) {
+		e->unknown_map++;
+		return answer(out, res, RES_PERM, "unknown map name");
+	}
+	k = (size_t)(m - cfg->maps);
+	ms = &e->ms[k];
+	maps_walk(cfg, m, key, keylen, &w);
+	if (w.n == 0) {
+		ms->count[RES_NOTFOUND]++;
+		return answer(out, res, RES_NOTFOUND, NULL);
+	}
+
+	usable = ms->snap != NULL &&
+	    now - snapshot_built(ms->snap) <= cfg->max_stale;
+	if (ms->snap && !usable && ms->stale_logged + 60 <= now) {
+		log_warn("snapshot %s is older than max_stale (%d s): not "
+		    "answered from", snapshot_path(ms->snap), cfg->max_stale);
+		ms->stale_logged = now;
+	}
+	for (size_t i = 0; usable && i < w.n; i++) {
+		int r = snapshot_get(ms->snap, w.step[i], w.steplen[i], &val,
+		    &vlen);
+
+		if (r < 0) {
+			drop_snapshot(e, k, "is damaged");
+			usable = 0;
+			break;
+		}
+		if (r == 1) {
+			ms->snap_hits++;
+			ms->count[RES_FOUND]++;
+			maps_answer(m, &w, i, val, vlen, out);
+			maps_walk_free(&w);
+			*res = RES_FOUND;
+			return 1;
+		}
+	}
+	if (kcache_get(ms->pos, w.step[0], w.steplen[0], now, &val, &vlen) &&
+	    val != NULL && vlen > 1) {
+		ms->cache_hits++;
+		ms->count[RES_FOUND]++;
+		maps_answer(m, &w, (size_t)(unsigned char)val[0], val + 1,
+		    vlen - 1, out);
+		maps_walk_free(&w);
+		*res = RES_FOUND;
+		return 1;
+	}
+	if (kcache_get(ms->neg, w.step[0], w.steplen[0], now, &val, &vlen)) {
+		ms->cache_hits++;
+		ms->count[RES_NOTFOUND]++;
+		maps_walk_free(&w);
+		return answer(out, res, RES_NOTFOUND, NULL);
+	}
+	if (!cfg->miss_lookup) {
+		maps_walk_free(&w);
+		/* Without a snapshot, "not found" would be a guess. */
+		if (usable) {
+			ms->count[RES_NOTFOUND]++;
+			return answer(out, res, RES_NOTFOUND, NULL);
+		}
+		ms->count[RES_TEMP]++;
+		return answer(out, res, RES_TEMP, "no usable snapshot");
+	}
+
+	pthread_mutex_lock(&e->mu);
+	if (e->queued >= QUEUE_MAX) {
+		pthread_mutex_unlock(&e->mu);
+		maps_walk_free(&w);
+		e->busy++;
+		ms->count[RES_TEMP]++;
+		return answer(out, res, RES_TEMP, "too many LDAP lookups waiting");
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->cr = cfgref_get(e->cur);
+	j->map = k;
+	j->w = w;
+	j->token = token;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	*e->queue_tail = j;
+	e->queue_tail = &j->next;
+	e->queued++;
+	ms->live++;
+	pthread_cond_signal(&e->work_cv);
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+int
+engine_fd(const struct engine *e)
+{
+	return e->efd;
+}
+
+void
+engine_tick(struct engine *e)
+{
+	const struct cfg *cfg = e->cur->cfg;
+	time_t now = time(NULL);
+	int reopen = 0;
+
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		struct mapstate *ms = &e->ms[i];
+
+		if (ms->snap) {
+			switch (snapshot_changed(ms->snap)) {
+			case 1:
+				reopen = 1;
+				break;
+			case 2:
+				drop_snapshot(e, i, "was changed in place or removed");
+				break;
+			default:
+				break;
+			}
+		}
+		if (now % 10 == 0) {
+			kcache_expire(ms->neg, now);
+			kcache_expire(ms->pos, now);
+		}
+	}
+	if (reopen) {
+		pthread_mutex_lock(&e->mu);
+		e->want_reopen = 1;
+		pthread_cond_signal(&e->build_cv);
+		pthread_mutex_unlock(&e->mu);
+	}
+}
+
+/* When the first build is due: now if a snapshot is missing, else when the
+ * oldest one reaches `refresh`. */
+static time_t
+first_build(const struct cfg *cfg, const struct mapstate *ms, time_t now)
+{
+	time_t due = now + cfg->refresh;
+
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		time_t t;
+
+		if (ms[i].snap == NULL)
+			return now;
+		t = snapshot_built(ms[i].snap) + cfg->refresh;
+		if (t < due)
+			due = t;
+	}
+	return due;
+}
+
+struct engine *
+engine_new(struct cfg *cfg, char *err, size_t errsz)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	struct snapset *s;
+	int r;
+
+	e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->efd < 0) {
+		snprintf(err, errsz, "eventfd: %s", strerror(errno));
+		free(e);
+		return NULL;
+	}
+	e->started = time(NULL);
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->work_cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* pthread_cond_timedwait with wall-clock deadlines (time_t). */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_REALTIME);
+		pthread_cond_init(&e->build_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	e->queue_tail = &e->queue;
+	e->cur = cfgref_new(cfg);
+	e->ms = mapstate_new(cfg->n_maps);
+
+	/* The last good snapshots answer at once, LDAP or not. */
+	if (sync_cache_dir(cfg, err, errsz) != 0)
+		log_warn("%s", err);
+	s = open_set(e->cur, 0);
+	take_set(e, s);
+	snapset_free(s);
+	for (size_t i = 0; i < cfg->n_maps; i++)
+		if (e->ms[i].snap)
+			log_info("map %s: snapshot of %zu keys, %ld s old",
+			    cfg->maps[i].name, snapshot_count(e->ms[i].snap),
+			    (long)(time(NULL) - snapshot_built(e->ms[i].snap)));
+
+	e->build_cr = cfgref_get(e->cur);
+	e->next_build = first_build(cfg, e->ms, time(NULL));
+
+	for (int i = 0; i < NWORKERS; i++) {
+		r = pthread_create(&e->workers[i], NULL, worker_main, e);
+		if (r != 0) {
+			snprintf(err, errsz, "pthread_create: %s", strerror(r));
+			engine_free(e);
+			return NULL;
+		}
+		e->nworkers++;
+	}
+	r = pthread_create(&e->builder, NULL, builder_main, e);
+	if (r != 0) {
+		snprintf(err, errsz, "pthread_create: %s", strerror(r));
+		engine_free(e);
+		return NULL;
+	}
+	e->has_builder = 1;
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	struct job *j, *next;
+	struct snapset *s, *snext;
+
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->stop = 1;
+	pthread_cond_broadcast(&e->work_cv);
+	pthread_cond_broadcast(&e->build_cv);
+	pthread_mutex_unlock(&e->mu);
+	for (int i = 0; i < e->nworkers; i++)
+		pthread_join(e->workers[i], NULL);
+	if (e->has_builder)
+		pthread_join(e->builder, NULL);
+
+	for (j = e->queue; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	for (j = e->done; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	for (s = e->sets; s; s = snext) {
+		snext = s->next;
+		snapset_free(s);
+	}
+	mapstate_free(e->ms, e->cur->cfg->n_maps);
+	cfgref_put(e->build_cr);
+	cfgref_put(e->cur);
+	close(e->efd);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->work_cv);
+	pthread_cond_destroy(&e->build_cv);
+	free(e);
+}
+
+const struct cfg *
+engine_reload(struct engine *e)
+{
+	char err[1024];
+	struct cfg *cfg = cfg_load(e->cur->cfg->file, err, sizeof(err));
+	struct cfgref *cr;
+	struct mapstate *ms;
+	const struct cfg *old = e->cur->cfg;
+
+	if (cfg == NULL) {
+		log_error("reload refused, the old configuration stays: %s", err);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->warnings.n; i++)
+		log_warn("%s", cfg->warnings.v[i]);
+	cr = cfgref_new(cfg);
+	ms = mapstate_new(cfg->n_maps);
+	/* Keep answering from the snapshots of maps that stay, until the
+	 * rebuild that follows right away replaces them. */
+	if (strcmp(cfg->cache_dir, old->cache_dir) == 0)
+		for (size_t i = 0; i < cfg->n_maps; i++) {
+			const struct cfg_map *m = cfg_map_find(old,
+			    cfg->maps[i].name, strlen(cfg->maps[i].name));
+
+			if (m) {
+				size_t k = (size_t)(m - old->maps);
+
+				ms[i].snap = e->ms[k].snap;
+				e->ms[k].snap = NULL;
+			}
+		}
+	mapstate_free(e->ms, old->n_maps);
+	cfgref_put(e->cur);
+	e->cur = cr;
+	e->ms = ms;
+
+	pthread_mutex_lock(&e->mu);
+	cfgref_put(e->build_cr);
+	e->build_cr = cfgref_get(cr);
+	e->want_now = 1;
+	pthread_cond_signal(&e->build_cv);
+	pthread_mutex_unlock(&e->mu);
+	log_info("configuration %s reloaded: %zu maps", cfg->file, cfg->n_maps);
+	return cfg;
+}
+
+const struct cfg *
+engine_cfg(const struct engine *e)
+{
+	return e->cur->cfg;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+engine_stats(struct engine *e, struct buf *out)
+{
+	const struct cfg *cfg = e->cur->cfg;
+	static const char *const names[] = { "found", "notfound", "temp", "perm" };
+	time_t now = time(NULL);
+	size_t n = e->nlat < LAT_RING ? e->nlat : LAT_RING;
+	unsigned long long live = 0;
+
+	buf_printf(out, "uptime %ld\n", (long)(now - e->started));
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		const struct mapstate *ms = &e->ms[i];
+		const char *name = cfg->maps[i].name;
+
+		for (int r = 0; r < 4; r++)
+			buf_printf(out, "map.%s.%s %llu\n", name, names[r],
+			    ms->count[r]);
+		buf_printf(out, "map.%s.snapshot_hits %llu\n", name, ms->snap_hits);
+		buf_printf(out, "map.%s.cache_hits %llu\n", name, ms->cache_hits);
+		buf_printf(out, "map.%s.live_lookups %llu\n", name, ms->live);
+		if (ms->snap) {
+			buf_printf(out, "map.%s.snapshot_age %ld\n", name,
+			    (long)(now - snapshot_built(ms->snap)));
+			buf_printf(out, "map.%s.snapshot_keys %zu\n", name,
+			    snapshot_count(ms->snap));
+		} else {
+			buf_printf(out, "map.%s.snapshot_age -1\n", name);
+			buf_printf(out, "map.%s.snapshot_keys 0\n", name);
+		}
+		live += ms->live;
+	}
+	buf_printf(out, "requests.unknown_map %llu\n", e->unknown_map);
+	buf_printf(out, "live.lookups %llu\n", live);
+	buf_printf(out, "live.refused_busy %llu\n", e->busy);
+	if (n) {
+		double *v = xmalloc(n * sizeof(*v));
+
+		memcpy(v, e->lat, n * sizeof(*v));
+		qsort(v, n, sizeof(*v), cmp_double);
+		buf_printf(out, "live.latency_ms_p50 %.3f\n", v[n / 2]);
+		buf_printf(out, "live.latency_ms_p99 %.3f\n",
+		    v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]);
+		free(v);
+	} else {
+		buf_puts(out, "live.latency_ms_p50 0\nlive.latency_ms_p99 0\n");
+	}
+	pthread_mutex_lock(&e->mu);
+	buf_printf(out, "snapshot.builds_ok %llu\n", e->builds_ok);
+	buf_printf(out, "snapshot.builds_failed %llu\n", e->builds_failed);
+	buf_printf(out, "ldap.last_error %s\n",
+	    e->last_error[0] ? e->last_error : "-");
+	buf_printf(out, "ldap.last_error_age %ld\n", e->last_error[0] ?
+	    (long)(now - e->last_error_at) : -1L);
+	pthread_mutex_unlock(&e->mu);
+}

@@ -1,0 +1,428 @@
+/*
+ * lookupd: the Postfix lookup daemon and its command-line tools.
+ *
+ *   lookupd [-c FILE] [-v] serve [-f]        run the daemon
+ *   lookupd [-c FILE] [-v] sync              build the snapshots once
+ *   lookupd [-c FILE] query [--direct] MAP KEY
+ *   lookupd [-c FILE] check                  config, bind, entry counts
+ *
+ * serve reads: parse argv, parse config, bind sockets and open the cache,
+ * drop privileges, start the engine's threads, run the loop.  Nothing
+ * else hides in start-up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cfg.h"
+#include "common/ldapconn.h"
+#include "common/log.h"
+#include "common/privs.h"
+#include "lookupd/client.h"
+#include "lookupd/engine.h"
+#include "lookupd/live.h"
+#include "lookupd/maps.h"
+#include "lookupd/server.h"
+#include "lookupd/sync.h"
+
+#define EX_OK_		0
+#define EX_FAIL		1
+#define EX_ERROR	2
+
+static const char usage[] =
+"usage: lookupd [-c FILE] [-v] COMMAND [ARGS]\n"
+"\n"
+"commands:\n"
+"  serve [-f]               run the daemon (-f: foreground, log to stderr)\n"
+"  sync                     build every map's snapshot once and exit\n"
+"  query MAP KEY            ask the running daemon as Postfix would\n"
+"  query --direct MAP KEY   ask LDAP itself, bypassing daemon and snapshot\n"
+"  check                    check the configuration, the bind and the maps\n"
+"\n"
+"options:\n"
+"  -c FILE   configuration file (default " CFG_DEFAULT_PATH ")\n"
+"  -v        verbose logging\n"
+"  -h        this help\n"
+"\n"
+"exit status: serve 0 on SIGTERM; sync/check 0 ok, 1 failed;\n"
+"query 0 found, 1 not found, 2 error.\n";
+
+static struct cfg *
+load_cfg(const char *path, int show_warnings)
+{
+	char err[1024];
+	struct cfg *cfg = cfg_load(path, err, sizeof(err));
+
+	if (cfg == NULL) {
+		log_error("%s", err);
+		exit(EX_ERROR);
+	}
+	if (show_warnings)
+		for (size_t i = 0; i < cfg->warnings.n; i++)
+			log_warn("%s", cfg->warnings.v[i]);
+	return cfg;
+}
+
+/* As root with `user` set: hand cache_dir to that user, then become it. */
+static int
+become_user(const struct cfg *cfg, int chown_cache)
+{
+	uid_t uid;
+	gid_t gid;
+	char err[512];
+
+	if (geteuid() != 0)
+		return 0;
+	if (cfg->user == NULL || *cfg->user == '\0') {
+		log_warn("running as root: set `user` in %s", cfg->file);
+		return 0;
+	}
+	if (privs_user(cfg->user, &uid, &gid, err, sizeof(err)) != 0 ||
+	    (cfg->group && *cfg->group &&
+	    privs_group(cfg->group, &gid, err, sizeof(err)) != 0)) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (chown_cache) {
+		struct stat st;
+		int fd = open(cfg->cache_dir, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+
+		/* Only a directory owned by root or by us is ours to give. */
+		if (fd < 0 || fstat(fd, &st) != 0) {
+			log_error("cache_dir %s: %s", cfg->cache_dir,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (st.st_uid == 0 && fchown(fd, uid, gid) != 0)
+			log_warn("cache_dir %s: chown: %s", cfg->cache_dir,
+			    strerror(errno));
+		close(fd);
+	}
+	if (privs_drop(uid, gid, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return -1;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+static int
+cmd_serve(const char *path, int argc, char **argv)
+{
+	int foreground = 0;
+	struct cfg *cfg;
+	struct server *srv;
+	struct engine *eng;
+	char err[1024];
+	sigset_t set;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0)
+			foreground = 1;
+		else {
+			fprintf(stderr, "%s", usage);
+			return EX_ERROR;
+		}
+	}
+	log_open("lookupd", foreground);
+	cfg = load_cfg(path, 1);
+	if (cfg->n_socketmap_listen + cfg->n_tcp_listen == 0) {
+		log_error("%s: serve needs socketmap_listen or tcp_listen",
+		    cfg->file);
+		cfg_free(cfg);
+		return EX_ERROR;
+	}
+	srv = server_new(cfg, err, sizeof(err));
+	if (srv == NULL) {
+		log_error("%s", err);
+		cfg_free(cfg);
+		return EX_ERROR;
+	}
+	if (sync_cache_dir(cfg, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		goto fail;
+	}
+	if (become_user(cfg, 1) != 0)
+		goto fail;
+	if (!foreground && daemonize() != 0) {
+		log_error("cannot become a daemon: %s", strerror(errno));
+		goto fail;
+	}
+	/* Before any thread exists: signals go to the loop's signalfd. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	eng = engine_new(cfg, err, sizeof(err));
+	if (eng == NULL) {
+		log_error("%s", err);
+		server_free(srv);
+		return EX_ERROR;
+	}
+	log_info("ready: %zu maps, %zu socketmap and %zu tcp_table endpoints",
+	    cfg->n_maps, cfg->n_socketmap_listen, cfg->n_tcp_listen);
+	rc = server_run(srv, eng);
+	server_free(srv);
+	engine_free(eng);
+	log_info("stopped");
+	return rc;
+fail:
+	server_free(srv);
+	cfg_free(cfg);
+	return EX_ERROR;
+}
+
+static int
+cmd_sync(const char *path, int argc)
+{
+	struct cfg *cfg;
+	struct ldapconn *lc;
+	size_t *entries;
+	char err[1024];
+	int rc = EX_FAIL;
+
+	if (argc != 0) {
+		fprintf(stderr, "%s", usage);
+		return EX_ERROR;
+	}
+	cfg = load_cfg(path, 1);
+	if (sync_cache_dir(cfg, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		cfg_free(cfg);
+		return EX_FAIL;
+	}
+	if (become_user(cfg, 1) != 0) {
+		cfg_free(cfg);
+		return EX_FAIL;
+	}
+	entries = xcalloc(cfg->n_maps ? cfg->n_maps : 1, sizeof(*entries));
+	lc = ldapconn_new(cfg);
+	if (sync_build(cfg, lc, entries, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < cfg->n_maps; i++)
+			printf("map %s: %zu entries -> %s/%s.cdb\n",
+			    cfg->maps[i].name, entries[i], cfg->cache_dir,
+			    cfg->maps[i].name);
+		rc = EX_OK_;
+	} else {
+		log_error("sync failed, old snapshots kept: %s", err);
+	}
+	ldapconn_free(lc);
+	free(entries);
+	cfg_free(cfg);
+	return rc;
+}
+
+static int
+print_result(enum result res, const struct buf *out, const char *err)
+{
+	switch (res) {
+	case RES_FOUND:
+		printf("%s\n", buf_str(out));
+		return EX_OK_;
+	case RES_NOTFOUND:
+		return EX_FAIL;
+	case RES_TEMP:
+		fprintf(stderr, "lookupd: temporary failure: %s\n",
+		    err && *err ? err : buf_str(out));
+		return EX_ERROR;
+	case RES_PERM:
+		fprintf(stderr, "lookupd: error: %s\n",
+		    err && *err ? err : buf_str(out));
+		return EX_ERROR;
+	}
+	return EX_ERROR;
+}
+
+static int
+cmd_query(const char *path, int argc, char **argv)
+{
+	int direct = 0, rc;
+	struct cfg *cfg;
+	struct buf out = BUF_INIT;
+	char err[1024] = "";
+	enum result res;
+
+	if (argc > 0 && strcmp(argv[0], "--direct") == 0) {
+		direct = 1;
+		argc--;
+		argv++;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "%s", usage);
+		return EX_ERROR;
+	}
+	cfg = load_cfg(path, 0);
+	if (!direct) {
+		res = client_query(cfg, argv[0], argv[1], strlen(argv[1]), &out,
+		    err, sizeof(err));
+	} else {
+		const struct cfg_map *m = cfg_map_find(cfg, argv[0],
+		    strlen(argv[0]));
+		struct ldapconn *lc;
+		struct walk w;
+		struct buf val = BUF_INIT;
+		struct live_answer a;
+
+		if (m == NULL) {
+			fprintf(stderr, "lookupd: unknown map %s in %s\n",
+			    argv[0], cfg->file);
+			cfg_free(cfg);
+			return EX_ERROR;
+		}
+		memset(&a, 0, sizeof(a));
+		a.value = &val;
+		lc = ldapconn_new(cfg);
+		maps_walk(cfg, m, argv[1], strlen(argv[1]), &w);
+		res = live_walk(lc, cfg, m, &w, &a);
+		if (res == RES_FOUND)
+			maps_answer(m, &w, a.step, val.p, val.len, &out);
+		snprintf(err, sizeof(err), "%s", a.err);
+		maps_walk_free(&w);
+		buf_free(&val);
+		ldapconn_free(lc);
+	}
+	rc = print_result(res, &out, err);
+	buf_free(&out);
+	cfg_free(cfg);
+	return rc;
+}
+
+static int
+count_entry(const struct lentry *e, void *arg)
+{
+	(void)e;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int
+cmd_check(const char *path, int argc)
+{
+	struct cfg *cfg;
+	struct ldapconn *lc;
+	char err[1024];
+	int rc = EX_OK_;
+	static const char *const noattrs[] = { "1.1", NULL };
+
+	if (argc != 0) {
+		fprintf(stderr, "%s", usage);
+		return EX_ERROR;
+	}
+	cfg = load_cfg(path, 0);
+	for (size_t i = 0; i < cfg->warnings.n; i++)
+		printf("warning: %s\n", cfg->warnings.v[i]);
+	printf("config %s: ok, %zu maps%s\n", cfg->file, cfg->n_maps,
+	    cfg->builtin_maps ? " (built-in profile)" : "");
+	lc = ldapconn_new(cfg);
+	if (ldapconn_open(lc, err, sizeof(err)) != LDAPCONN_OK) {
+		printf("ldap: %s\n", err);
+		rc = EX_FAIL;
+		goto out;
+	}
+	printf("ldap: bound as %s\n", cfg->bind_dn ? cfg->bind_dn :
+	    "(anonymous)");
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		const struct cfg_map *m = &cfg->maps[i];
+		size_t n = 0;
+
+		if (ldapconn_search(lc, m->base, m->scope, m->filter, noattrs,
+		    1, count_entry, &n, err, sizeof(err)) != LDAPCONN_OK) {
+			printf("map %s: %s\n", m->name, err);
+			rc = EX_FAIL;
+		} else {
+			printf("map %s: %zu entries\n", m->name, n);
+		}
+	}
+out:
+	ldapconn_free(lc);
+	cfg_free(cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CFG_DEFAULT_PATH;
+	int opt;
+
+	log_open("lookupd", 1);
+	while ((opt = getopt(argc, argv, "+c:vh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'v':
+			log_set_verbose(1);
+			break;
+		case 'h':
+			printf("%s", usage);
+			return EX_OK_;
+		default:
+			fprintf(stderr, "%s", usage);
+			return EX_ERROR;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0 && strcmp(argv[0], "--help") == 0) {
+		printf("%s", usage);
+		return EX_OK_;
+	}
+	if (argc < 1) {
+		fprintf(stderr, "%s", usage);
+		return EX_ERROR;
+	}
+	if (strcmp(argv[0], "serve") == 0)
+		return cmd_serve(path, argc - 1, argv + 1);
+	if (strcmp(argv[0], "sync") == 0)
+		return cmd_sync(path, argc - 1);
+	if (strcmp(argv[0], "query") == 0)
+		return cmd_query(path, argc - 1, argv + 1);
+	if (strcmp(argv[0], "check") == 0)
+		return cmd_check(path, argc - 1);
+	fprintf(stderr, "lookupd: unknown command %s\n%s", argv[0], usage);
+	return EX_ERROR;
+}

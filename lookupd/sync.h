@@ -1,0 +1,27 @@
+/*
+ * sync: a full snapshot of every map, from a paged read of the directory.
+ *
+ * Maps that read the same entries (same base, scope and filter: the
+ * built-in alias and mailbox maps) share one search.  All reads must
+ * complete before anything is written; then each map's file is committed
+ * whole (snapshot.h).  A failure leaves every old snapshot in place.
+ */
+#ifndef LDAPMAIL_SYNC_H
+#define LDAPMAIL_SYNC_H
+
+#include <stddef.h>
+
+#include "common/cfg.h"
+
+struct ldapconn;
+
+/* Build <cache_dir>/<map>.cdb for every map of cfg.  entries (may be
+ * NULL) gets, per map in cfg order, how many entries the map read.
+ * 0 on success, -1 with err set. */
+int sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
+    char *err, size_t errsz);
+
+/* Create cache_dir (mode 0750) if it is missing; -1 with err set. */
+int sync_cache_dir(const struct cfg *cfg, char *err, size_t errsz);
+
+#endif
