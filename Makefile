@@ -50,7 +50,7 @@ LIBS        := $(B)/liblookupd.a $(B)/libmdm.a $(B)/libcommon.a
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
 
-.PHONY: all bins unit unit-bins check check-build test clean install demo
+.PHONY: all bins bench-tools unit unit-bins check check-build test clean install demo
 all: bins
 bins: $(LOOKUPD) $(MDM) $(TOOL_BIN)
 
@@ -87,6 +87,13 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBS)
 unit-bins: $(UNIT_BIN) $(TOOL_BIN)
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+# Benchmark helpers (bench/*.c): standalone programs, not the product.
+BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+bench-tools: $(BENCH_BIN)
+$(B)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) $(WERROR) -pthread -o $@ $<
 
 # The suite always runs against the sanitizer build.
 check-build:
