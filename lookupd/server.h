@@ -13,6 +13,7 @@
 
 #include "common/cfg.h"
 
+struct buf;
 struct server;
 struct engine;
 
@@ -27,6 +28,9 @@ struct server *server_new(const struct cfg *cfg, char *err, size_t errsz);
  * SIGHUP, SIGTERM, SIGINT (and ignores SIGPIPE) in every thread before
  * any thread is started; the loop takes them through a signalfd. */
 int server_run(struct server *s, struct engine *e);
+
+/* Append "name value\n" lines of connection and request counters. */
+void server_stats(const struct server *s, struct buf *out);
 
 /* Close the listeners (removing UNIX socket files) and free. */
 void server_free(struct server *s);
