@@ -9,7 +9,8 @@
  * anything is retried once on a new connection.  After a failure to
  * connect, further attempts within one second fail at once: a directory
  * that is down is not hammered by every lookup.  Every wait is bounded by
- * ldap_timeout.
+ * ldap_timeout.  Calls block SIGPIPE in the calling thread while they run
+ * (the entry callback too) and swallow one raised by libldap.
  *
  * One session per thread; sessions are independent.
  */
@@ -46,12 +47,17 @@ void ldapconn_free(struct ldapconn *lc);
 /* Connect and bind now (for `check`). */
 enum ldapconn_status ldapconn_open(struct ldapconn *lc, char *err,
     size_t errsz);
+/* The URI of the server the session is connected to ("ldap://h:port"),
+ * or NULL when it is not connected. */
+const char *ldapconn_server(const struct ldapconn *lc);
 
 /* Search base/scope/filter for attrs (NULL-terminated; NULL = all user
  * attributes), calling fn for each entry.  paged: read with RFC 2696
  * paged results until the server has no more, so no size limit can
- * truncate the answer; otherwise a size limit is an error (TEMP).  err
- * gets a one-line reason on failure. */
+ * truncate the answer (a server that caps paged reads too answers TEMP:
+ * slapd wants "limits dn.exact=BIND_DN size.prtotal=unlimited");
+ * otherwise a size limit is an error (TEMP).  err gets a one-line reason
+ * on failure. */
 enum ldapconn_status ldapconn_search(struct ldapconn *lc, const char *base,
     enum cfg_scope scope, const char *filter, const char *const *attrs,
     int paged, ldapconn_entry_fn fn, void *arg, char *err, size_t errsz);

@@ -1,0 +1,1084 @@
+/*
+ * ldapconn: one LDAP session (see ldapconn.h): connecting to the first
+ * ldap_uri that answers, TLS, a simple bind with a freshly read password,
+ * RFC 2696 paging, a bound on every wait, and reconnecting.
+ *
+ * Answers:
+ *   OK    the server sent a complete answer (every page of a paged search);
+ *   TEMP  it could not be asked, or its answer was cut short: connection
+ *         lost, timeout, busy/unavailable/unwilling, a size or time limit,
+ *         a missing base, a failed bind (mail must wait, never bounce);
+ *   PERM  the server refused the request itself (bad filter, protocol
+ *         error, insufficient access, ...) or the configuration cannot
+ *         work (bad URI, tls = ldaps with an ldap:// URI, unusable CA file).
+ *
+ * A connection that failed (server down, connect error, timeout, garbage,
+ * busy or unavailable) is dropped; the next operation starts afresh.  When
+ * a reused connection turns out dead before anything was delivered, the
+ * operation is retried once on a new one: that is how a server restart
+ * looks from here.  A timeout is never retried, so no operation waits much
+ * more than ldap_timeout.  A failed connect is remembered for one second
+ * and repeated at once to anyone asking meanwhile.  Connecting (TCP, TLS,
+ * bind) is watched by a short-lived thread that gives up on the socket
+ * after ldap_timeout + 1 s: libldap has no limit of its own on an ldaps
+ * handshake (see watchdog_main).
+ *
+ * liblber writes with write(2), and over TLS libldap writes to a socket
+ * the server has closed: SIGPIPE.  Every public function blocks SIGPIPE in
+ * the calling thread while it runs (the entry callback included) and
+ * swallows one raised meanwhile, so a program that does not ignore
+ * SIGPIPE is not killed by a restarting directory.
+ *
+ * Limits: attribute names are matched by name, not by OID or alias
+ * (servers send back the names they were asked for); DN normalization
+ * folds ASCII case only.
+ */
+#include <ldap.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/cfg.h"
+#include "common/ldapconn.h"
+
+#define PAGE_ENTRIES	500	/* slapd's default size limit */
+#define RETRY_PAUSE_MS	1000	/* after a failed connect */
+#define KEEPALIVE_IDLE	60
+#define KEEPALIVE_PROBES 3
+#define KEEPALIVE_INTVL	10
+
+struct ldapconn {
+	const struct cfg *cfg;
+	char *uris;		/* every ldap_uri, space-separated */
+	int timeout;		/* seconds */
+	LDAP *ld;		/* NULL: not connected */
+	struct ldap_conncb cb;	/* tells which URI answered */
+	char server[300];	/* that URI; "" when not connected */
+
+	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
+	int failed;
+	struct timespec failed_at;
+	enum ldapconn_status failed_st;
+	char failed_err[512];
+
+	/* The watchdog of a connect (see watchdog_main); wd_fd, wd_stop
+	 * and wd_fired are shared with its thread, under wd_mu. */
+	pthread_mutex_t wd_mu;
+	pthread_cond_t wd_cv;
+	pthread_t wd_thread;
+	int wd_running;
+	int wd_stop;
+	int wd_fd;		/* the socket to shut down, -1: none */
+	int wd_fired;
+	struct timespec wd_deadline;
+};
+
+struct lattr {
+	const char *name;	/* into the entry's BER, not NUL-terminated */
+	size_t namelen;		/* without options */
+	struct lval *v;
+	size_t n;
+};
+
+struct lentry {
+	char *dn;
+	struct lattr *a;
+	size_t n;
+	BerElement *ber;	/* names and values point into its buffer */
+};
+
+/* ---- small helpers ---- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void
+global_init(void)
+{
+	int v;
+
+	/* libldap reads ldap.conf on first use; do it once, not racing. */
+	(void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
+}
+
+struct pipe_guard {
+	sigset_t old;
+	int pending;		/* SIGPIPE was pending before: not ours */
+};
+
+static void
+pipe_block(struct pipe_guard *g)
+{
+	sigset_t set, pend;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pend);
+	(void)sigpending(&pend);
+	g->pending = sigismember(&pend, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void
+pipe_restore(struct pipe_guard *g)
+{
+	sigset_t set, pend;
+	struct timespec zero = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pend);
+	if (!g->pending && sigpending(&pend) == 0 &&
+	    sigismember(&pend, SIGPIPE) == 1)
+		(void)sigtimedwait(&set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int
+name_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return 0;
+	for (size_t i = 0; i < alen; i++)
+		if (ascii_lower((unsigned char)a[i]) !=
+		    ascii_lower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/* Length of an attribute description without its options (";binary"). */
+static size_t
+base_len(const char *name, size_t len)
+{
+	const char *semi = memchr(name, ';', len);
+
+	return semi ? (size_t)(semi - name) : len;
+}
+
+/* Error text goes into logs and protocol replies: one line, no controls. */
+static void
+one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static int
+ld_errno(LDAP *ld)
+{
+	int rc = LDAP_OTHER;
+
+	if (ld == NULL ||
+	    ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS)
+		return LDAP_OTHER;
+	return rc;
+}
+
+/* libldap's diagnostic message for the last error, or NULL (ldap_memfree). */
+static char *
+ld_diag(LDAP *ld)
+{
+	char *d = NULL;
+
+	if (ld == NULL ||
+	    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &d) !=
+	    LDAP_OPT_SUCCESS)
+		return NULL;
+	/* libldap's placeholder when the TLS layer said nothing */
+	if (d && (*d == '\0' || strcmp(d, "(unknown error code)") == 0)) {
+		ldap_memfree(d);
+		d = NULL;
+	}
+	return d;
+}
+
+/* Format into buf; a reason too long still helps, so it is cut and
+ * ends in "...". */
+static void __attribute__((format(printf, 3, 0)))
+vfmt(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int r;
+
+	if (size == 0)
+		return;
+	r = vsnprintf(buf, size, fmt, ap);
+	if (r < 0)
+		buf[0] = '\0';
+	else if ((size_t)r >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+}
+
+/* One line of text (a reason, a server name) into buf. */
+static void __attribute__((format(printf, 3, 4)))
+linef(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfmt(buf, size, fmt, ap);
+	va_end(ap);
+	if (size)
+		one_line(buf);
+}
+
+/* "WHAT: <ldap_err2string> (diag)" into err, WHAT formatted from fmt. */
+static void __attribute__((format(printf, 5, 6)))
+set_err(char *err, size_t errsz, int rc, const char *diag,
+    const char *fmt, ...)
+{
+	const char *msg = ldap_err2string(rc);
+	char what[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfmt(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (diag && *diag && strcmp(diag, msg) != 0)
+		linef(err, errsz, "%s: %s (%s)", what, msg, diag);
+	else
+		linef(err, errsz, "%s: %s", what, msg);
+}
+
+/* GnuTLS tells libldap nothing about a refused certificate. */
+#define TLS_HINT "is the server certificate trusted by tls_ca_file and " \
+	"issued for this host name?"
+
+/* Whom to name for a connection problem: the URI that answered, or all. */
+static const char *
+server_name(const struct ldapconn *lc)
+{
+	return lc->server[0] ? lc->server : lc->uris;
+}
+
+/* ---- classification ---- */
+
+/* Codes after which the connection is not worth keeping. */
+static int
+conn_broken(int rc)
+{
+	switch (rc) {
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_TIMEOUT:
+	case LDAP_LOCAL_ERROR:
+	case LDAP_ENCODING_ERROR:
+	case LDAP_DECODING_ERROR:
+	case LDAP_NO_MEMORY:
+	case LDAP_BUSY:
+	case LDAP_UNAVAILABLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Codes a stale handle gives: worth one retry on a fresh connection. */
+static int
+conn_lost(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
+}
+
+/* A search result code: TEMP when asking later may work (or the answer
+ * was cut short), PERM when the server refused the request itself. */
+static enum ldapconn_status
+search_status(int rc)
+{
+	switch (rc) {
+	case LDAP_SUCCESS:
+		return LDAPCONN_OK;
+	/* the request or the configuration is wrong: asking again won't do */
+	case LDAP_FILTER_ERROR:
+	case LDAP_PARAM_ERROR:
+	case LDAP_NOT_SUPPORTED:
+	case LDAP_CONTROL_NOT_FOUND:
+		return LDAPCONN_PERM;
+	/* the server is unwell or the answer is incomplete */
+	case LDAP_OPERATIONS_ERROR:
+	case LDAP_TIMELIMIT_EXCEEDED:
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+	case LDAP_NO_SUCH_OBJECT:
+	case LDAP_BUSY:
+	case LDAP_UNAVAILABLE:
+	case LDAP_UNWILLING_TO_PERFORM:
+	case LDAP_LOOP_DETECT:
+	case LDAP_OTHER:
+		return LDAPCONN_TEMP;
+	default:
+		/* Client-side codes are local trouble (connection, memory,
+		 * timeout); server codes left are refusals. */
+		return rc < 0 ? LDAPCONN_TEMP : LDAPCONN_PERM;
+	}
+}
+
+/* ---- the connect watchdog ---- */
+
+/*
+ * libldap bounds the TCP connect and each operation, but not the TLS
+ * handshake of an ldaps:// URI: with a server that accepted the connection
+ * and then says nothing (stopped, overloaded), libldap 2.5.13 with GnuTLS
+ * spins on EAGAIN for as long as that lasts.  So from the moment a socket
+ * is connected until the session is bound, a thread of its own waits
+ * ldap_timeout + 1 s and then shuts the socket down, which ends any wait
+ * on it with an error.  libldap's own limits fire first when they work.
+ */
+static void *
+watchdog_main(void *arg)
+{
+	struct ldapconn *lc = arg;
+
+	pthread_mutex_lock(&lc->wd_mu);
+	while (!lc->wd_stop) {
+		if (pthread_cond_timedwait(&lc->wd_cv, &lc->wd_mu,
+		    &lc->wd_deadline) == ETIMEDOUT) {
+			if (!lc->wd_stop && lc->wd_fd >= 0) {
+				(void)shutdown(lc->wd_fd, SHUT_RDWR);
+				lc->wd_fired = 1;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lc->wd_mu);
+	return NULL;
+}
+
+/* Watch fd, connected just now (starting the watchdog if needed). */
+static void
+watchdog_arm(struct ldapconn *lc, int fd)
+{
+	sigset_t all, old;
+
+	pthread_mutex_lock(&lc->wd_mu);
+	lc->wd_fd = fd;
+	pthread_mutex_unlock(&lc->wd_mu);
+	if (lc->wd_running)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &lc->wd_deadline);
+	lc->wd_deadline.tv_sec += lc->timeout + 1;
+	lc->wd_stop = 0;
+	lc->wd_fired = 0;
+	/* The watchdog takes no signal meant for the program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Without a thread the session works, only unguarded. */
+	lc->wd_running = pthread_create(&lc->wd_thread, NULL, watchdog_main,
+	    lc) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The socket is about to be closed: never touch its number again. */
+static void
+watchdog_forget(struct ldapconn *lc, int fd)
+{
+	pthread_mutex_lock(&lc->wd_mu);
+	if (fd < 0 || lc->wd_fd == fd)
+		lc->wd_fd = -1;
+	pthread_mutex_unlock(&lc->wd_mu);
+}
+
+/* Stop watching; returns whether the watchdog shut a socket down. */
+static int
+watchdog_stop(struct ldapconn *lc)
+{
+	int fired;
+
+	if (!lc->wd_running)
+		return 0;
+	pthread_mutex_lock(&lc->wd_mu);
+	lc->wd_stop = 1;
+	pthread_cond_signal(&lc->wd_cv);
+	pthread_mutex_unlock(&lc->wd_mu);
+	pthread_join(lc->wd_thread, NULL);
+	lc->wd_running = 0;
+	fired = lc->wd_fired;
+	lc->wd_fired = 0;
+	lc->wd_fd = -1;
+	return fired;
+}
+
+/* ---- connection ---- */
+
+static int
+conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+    struct ldap_conncb *ctx)
+{
+	struct ldapconn *lc = ctx->lc_arg;
+	const char *host = srv->lud_host ? srv->lud_host : "";
+	int v6 = strchr(host, ':') != NULL &&
+	    strcmp(srv->lud_scheme, "ldapi") != 0;
+	ber_socket_t fd = -1;
+
+	(void)ld;
+	(void)addr;
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0)
+		watchdog_arm(lc, fd);
+	if (strcmp(srv->lud_scheme, "ldapi") == 0)
+		linef(lc->server, sizeof(lc->server), "ldapi://%s", host);
+	else
+		linef(lc->server, sizeof(lc->server), "%s://%s%s%s:%d",
+		    srv->lud_scheme, v6 ? "[" : "", host, v6 ? "]" : "",
+		    srv->lud_port);
+	return 0;
+}
+
+static void
+conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	ber_socket_t fd = -1;
+
+	(void)ld;
+	/* sb is NULL when the whole handle goes. */
+	if (sb == NULL ||
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
+		fd = -1;
+	watchdog_forget(ctx->lc_arg, fd);
+}
+
+static void
+drop(struct ldapconn *lc)
+{
+	if (lc->ld) {
+		ldap_unbind_ext(lc->ld, NULL, NULL);
+		lc->ld = NULL;
+	}
+	lc->server[0] = '\0';
+}
+
+static int
+has_scheme(const char *uri, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strlen(uri) >= n + 3 && name_eq(uri, n, scheme, n) &&
+	    memcmp(uri + n, "://", 3) == 0;
+}
+
+/* URIs that contradict the tls setting: better no answer than cleartext. */
+static int
+check_uris(const struct ldapconn *lc, char *err, size_t errsz)
+{
+	const struct cfg *cfg = lc->cfg;
+
+	if (cfg->ldap_uri.n == 0) {
+		linef(err, errsz, "no ldap_uri configured");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->ldap_uri.n; i++) {
+		const char *u = cfg->ldap_uri.v[i];
+
+		if (cfg->tls == CFG_TLS_LDAPS && !has_scheme(u, "ldaps")) {
+			linef(err, errsz, "tls = ldaps but %s is not an "
+			    "ldaps:// URI", u);
+			return -1;
+		}
+		if (cfg->tls == CFG_TLS_STARTTLS && has_scheme(u, "ldaps")) {
+			linef(err, errsz, "tls = starttls but %s is an "
+			    "ldaps:// URI", u);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+uses_tls(const struct cfg *cfg)
+{
+	if (cfg->tls != CFG_TLS_NO)
+		return 1;
+	for (size_t i = 0; i < cfg->ldap_uri.n; i++)
+		if (has_scheme(cfg->ldap_uri.v[i], "ldaps"))
+			return 1;
+	return 0;
+}
+
+/* Options of a new handle; -1 with err set if one cannot be set. */
+static int
+set_options(struct ldapconn *lc, char *err, size_t errsz)
+{
+	const struct cfg *cfg = lc->cfg;
+	LDAP *ld = lc->ld;
+	int v3 = LDAP_VERSION3, deref = LDAP_DEREF_NEVER;
+	struct timeval tv = { lc->timeout, 0 };
+	const char *what;
+
+#define OPT(o, v) do { what = #o; \
+	if (ldap_set_option(ld, o, v) != LDAP_OPT_SUCCESS) goto fail; \
+} while (0)
+	OPT(LDAP_OPT_PROTOCOL_VERSION, &v3);
+	OPT(LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	OPT(LDAP_OPT_TIMEOUT, &tv);
+	OPT(LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	OPT(LDAP_OPT_RESTART, LDAP_OPT_ON);
+	OPT(LDAP_OPT_DEREF, &deref);
+	OPT(LDAP_OPT_CONNECT_CB, &lc->cb);
+	{
+		/* Dead peers of idle connections are noticed by the kernel;
+		 * these are best effort (absent on some systems). */
+#ifdef LDAP_OPT_X_KEEPALIVE_IDLE
+		int idle = KEEPALIVE_IDLE, probes = KEEPALIVE_PROBES,
+		    intvl = KEEPALIVE_INTVL;
+
+		(void)ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
+		(void)ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
+		(void)ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL,
+		    &intvl);
+#endif
+#ifdef LDAP_OPT_TCP_USER_TIMEOUT
+		unsigned int ut = (unsigned int)lc->timeout * 1000u;
+
+		(void)ldap_set_option(ld, LDAP_OPT_TCP_USER_TIMEOUT, &ut);
+#endif
+	}
+	if (uses_tls(cfg)) {
+		int req = cfg->tls_require_cert ? LDAP_OPT_X_TLS_DEMAND :
+		    LDAP_OPT_X_TLS_NEVER;
+		int is_server = 0;
+
+		if (cfg->tls_ca_file && *cfg->tls_ca_file)
+			OPT(LDAP_OPT_X_TLS_CACERTFILE, cfg->tls_ca_file);
+		OPT(LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
+		/* The settings above take effect in a context of our own. */
+		what = "TLS context";
+		if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server) !=
+		    LDAP_OPT_SUCCESS) {
+			char *d = ld_diag(ld);
+
+			linef(err, errsz, "cannot set up TLS%s%s%s%s",
+			    cfg->tls_ca_file ? " with tls_ca_file " : "",
+			    cfg->tls_ca_file ? cfg->tls_ca_file : "",
+			    d ? ": " : "", d ? d : "");
+			ldap_memfree(d);
+			return -1;
+		}
+	}
+#undef OPT
+	return 0;
+fail:
+	linef(err, errsz, "cannot set %s", what);
+	return -1;
+}
+
+static enum ldapconn_status
+do_bind(struct ldapconn *lc, char *err, size_t errsz)
+{
+	const struct cfg *cfg = lc->cfg;
+	char *pw = NULL, empty[1] = "", *d;
+	struct berval cred;
+	int rc;
+
+	/* Read now, not at start: a rotated password file is picked up. */
+	if (cfg_bind_password(cfg, &pw, err, errsz) != 0) {
+		if (errsz)
+			one_line(err);
+		return LDAPCONN_TEMP;
+	}
+	cred.bv_val = pw ? pw : empty;
+	cred.bv_len = strlen(cred.bv_val);
+	rc = ldap_sasl_bind_s(lc->ld, cfg->bind_dn, LDAP_SASL_SIMPLE, &cred,
+	    NULL, NULL, NULL);
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	cred.bv_val = NULL;
+	if (rc == LDAP_SUCCESS)
+		return LDAPCONN_OK;
+
+	d = ld_diag(lc->ld);
+	if (rc == LDAP_TIMEOUT)
+		linef(err, errsz, "%s: bind timed out after %d s",
+		    server_name(lc), lc->timeout);
+	else if (conn_lost(rc) && d == NULL && cfg->tls_require_cert &&
+	    has_scheme(lc->server, "ldaps"))
+		/* Connected (the callback named the server), then failed:
+		 * the handshake. */
+		linef(err, errsz, "%s: TLS handshake failed (%s)", lc->server,
+		    TLS_HINT);
+	else if (conn_lost(rc))
+		set_err(err, errsz, rc, d, "%s", server_name(lc));
+	else if (cfg->bind_dn)
+		set_err(err, errsz, rc, d, "bind as %s failed", cfg->bind_dn);
+	else
+		set_err(err, errsz, rc, d, "anonymous bind failed");
+	ldap_memfree(d);
+	/* Even bad credentials: the lookup must be deferred, not bounced. */
+	return LDAPCONN_TEMP;
+}
+
+/* Make sure lc->ld is a bound connection. */
+static enum ldapconn_status
+session(struct ldapconn *lc, char *err, size_t errsz)
+{
+	enum ldapconn_status st;
+	int rc;
+
+	if (lc->ld)
+		return LDAPCONN_OK;
+	if (lc->failed && ms_since(&lc->failed_at) < RETRY_PAUSE_MS) {
+		linef(err, errsz, "%s", lc->failed_err);
+		return lc->failed_st;
+	}
+
+	lc->server[0] = '\0';
+	if (check_uris(lc, err, errsz) != 0) {
+		st = LDAPCONN_PERM;
+		goto failed;
+	}
+	rc = ldap_initialize(&lc->ld, lc->uris);
+	if (rc != LDAP_SUCCESS) {
+		lc->ld = NULL;
+		set_err(err, errsz, rc, NULL, "ldap_uri %s", lc->uris);
+		st = LDAPCONN_PERM;
+		goto failed;
+	}
+	if (set_options(lc, err, errsz) != 0) {
+		st = LDAPCONN_PERM;
+		goto failed;
+	}
+	if (lc->cfg->tls == CFG_TLS_STARTTLS) {
+		rc = ldap_start_tls_s(lc->ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			char *d = ld_diag(lc->ld);
+
+			set_err(err, errsz, rc, d ? d :
+			    rc == LDAP_CONNECT_ERROR &&
+			    lc->cfg->tls_require_cert ? TLS_HINT : NULL,
+			    "%s: StartTLS failed", server_name(lc));
+			ldap_memfree(d);
+			st = LDAPCONN_TEMP;
+			goto failed;
+		}
+	}
+	st = do_bind(lc, err, errsz);
+	if (st != LDAPCONN_OK)
+		goto failed;
+	(void)watchdog_stop(lc);
+	lc->failed = 0;
+	return LDAPCONN_OK;
+
+failed:
+	if (watchdog_stop(lc))
+		linef(err, errsz, "%s: no answer within %d s while connecting "
+		    "(StartTLS, TLS handshake or bind)", server_name(lc),
+		    lc->timeout + 1);
+	drop(lc);
+	lc->failed = 1;
+	lc->failed_st = st;
+	clock_gettime(CLOCK_MONOTONIC, &lc->failed_at);
+	linef(lc->failed_err, sizeof(lc->failed_err), "%s", err);
+	return st;
+}
+
+/* ---- entries ---- */
+
+static void
+entry_free(struct lentry *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->a[i].v);
+	free(e->a);
+	free(e->dn);
+	if (e->ber)
+		ber_free(e->ber, 0);
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+entry_add(struct lentry *e, const struct berval *name,
+    const struct berval *vals)
+{
+	size_t nlen = base_len(name->bv_val, name->bv_len), nv = 0;
+	struct lattr *a = NULL;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (name_eq(e->a[i].name, e->a[i].namelen, name->bv_val, nlen))
+			a = &e->a[i];
+	if (a == NULL) {
+		e->a = xreallocarray(e->a, e->n + 1, sizeof(*e->a));
+		a = &e->a[e->n++];
+		a->name = name->bv_val;
+		a->namelen = nlen;
+		a->v = NULL;
+		a->n = 0;
+	}
+	while (vals && vals[nv].bv_val)
+		nv++;
+	if (nv == 0)
+		return;
+	a->v = xreallocarray(a->v, a->n + nv, sizeof(*a->v));
+	for (size_t i = 0; i < nv; i++) {
+		a->v[a->n].ptr = vals[i].bv_val;
+		a->v[a->n].len = vals[i].bv_len;
+		a->n++;
+	}
+}
+
+/* The entry of msg (which must outlive it); an LDAP code. */
+static int
+entry_load(LDAP *ld, LDAPMessage *msg, struct lentry *e)
+{
+	struct berval dn, name, *vals;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = ldap_get_dn_ber(ld, msg, &e->ber, &dn);
+	if (rc != LDAP_SUCCESS)
+		return rc;
+	e->dn = xstrndup(dn.bv_val ? dn.bv_val : "", dn.bv_len);
+	for (;;) {
+		vals = NULL;
+		rc = ldap_get_attribute_ber(ld, msg, e->ber, &name, &vals);
+		if (rc != LDAP_SUCCESS || name.bv_val == NULL) {
+			ber_memfree(vals);
+			return rc;
+		}
+		entry_add(e, &name, vals);
+		ber_memfree(vals);
+	}
+}
+
+const char *
+lentry_dn(const struct lentry *e)
+{
+	return e->dn;
+}
+
+size_t
+lentry_values(const struct lentry *e, const char *attr,
+    const struct lval **vals)
+{
+	size_t len = base_len(attr, strlen(attr));
+
+	for (size_t i = 0; i < e->n; i++)
+		if (name_eq(e->a[i].name, e->a[i].namelen, attr, len)) {
+			*vals = e->a[i].v;
+			return e->a[i].n;
+		}
+	*vals = NULL;
+	return 0;
+}
+
+/* ---- searching ---- */
+
+struct search {
+	const char *base;
+	int scope;
+	const char *filter;
+	char **attrs;
+	int paged;
+	ldapconn_entry_fn fn;
+	void *arg;
+	size_t delivered;
+	int last_rc;		/* the LDAP code behind a failure */
+};
+
+/* A failure with LDAP code rc during the search s. */
+static enum ldapconn_status
+search_fail(struct ldapconn *lc, struct search *s, int rc, const char *diag,
+    const char *matched, char *err, size_t errsz)
+{
+	enum ldapconn_status st = search_status(rc);
+
+	s->last_rc = rc;
+	if (rc == LDAP_SIZELIMIT_EXCEEDED)
+		linef(err, errsz, "search %s: size limit exceeded, the answer "
+		    "would be incomplete", s->base);
+	else if (rc == LDAP_NO_SUCH_OBJECT)
+		/* Never "not found": the base itself is missing. */
+		linef(err, errsz, "search %s: the base does not exist "
+		    "(No such object%s%s)", s->base,
+		    matched && *matched ? "; matched " : "",
+		    matched && *matched ? matched : "");
+	else if (conn_lost(rc))
+		set_err(err, errsz, rc, diag, "%s", server_name(lc));
+	else
+		set_err(err, errsz, rc, diag, "search %s", s->base);
+	if (conn_broken(rc))
+		drop(lc);
+	return st;
+}
+
+/* Read the answers to msgid; *ctrls gets the result's controls. */
+static enum ldapconn_status
+read_results(struct ldapconn *lc, struct search *s, int msgid,
+    LDAPControl ***ctrls, char *err, size_t errsz)
+{
+	LDAP *ld = lc->ld;
+
+	for (;;) {
+		LDAPMessage *msg = NULL;
+		struct timeval tv = { lc->timeout, 0 };
+		struct lentry e;
+		char *diag = NULL, *matched = NULL;
+		enum ldapconn_status st;
+		int rc, code, stop;
+
+		rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, &msg);
+		if (rc == 0) {
+			(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+			linef(err, errsz, "search %s: timed out after %d s (%s)",
+			    s->base, lc->timeout, server_name(lc));
+			s->last_rc = LDAP_TIMEOUT;
+			drop(lc);
+			return LDAPCONN_TEMP;
+		}
+		if (rc < 0) {
+			diag = ld_diag(ld);
+			st = search_fail(lc, s, ld_errno(ld), diag, NULL, err,
+			    errsz);
+			ldap_memfree(diag);
+			return st;
+		}
+		switch (ldap_msgtype(msg)) {
+		case LDAP_RES_SEARCH_ENTRY:
+			rc = entry_load(ld, msg, &e);
+			if (rc != LDAP_SUCCESS) {
+				entry_free(&e);
+				ldap_msgfree(msg);
+				return search_fail(lc, s, rc, NULL, NULL, err,
+				    errsz);
+			}
+			stop = s->fn(&e, s->arg);
+			entry_free(&e);
+			ldap_msgfree(msg);
+			s->delivered++;
+			if (stop) {
+				(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+				linef(err, errsz, "search %s: stopped", s->base);
+				return LDAPCONN_ABORTED;
+			}
+			break;
+		case LDAP_RES_SEARCH_RESULT:
+			code = LDAP_OTHER;
+			rc = ldap_parse_result(ld, msg, &code, &matched, &diag,
+			    NULL, ctrls, 1);
+			if (rc != LDAP_SUCCESS)
+				code = rc;
+			st = code == LDAP_SUCCESS ? LDAPCONN_OK :
+			    search_fail(lc, s, code, diag, matched, err, errsz);
+			ldap_memfree(diag);
+			ldap_memfree(matched);
+			return st;
+		default:
+			/* references (referrals are off), intermediates */
+			ldap_msgfree(msg);
+			break;
+		}
+	}
+}
+
+/* One complete search (every page) on the current connection. */
+static enum ldapconn_status
+search_once(struct ldapconn *lc, struct search *s, char *err, size_t errsz)
+{
+	struct berval cookie = { 0, NULL };
+	enum ldapconn_status st;
+
+	for (;;) {
+		LDAPControl *page = NULL, *sctrls[2] = { NULL, NULL };
+		LDAPControl **ctrls = NULL, *resp;
+		struct timeval limit = { lc->timeout, 0 };
+		int rc, msgid;
+
+		if (s->paged) {
+			/* Not critical: a server without paging answers in
+			 * full or says its size limit was hit (TEMP). */
+			rc = ldap_create_page_control(lc->ld, PAGE_ENTRIES,
+			    &cookie, 0, &page);
+			if (rc != LDAP_SUCCESS) {
+				st = search_fail(lc, s, rc, NULL, NULL, err,
+				    errsz);
+				break;
+			}
+			sctrls[0] = page;
+		}
+		rc = ldap_search_ext(lc->ld, s->base, s->scope, s->filter,
+		    s->attrs, 0, sctrls, NULL, &limit, LDAP_NO_LIMIT, &msgid);
+		if (page)
+			ldap_control_free(page);
+		if (rc != LDAP_SUCCESS) {
+			char *diag = ld_diag(lc->ld);
+
+			st = search_fail(lc, s, rc, diag, NULL, err, errsz);
+			ldap_memfree(diag);
+			break;
+		}
+		st = read_results(lc, s, msgid, &ctrls, err, errsz);
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (st == LDAPCONN_OK && s->paged && ctrls &&
+		    (resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls,
+		    NULL)) != NULL) {
+			ber_int_t estimate;
+
+			rc = ldap_parse_pageresponse_control(lc->ld, resp,
+			    &estimate, &cookie);
+			if (rc != LDAP_SUCCESS)
+				st = search_fail(lc, s, rc, NULL, NULL, err,
+				    errsz);
+		}
+		ldap_controls_free(ctrls);
+		if (st != LDAPCONN_OK || cookie.bv_len == 0)
+			break;
+	}
+	ber_memfree(cookie.bv_val);
+	return st;
+}
+
+enum ldapconn_status
+ldapconn_search(struct ldapconn *lc, const char *base, enum cfg_scope scope,
+    const char *filter, const char *const *attrs, int paged,
+    ldapconn_entry_fn fn, void *arg, char *err, size_t errsz)
+{
+	char noattr[] = LDAP_NO_ATTRS, *none[2] = { noattr, NULL };
+	struct search s;
+	struct pipe_guard g;
+	enum ldapconn_status st;
+
+	memset(&s, 0, sizeof(s));
+	s.base = base;
+	s.scope = scope == CFG_SCOPE_BASE ? LDAP_SCOPE_BASE :
+	    scope == CFG_SCOPE_ONE ? LDAP_SCOPE_ONELEVEL : LDAP_SCOPE_SUBTREE;
+	s.filter = filter;
+	/* An empty list would mean "all attributes" on the wire. */
+	s.attrs = attrs == NULL ? NULL : attrs[0] == NULL ? none :
+	    (char **)attrs;
+	s.paged = paged;
+	s.fn = fn;
+	s.arg = arg;
+
+	pipe_block(&g);
+	for (int attempt = 0; ; attempt++) {
+		int reused = lc->ld != NULL;
+
+		s.last_rc = LDAP_SUCCESS;
+		st = session(lc, err, errsz);
+		if (st != LDAPCONN_OK)
+			break;
+		st = search_once(lc, &s, err, errsz);
+		/* A connection found dead before anything was delivered:
+		 * the server restarted or failed over.  Once more, afresh. */
+		if (st == LDAPCONN_OK || attempt > 0 || !reused ||
+		    s.delivered > 0 || !conn_lost(s.last_rc))
+			break;
+	}
+	(void)watchdog_stop(lc);	/* in case libldap connected by itself */
+	pipe_restore(&g);
+	if (st == LDAPCONN_OK && errsz)
+		err[0] = '\0';
+	return st;
+}
+
+/* ---- session ---- */
+
+struct ldapconn *
+ldapconn_new(const struct cfg *cfg)
+{
+	struct ldapconn *lc = xcalloc(1, sizeof(*lc));
+	struct buf uris = BUF_INIT;
+	pthread_condattr_t ca;
+
+	pthread_once(&global_once, global_init);
+	lc->cfg = cfg;
+	pthread_mutex_init(&lc->wd_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&lc->wd_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	lc->wd_fd = -1;
+	for (size_t i = 0; i < cfg->ldap_uri.n; i++) {
+		if (i)
+			buf_putc(&uris, ' ');
+		buf_puts(&uris, cfg->ldap_uri.v[i]);
+	}
+	lc->uris = xstrdup(buf_str(&uris));
+	buf_free(&uris);
+	lc->timeout = cfg->ldap_timeout > 0 ? cfg->ldap_timeout : 5;
+	lc->cb.lc_add = conn_add;
+	lc->cb.lc_del = conn_del;
+	lc->cb.lc_arg = lc;
+	return lc;
+}
+
+void
+ldapconn_free(struct ldapconn *lc)
+{
+	struct pipe_guard g;
+
+	if (lc == NULL)
+		return;
+	pipe_block(&g);
+	drop(lc);
+	pipe_restore(&g);
+	(void)watchdog_stop(lc);
+	pthread_cond_destroy(&lc->wd_cv);
+	pthread_mutex_destroy(&lc->wd_mu);
+	free(lc->uris);
+	free(lc);
+}
+
+enum ldapconn_status
+ldapconn_open(struct ldapconn *lc, char *err, size_t errsz)
+{
+	struct pipe_guard g;
+	enum ldapconn_status st;
+
+	pipe_block(&g);
+	drop(lc);	/* `check` wants to know about now */
+	st = session(lc, err, errsz);
+	pipe_restore(&g);
+	if (st == LDAPCONN_OK && errsz)
+		err[0] = '\0';
+	return st;
+}
+
+const char *
+ldapconn_server(const struct ldapconn *lc)
+{
+	return lc->ld && lc->server[0] ? lc->server : NULL;
+}
+
+char *
+ldapconn_dn_normalize(const char *dn)
+{
+	char *out = NULL, *res;
+
+	if (dn == NULL)
+		return NULL;
+	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAPV3, &out,
+	    LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS) {
+		ldap_memfree(out);
+		return NULL;
+	}
+	res = xstrdup(out ? out : "");
+	ldap_memfree(out);
+	for (char *p = res; *p; p++)
+		*p = (char)ascii_lower((unsigned char)*p);
+	return res;
+}
