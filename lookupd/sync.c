@@ -2,10 +2,12 @@
  * sync: a full snapshot of every map (see sync.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/ldapconn.h"
@@ -22,6 +24,16 @@ struct group {
 	size_t entries;
 	size_t bad;
 };
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
 
 static int
 same_read(const struct cfg_map *a, const struct cfg_map *b)
@@ -66,6 +78,70 @@ conflict(const char *map, const char *key, const char *const *dns,
 	    log_printable(printable, sizeof(printable), key, strlen(key)),
 	    buf_str(&list));
 	buf_free(&list);
+}
+
+/* Writing a map (sort, merge, cdb, fsync, digest) is CPU and disk work
+ * while the directory sits idle: the maps are written in parallel, one
+ * thread each.  Every writer is consumed whatever happens. */
+struct commit_job {
+	pthread_t th;
+	int started;
+	struct snapwriter *w;
+	const char *name;
+	int rc;
+	char err[512];
+	double ms;
+};
+
+static void *
+commit_one(void *arg)
+{
+	struct commit_job *c = arg;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c->rc = snapwriter_commit(c->w, conflict, NULL, c->err, sizeof(c->err));
+	c->ms = ms_since(&t0);
+	return NULL;
+}
+
+static int
+commit_all(struct group *groups, size_t ng, size_t *entries, char *err,
+    size_t errsz)
+{
+	size_t n = 0, k = 0, i, j;
+	struct commit_job *jobs;
+	int rc = 0;
+
+	for (j = 0; j < ng; j++)
+		n += groups[j].n;
+	jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+	for (j = 0; j < ng; j++)
+		for (i = 0; i < groups[j].n; i++, k++) {
+			struct commit_job *c = &jobs[k];
+
+			c->w = groups[j].w[i];
+			c->name = groups[j].maps[i]->name;
+			groups[j].w[i] = NULL;
+			if (entries)
+				entries[groups[j].idx[i]] = groups[j].entries;
+			c->started = pthread_create(&c->th, NULL, commit_one, c) == 0;
+			if (!c->started)
+				commit_one(c);
+		}
+	for (k = 0; k < n; k++) {
+		if (jobs[k].started)
+			pthread_join(jobs[k].th, NULL);
+		if (jobs[k].rc != 0 && rc == 0) {
+			snprintf(err, errsz, "map %s: %s", jobs[k].name,
+			    jobs[k].err);
+			rc = -1;
+		}
+		log_debug("sync: map %s written in %.0f ms", jobs[k].name,
+		    jobs[k].ms);
+	}
+	free(jobs);
+	return rc;
 }
 
 int
@@ -116,29 +192,22 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		struct group *g = &groups[j];
 		const char **attrs = maps_attrs(g->maps, g->n);
 		enum ldapconn_status st;
+		struct timespec t0;
 
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		st = ldapconn_search(lc, g->maps[0]->base, g->maps[0]->scope,
 		    g->maps[0]->filter, attrs, 1, group_entry, g, err, errsz);
 		free(attrs);
 		if (st != LDAPCONN_OK)
 			goto out;
+		log_debug("sync: read %zu entries for %zu maps from %s in %.0f ms",
+		    g->entries, g->n, g->maps[0]->base, ms_since(&t0));
 		if (g->bad)
 			log_warn("map %s: %zu values with control characters "
 			    "or empty were left out", g->maps[0]->name, g->bad);
 	}
-	for (j = 0; j < ng; j++) {
-		struct group *g = &groups[j];
-
-		for (i = 0; i < g->n; i++) {
-			struct snapwriter *w = g->w[i];
-
-			g->w[i] = NULL;
-			if (snapwriter_commit(w, conflict, NULL, err, errsz) != 0)
-				goto out;
-			if (entries)
-				entries[g->idx[i]] = g->entries;
-		}
-	}
+	if (commit_all(groups, ng, entries, err, errsz) != 0)
+		goto out;
 	rc = 0;
 out:
 	for (j = 0; j < ng; j++) {
