@@ -5,6 +5,7 @@
  *   lookupd [-c FILE] [-v] sync              build the snapshots once
  *   lookupd [-c FILE] query [--direct] MAP KEY
  *   lookupd [-c FILE] check                  config, bind, entry counts
+ *   lookupd [-c FILE] lint                   directory problems
  *
  * serve reads: parse argv, parse config, bind sockets and open the cache,
  * drop privileges, start the engine's threads, run the loop.  Nothing
@@ -27,6 +28,7 @@
 #include "common/privs.h"
 #include "lookupd/client.h"
 #include "lookupd/engine.h"
+#include "lookupd/lint.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
 #include "lookupd/server.h"
@@ -45,6 +47,7 @@ static const char usage[] =
 "  query MAP KEY            ask the running daemon as Postfix would\n"
 "  query --direct MAP KEY   ask LDAP itself, bypassing daemon and snapshot\n"
 "  check                    check the configuration, the bind and the maps\n"
+"  lint                     report directory problems, one line each\n"
 "\n"
 "options:\n"
 "  -c FILE   configuration file (default " CFG_DEFAULT_PATH ")\n"
@@ -52,7 +55,8 @@ static const char usage[] =
 "  -h        this help\n"
 "\n"
 "exit status: serve 0 on SIGTERM; sync/check 0 ok, 1 failed;\n"
-"query 0 found, 1 not found, 2 error.\n";
+"query 0 found, 1 not found, 2 error;\n"
+"lint 0 clean, 1 problems found, 2 directory not read.\n";
 
 static struct cfg *
 load_cfg(const char *path, int show_warnings)
@@ -389,6 +393,10 @@ main(int argc, char **argv)
 	int opt;
 
 	log_open("lookupd", 1);
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		printf("%s", usage);
+		return EX_OK_;
+	}
 	while ((opt = getopt(argc, argv, "+c:vh")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -423,6 +431,8 @@ main(int argc, char **argv)
 		return cmd_query(path, argc - 1, argv + 1);
 	if (strcmp(argv[0], "check") == 0)
 		return cmd_check(path, argc - 1);
+	if (strcmp(argv[0], "lint") == 0)
+		return lint_command(path, argc - 1, argv + 1);
 	fprintf(stderr, "lookupd: unknown command %s\n%s", argv[0], usage);
 	return EX_ERROR;
 }

@@ -1,0 +1,910 @@
+/*
+ * lint: `lookupd lint`, what is wrong in the directory (see lint.h).
+ *
+ * The directory is read once, paged: the associatedDomain values of the
+ * domainRelatedObject entries under domain_base (the accepted domains),
+ * and every entry under account_base.  An entry there is an account when
+ * it is a qmailUser or holds mail, mailMessageStore or accountStatus;
+ * the others (organizational units, people without mail) are only
+ * looked at as seeAlso targets.  Each account is checked for:
+ *
+ *  - accountStatus: present, one value, one of active, inactive, shared.
+ *    The schema compares it with caseIgnoreIA5Match, so "Active" is the
+ *    value active (the filters of lookupd match it): not a problem.
+ *  - exactly one mail;
+ *  - every mail and mailAlternateAddress is LOCAL@DOMAIN with DOMAIN an
+ *    accepted domain (ASCII case ignored, a trailing dot of an
+ *    associatedDomain ignored, as lookupd does);
+ *  - no address (case ignored) on two accounts, whatever their status: an
+ *    inactive account holding an address blocks nothing today but
+ *    becomes ambiguous the day it is reactivated.  Each account names
+ *    the other.  The same address as mail and mailAlternateAddress of
+ *    one account is harmless (the answers merge) and not reported.
+ *  - mailMessageStore: present for active and shared accounts, one value,
+ *    ending in "/", absolute, normalized (no "//", "." or ".."
+ *    component), inside mail_base (the checks of common/safepath, which
+ *    ldap-maildirmake applies before it creates anything);
+ *  - a shared account: its store is <mail_base>/<shared_dir>/NAME/FOLDER/
+ *    (its parent directory names the sharable maildir), it has one uid,
+ *    and uid and every postOfficeBox are valid Courier folder names;
+ *  - every seeAlso is a DN naming an entry under account_base whose
+ *    accountStatus is shared (DNs compared normalized).
+ *
+ * Problems come out sorted by the normalized DN of their entry, so two
+ * runs over the same directory print the same lines whatever order the
+ * server returns entries in.  Values in messages are quoted, with
+ * control bytes, invalid UTF-8, '"' and '\' escaped, and cut after 200
+ * bytes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/cfg.h"
+#include "common/ldapconn.h"
+#include "common/log.h"
+#include "common/safepath.h"
+#include "lookupd/lint.h"
+
+#define SHOW_MAX	200	/* bytes of a value shown in a message */
+
+enum {
+	A_OC, A_MAIL, A_ALT, A_MMS, A_STATUS, A_UID, A_SEE, A_POB, A_N
+};
+
+static const char *const attr_names[A_N + 1] = {
+	[A_OC] = "objectClass",
+	[A_MAIL] = "mail",
+	[A_ALT] = "mailAlternateAddress",
+	[A_MMS] = "mailMessageStore",
+	[A_STATUS] = "accountStatus",
+	[A_UID] = "uid",
+	[A_SEE] = "seeAlso",
+	[A_POB] = "postOfficeBox",
+	[A_N] = NULL
+};
+
+enum status { ST_NONE, ST_ACTIVE, ST_INACTIVE, ST_SHARED, ST_OTHER };
+
+struct val {
+	char *p;	/* NUL-terminated copy; may hold a NUL inside */
+	size_t len;
+};
+
+struct vals {
+	struct val *v;
+	size_t n;
+};
+
+struct ent {
+	char *dn;		/* as sent */
+	char *show;		/* dn made printable */
+	char *ndn;		/* normalized (or lowercased if not a DN) */
+	struct vals a[A_N];
+	int account;
+	enum status status;
+};
+
+struct problem {
+	size_t ent;
+	size_t seq;
+	char *text;
+};
+
+/* One address of one account, for the duplicate search. */
+struct addr {
+	char *key;		/* lowercased */
+	size_t len;
+	size_t ent;
+	int attr;
+	size_t idx;
+};
+
+struct lint {
+	char *mail_base;
+	char *shared_dir;
+	char *account_base;
+	char *shared_prefix;	/* "<mail_base>/<shared_dir>/" */
+
+	struct ent *e;
+	size_t n;
+
+	char **dom;		/* lowercased, sorted, unique after lint_run */
+	size_t ndom;
+
+	struct problem *pr;
+	size_t npr;
+
+	size_t *order;		/* entry indexes sorted by ndn */
+	struct buf q[3];	/* quoted values for one message */
+};
+
+/* ---- text ---------------------------------------------------------- */
+
+static void
+lower(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+}
+
+static int
+eq_nocase(const struct val *v, const char *lit)
+{
+	return v->len == strlen(lit) && strncasecmp(v->p, lit, v->len) == 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t want = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 :
+	    0;
+
+	if (want == 0 || want > n || !safepath_utf8((const char *)p, want))
+		return 0;
+	return want;
+}
+
+/* p (len bytes) printable: control bytes and invalid UTF-8 as \xHH;
+ * quoted: in "", with '"' and '\' escaped and cut after SHOW_MAX. */
+static void
+put_printable(struct buf *b, const char *s, size_t len, int quoted)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = len, i = 0, u;
+
+	if (quoted) {
+		if (n > SHOW_MAX)
+			n = SHOW_MAX;
+		buf_putc(b, '"');
+	}
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c >= 0x80 && (u = utf8_seq(p + i, n - i)) > 0) {
+			buf_append(b, p + i, u);
+			i += u;
+			continue;
+		}
+		if (quoted && (c == '"' || c == '\\')) {
+			buf_putc(b, '\\');
+			buf_putc(b, c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			buf_putc(b, '\\');
+			buf_putc(b, 'x');
+			buf_putc(b, hex[c >> 4]);
+			buf_putc(b, hex[c & 15]);
+		} else {
+			buf_putc(b, c);
+		}
+		i++;
+	}
+	if (quoted) {
+		if (n < len)
+			buf_puts(b, "...");
+		buf_putc(b, '"');
+	}
+}
+
+/* A quoted value in slot k (0..2) of l, valid until the slot is reused. */
+static const char *
+qv(struct lint *l, int k, const struct val *v)
+{
+	buf_reset(&l->q[k]);
+	put_printable(&l->q[k], v->p, v->len, 1);
+	return buf_str(&l->q[k]);
+}
+
+/* The same, unquoted, for bytes that are not a whole value. */
+static const char *
+qs(struct lint *l, int k, const char *s, size_t len)
+{
+	buf_reset(&l->q[k]);
+	put_printable(&l->q[k], s, len, 0);
+	return buf_str(&l->q[k]);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+say(struct lint *l, size_t i, const char *fmt, ...)
+{
+	va_list ap, ap2;
+	char *text;
+	int r;
+
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	r = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		va_end(ap2);
+		text = xstrdup("(message could not be formatted)");
+	} else {
+		text = xmalloc((size_t)r + 1);
+		if (vsnprintf(text, (size_t)r + 1, fmt, ap2) != r)
+			text[0] = '\0';
+		va_end(ap2);
+	}
+	l->pr = xreallocarray(l->pr, l->npr + 1, sizeof(*l->pr));
+	l->pr[l->npr].ent = i;
+	l->pr[l->npr].seq = l->npr;
+	l->pr[l->npr].text = text;
+	l->npr++;
+}
+
+/* ---- building ------------------------------------------------------ */
+
+struct lint *
+lint_new(const char *mail_base, const char *shared_dir,
+    const char *account_base)
+{
+	struct lint *l = xcalloc(1, sizeof(*l));
+	struct buf b = BUF_INIT;
+
+	l->mail_base = xstrdup(mail_base);
+	l->shared_dir = xstrdup(shared_dir);
+	l->account_base = xstrdup(account_base);
+	/* mail_base "/" has no trailing "/" to drop: "/shared/". */
+	buf_puts(&b, strcmp(mail_base, "/") == 0 ? "" : mail_base);
+	buf_putc(&b, '/');
+	buf_puts(&b, shared_dir);
+	buf_putc(&b, '/');
+	l->shared_prefix = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return l;
+}
+
+void
+lint_free(struct lint *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		struct ent *e = &l->e[i];
+
+		free(e->dn);
+		free(e->show);
+		free(e->ndn);
+		for (int a = 0; a < A_N; a++) {
+			for (size_t k = 0; k < e->a[a].n; k++)
+				free(e->a[a].v[k].p);
+			free(e->a[a].v);
+		}
+	}
+	free(l->e);
+	for (size_t i = 0; i < l->ndom; i++)
+		free(l->dom[i]);
+	free(l->dom);
+	for (size_t i = 0; i < l->npr; i++)
+		free(l->pr[i].text);
+	free(l->pr);
+	free(l->order);
+	for (int k = 0; k < 3; k++)
+		buf_free(&l->q[k]);
+	free(l->mail_base);
+	free(l->shared_dir);
+	free(l->account_base);
+	free(l->shared_prefix);
+	free(l);
+}
+
+void
+lint_add_domain(struct lint *l, const char *d, size_t len)
+{
+	char *s;
+
+	if (len > 0 && d[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return;
+	s = xstrndup(d, len);
+	if (strlen(s) != len) {		/* a NUL inside: not a domain */
+		free(s);
+		return;
+	}
+	lower(s, len);
+	l->dom = xreallocarray(l->dom, l->ndom + 1, sizeof(*l->dom));
+	l->dom[l->ndom++] = s;
+}
+
+size_t
+lint_add_entry(struct lint *l, const char *dn)
+{
+	struct ent *e;
+	struct buf b = BUF_INIT;
+
+	l->e = xreallocarray(l->e, l->n + 1, sizeof(*l->e));
+	e = &l->e[l->n];
+	memset(e, 0, sizeof(*e));
+	e->dn = xstrdup(dn);
+	put_printable(&b, dn, strlen(dn), 0);
+	e->show = xstrdup(buf_str(&b));
+	buf_free(&b);
+	if ((e->ndn = ldapconn_dn_normalize(dn)) == NULL) {
+		e->ndn = xstrdup(dn);
+		lower(e->ndn, strlen(e->ndn));
+	}
+	return l->n++;
+}
+
+const char *const *
+lint_attrs(void)
+{
+	return attr_names;
+}
+
+int
+lint_add_value(struct lint *l, size_t i, const char *attr, const char *v,
+    size_t len)
+{
+	struct vals *vs;
+	char *p;
+	int a;
+
+	if (i >= l->n)
+		return -1;
+	for (a = 0; a < A_N; a++)
+		if (strcasecmp(attr, attr_names[a]) == 0)
+			break;
+	if (a == A_N)
+		return -1;
+	vs = &l->e[i].a[a];
+	p = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(p, v, len);
+	p[len] = '\0';
+	vs->v = xreallocarray(vs->v, vs->n + 1, sizeof(*vs->v));
+	vs->v[vs->n].p = p;
+	vs->v[vs->n].len = len;
+	vs->n++;
+	return 0;
+}
+
+/* ---- checks -------------------------------------------------------- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+domain_accepted(const struct lint *l, const char *d)
+{
+	return bsearch(&d, l->dom, l->ndom, sizeof(*l->dom), cmp_str) != NULL;
+}
+
+static int
+cmp_order(const void *a, const void *b, void *arg)
+{
+	const struct lint *l = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(l->e[x].ndn, l->e[y].ndn);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* The entry whose normalized DN is ndn, or NULL. */
+static const struct ent *
+find_ndn(const struct lint *l, const char *ndn)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->e[l->order[mid]].ndn, ndn);
+
+		if (c == 0)
+			return &l->e[l->order[mid]];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+classify(struct ent *e)
+{
+	const struct vals *st = &e->a[A_STATUS];
+
+	for (size_t k = 0; k < e->a[A_OC].n; k++)
+		if (eq_nocase(&e->a[A_OC].v[k], "qmailUser"))
+			e->account = 1;
+	if (e->a[A_MAIL].n + e->a[A_MMS].n + e->a[A_STATUS].n > 0)
+		e->account = 1;
+	if (st->n == 0)
+		e->status = ST_NONE;
+	else if (st->n > 1)
+		e->status = ST_OTHER;
+	else if (eq_nocase(&st->v[0], "active"))
+		e->status = ST_ACTIVE;
+	else if (eq_nocase(&st->v[0], "inactive"))
+		e->status = ST_INACTIVE;
+	else if (eq_nocase(&st->v[0], "shared"))
+		e->status = ST_SHARED;
+	else
+		e->status = ST_OTHER;
+}
+
+static void
+check_status(struct lint *l, size_t i)
+{
+	const struct vals *st = &l->e[i].a[A_STATUS];
+
+	if (st->n == 0)
+		say(l, i, "accountStatus is missing");
+	else if (st->n > 1)
+		say(l, i, "has %zu accountStatus values; exactly one is allowed",
+		    st->n);
+	else if (l->e[i].status == ST_OTHER)
+		say(l, i, "accountStatus %s is not active, inactive or shared",
+		    qv(l, 0, &st->v[0]));
+}
+
+static void
+check_mail(struct lint *l, size_t i)
+{
+	const struct vals *m = &l->e[i].a[A_MAIL];
+	struct buf b = BUF_INIT;
+
+	if (m->n == 0) {
+		say(l, i, "mail is missing");
+		return;
+	}
+	if (m->n == 1)
+		return;
+	for (size_t k = 0; k < m->n; k++) {
+		if (k)
+			buf_puts(&b, ", ");
+		put_printable(&b, m->v[k].p, m->v[k].len, 1);
+	}
+	say(l, i, "has %zu mail values (%s); exactly one is allowed", m->n,
+	    buf_str(&b));
+	buf_free(&b);
+}
+
+static void
+check_addresses(struct lint *l, size_t i)
+{
+	static const int which[] = { A_MAIL, A_ALT };
+
+	for (size_t w = 0; w < 2; w++) {
+		const struct vals *vs = &l->e[i].a[which[w]];
+		const char *name = attr_names[which[w]];
+
+		for (size_t k = 0; k < vs->n; k++) {
+			const struct val *v = &vs->v[k];
+			const char *at = NULL;
+			char *dom;
+			size_t dlen;
+
+			for (size_t j = v->len; j > 0; j--)
+				if (v->p[j - 1] == '@') {
+					at = v->p + j - 1;
+					break;
+				}
+			if (at == NULL || at == v->p || at == v->p + v->len - 1 ||
+			    memchr(v->p, '\0', v->len) != NULL) {
+				say(l, i, "%s %s is not an address "
+				    "(LOCAL@DOMAIN)", name, qv(l, 0, v));
+				continue;
+			}
+			dlen = (size_t)(v->p + v->len - at - 1);
+			dom = xstrndup(at + 1, dlen);
+			lower(dom, dlen);
+			if (!domain_accepted(l, dom))
+				say(l, i, "%s %s: domain %s is not accepted "
+				    "(no associatedDomain holds it)", name,
+				    qv(l, 0, v), qs(l, 1, at + 1, dlen));
+			free(dom);
+		}
+	}
+}
+
+/* Checks of one mailMessageStore value; 1 if it is a usable path below
+ * mail_base (a missing trailing "/" aside). */
+static int
+check_path(struct lint *l, size_t i, const struct val *v)
+{
+	size_t rel;
+	enum safepath_err se;
+
+	if (v->len > 0 && v->p[v->len - 1] != '/')
+		say(l, i, "mailMessageStore %s does not end in \"/\"",
+		    qv(l, 0, v));
+	se = safepath_under(l->mail_base, v->p, v->len, &rel);
+	switch (se) {
+	case SAFEPATH_OK:
+		return 1;
+	case SAFEPATH_RELATIVE:
+		say(l, i, "mailMessageStore %s is not an absolute path",
+		    qv(l, 0, v));
+		break;
+	case SAFEPATH_NOT_NORMAL:
+		say(l, i, "mailMessageStore %s is not normalized (holds "
+		    "\"//\", \".\" or \"..\")", qv(l, 0, v));
+		break;
+	case SAFEPATH_OUTSIDE:
+		say(l, i, "mailMessageStore %s is not inside mail_base %s",
+		    qv(l, 0, v), l->mail_base);
+		break;
+	default:
+		say(l, i, "mailMessageStore %s %s", qv(l, 0, v),
+		    safepath_strerror(se));
+		break;
+	}
+	return 0;
+}
+
+static void
+check_store(struct lint *l, size_t i)
+{
+	struct ent *e = &l->e[i];
+	const struct vals *m = &e->a[A_MMS];
+	size_t plen = strlen(l->shared_prefix);
+
+	if (m->n == 0) {
+		if (e->status == ST_ACTIVE || e->status == ST_SHARED)
+			say(l, i, "mailMessageStore is missing");
+		return;
+	}
+	if (m->n > 1)
+		say(l, i, "has %zu mailMessageStore values; exactly one is "
+		    "allowed", m->n);
+	for (size_t k = 0; k < m->n; k++) {
+		const struct val *v = &m->v[k];
+		const char *rest;
+		size_t rlen;
+
+		if (!check_path(l, i, v) || e->status != ST_SHARED)
+			continue;
+		/* ldap-maildirmake: the parent of the store, with
+		 * <mail_base>/<shared_dir>/ replaced, is the sharable
+		 * maildir; so NAME/FOLDER at least below the prefix. */
+		if (v->len <= plen || memcmp(v->p, l->shared_prefix, plen) != 0) {
+			say(l, i, "mailMessageStore %s of a shared entry is not "
+			    "under %s", qv(l, 0, v), l->shared_prefix);
+			continue;
+		}
+		rest = v->p + plen;
+		rlen = v->len - plen;
+		if (rest[rlen - 1] == '/')
+			rlen--;
+		if (memchr(rest, '/', rlen) == NULL)
+			say(l, i, "mailMessageStore %s of a shared entry lies "
+			    "directly in %s (expected %sNAME/FOLDER/)",
+			    qv(l, 0, v), l->shared_prefix, l->shared_prefix);
+	}
+}
+
+static void
+check_shared(struct lint *l, size_t i)
+{
+	const struct vals *uid = &l->e[i].a[A_UID];
+	const struct vals *pob = &l->e[i].a[A_POB];
+	enum safepath_err se;
+
+	if (uid->n == 0)
+		say(l, i, "shared entry has no uid (the folder that receives "
+		    "mail)");
+	else if (uid->n > 1)
+		say(l, i, "shared entry has %zu uid values; exactly one is "
+		    "allowed", uid->n);
+	for (size_t k = 0; k < uid->n; k++)
+		if ((se = safepath_folder(uid->v[k].p, uid->v[k].len)) !=
+		    SAFEPATH_OK)
+			say(l, i, "uid %s is not a valid folder name: %s",
+			    qv(l, 0, &uid->v[k]), safepath_strerror(se));
+	for (size_t k = 0; k < pob->n; k++)
+		if ((se = safepath_folder(pob->v[k].p, pob->v[k].len)) !=
+		    SAFEPATH_OK)
+			say(l, i, "postOfficeBox %s is not a valid folder name: "
+			    "%s", qv(l, 0, &pob->v[k]), safepath_strerror(se));
+}
+
+static void
+check_see_also(struct lint *l, size_t i)
+{
+	const struct vals *see = &l->e[i].a[A_SEE];
+
+	for (size_t k = 0; k < see->n; k++) {
+		const struct val *v = &see->v[k];
+		const struct ent *t;
+		char *ndn = NULL;
+
+		if (memchr(v->p, '\0', v->len) == NULL)
+			ndn = ldapconn_dn_normalize(v->p);
+		if (ndn == NULL) {
+			say(l, i, "seeAlso %s is not a valid DN", qv(l, 0, v));
+			continue;
+		}
+		t = find_ndn(l, ndn);
+		free(ndn);
+		if (t == NULL)
+			say(l, i, "seeAlso %s names no entry under %s",
+			    qv(l, 0, v), l->account_base);
+		else if (t->account && t->status == ST_SHARED)
+			continue;
+		else if (t->a[A_STATUS].n == 0)
+			say(l, i, "seeAlso %s names an entry that is not shared "
+			    "(no accountStatus)", qv(l, 0, v));
+		else
+			say(l, i, "seeAlso %s names an entry that is not shared "
+			    "(accountStatus %s)", qv(l, 0, v),
+			    qv(l, 1, &t->a[A_STATUS].v[0]));
+	}
+}
+
+static int
+cmp_addr(const void *a, const void *b)
+{
+	const struct addr *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->ent != y->ent)
+		return x->ent < y->ent ? -1 : 1;
+	if (x->attr != y->attr)
+		return x->attr < y->attr ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Every address held by two accounts: each names the other. */
+static void
+check_duplicates(struct lint *l)
+{
+	struct addr *v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->e[i].account)
+			continue;
+		for (int a = A_MAIL; a <= A_ALT; a++) {
+			const struct vals *vs = &l->e[i].a[a];
+
+			for (size_t k = 0; k < vs->n; k++) {
+				if (vs->v[k].len == 0)
+					continue;
+				v = xreallocarray(v, n + 1, sizeof(*v));
+				v[n].len = vs->v[k].len;
+				v[n].key = xmalloc(v[n].len + 1);
+				memcpy(v[n].key, vs->v[k].p, v[n].len + 1);
+				lower(v[n].key, v[n].len);
+				v[n].ent = i;
+				v[n].attr = a;
+				v[n].idx = k;
+				n++;
+			}
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_addr);
+	for (size_t g = 0, end; g < n; g = end) {
+		for (end = g + 1; end < n && v[end].len == v[g].len &&
+		    memcmp(v[end].key, v[g].key, v[g].len) == 0; end++)
+			;
+		if (v[end - 1].ent == v[g].ent)
+			continue;	/* one account only */
+		for (size_t x = g; x < end; x++)
+			for (size_t y = g; y < end; y++) {
+				const struct val *val;
+
+				/* Each other account once (sorted by ent). */
+				if (v[y].ent == v[x].ent ||
+				    (y > g && v[y - 1].ent == v[y].ent))
+					continue;
+				val = &l->e[v[x].ent].a[v[x].attr].v[v[x].idx];
+				say(l, v[x].ent, "%s %s is also an address of %s",
+				    attr_names[v[x].attr], qv(l, 0, val),
+				    l->e[v[y].ent].show);
+			}
+	}
+	for (size_t k = 0; k < n; k++)
+		free(v[k].key);
+	free(v);
+}
+
+static int
+cmp_problem(const void *a, const void *b, void *arg)
+{
+	const struct lint *l = arg;
+	const struct problem *x = a, *y = b;
+	int c;
+
+	if (x->ent != y->ent) {
+		c = strcmp(l->e[x->ent].ndn, l->e[y->ent].ndn);
+		if (c != 0)
+			return c;
+		return x->ent < y->ent ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+size_t
+lint_run(struct lint *l, lint_problem_fn fn, void *arg, size_t *accounts,
+    size_t *domains)
+{
+	size_t nacc = 0, k;
+
+	for (k = 0; k < l->npr; k++)
+		free(l->pr[k].text);
+	l->npr = 0;
+
+	/* Domains sorted and unique, for bsearch. */
+	if (l->ndom > 1)
+		qsort(l->dom, l->ndom, sizeof(*l->dom), cmp_str);
+	for (size_t r = k = 0; r < l->ndom; r++) {
+		if (k > 0 && strcmp(l->dom[k - 1], l->dom[r]) == 0) {
+			free(l->dom[r]);
+			continue;
+		}
+		l->dom[k++] = l->dom[r];
+	}
+	l->ndom = k;
+
+	free(l->order);
+	l->order = xcalloc(l->n ? l->n : 1, sizeof(*l->order));
+	for (k = 0; k < l->n; k++) {
+		l->order[k] = k;
+		classify(&l->e[k]);
+	}
+	if (l->n > 1)
+		qsort_r(l->order, l->n, sizeof(*l->order), cmp_order, l);
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->e[i].account)
+			continue;
+		nacc++;
+		check_status(l, i);
+		check_mail(l, i);
+		check_addresses(l, i);
+		check_store(l, i);
+		if (l->e[i].status == ST_SHARED)
+			check_shared(l, i);
+		check_see_also(l, i);
+	}
+	check_duplicates(l);
+
+	if (l->npr > 1)
+		qsort_r(l->pr, l->npr, sizeof(*l->pr), cmp_problem, l);
+	if (fn != NULL)
+		for (k = 0; k < l->npr; k++)
+			fn(l->e[l->pr[k].ent].show, l->pr[k].text, arg);
+	if (accounts != NULL)
+		*accounts = nacc;
+	if (domains != NULL)
+		*domains = l->ndom;
+	return l->npr;
+}
+
+/* ---- reading ------------------------------------------------------- */
+
+static int
+read_domain(const struct lentry *e, void *arg)
+{
+	const struct lval *v;
+	size_t n = lentry_values(e, "associatedDomain", &v);
+
+	for (size_t k = 0; k < n; k++)
+		lint_add_domain(arg, v[k].ptr, v[k].len);
+	return 0;
+}
+
+static int
+read_entry(const struct lentry *e, void *arg)
+{
+	struct lint *l = arg;
+	size_t i = lint_add_entry(l, lentry_dn(e));
+
+	for (int a = 0; a < A_N; a++) {
+		const struct lval *v;
+		size_t n = lentry_values(e, attr_names[a], &v);
+
+		for (size_t k = 0; k < n; k++)
+			lint_add_value(l, i, attr_names[a], v[k].ptr,
+			    v[k].len);
+	}
+	return 0;
+}
+
+int
+lint_read(struct lint *l, const struct cfg *cfg, struct ldapconn *lc,
+    char *err, size_t errsz)
+{
+	static const char *const dattrs[] = { "associatedDomain", NULL };
+	char why[1024];
+	int r;
+
+	if (errsz == 0)
+		return -1;	/* nowhere to say why: a caller's bug */
+	if (cfg->domain_base == NULL) {
+		r = snprintf(err, errsz, "%s: domain_base is not set (lint "
+		    "reads the accepted domains there)", cfg->file);
+		if (r < 0 || (size_t)r >= errsz)
+			err[0] = '\0';
+		return -1;
+	}
+	if (ldapconn_search(lc, cfg->domain_base, CFG_SCOPE_SUB,
+	    "(objectClass=domainRelatedObject)", dattrs, 1, read_domain, l,
+	    why, sizeof(why)) != LDAPCONN_OK) {
+		r = snprintf(err, errsz, "cannot read domain_base %s: %s",
+		    cfg->domain_base, why);
+		if (r < 0 || (size_t)r >= errsz)
+			err[0] = '\0';
+		return -1;
+	}
+	if (ldapconn_search(lc, cfg->account_base, CFG_SCOPE_SUB,
+	    "(objectClass=*)", lint_attrs(), 1, read_entry, l, why,
+	    sizeof(why)) != LDAPCONN_OK) {
+		r = snprintf(err, errsz, "cannot read account_base %s: %s",
+		    cfg->account_base, why);
+		if (r < 0 || (size_t)r >= errsz)
+			err[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the command --------------------------------------------------- */
+
+static void
+print_problem(const char *dn, const char *text, void *arg)
+{
+	fprintf(arg, "%s: %s\n", dn, text);
+}
+
+int
+lint_command(const char *cfg_path, int argc, char **argv)
+{
+	struct cfg *cfg;
+	struct ldapconn *lc;
+	struct lint *l;
+	char err[2048];
+	size_t n, accounts, domains;
+	int rc;
+
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: lookupd [-c FILE] lint\n");
+		return 2;
+	}
+	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return 2;
+	}
+	l = lint_new(cfg->mail_base, cfg->shared_dir, cfg->account_base);
+	lc = ldapconn_new(cfg);
+	if (lint_read(l, cfg, lc, err, sizeof(err)) != 0) {
+		log_error("lint: %s", err);
+		rc = 2;
+		goto out;
+	}
+	n = lint_run(l, print_problem, stdout, &accounts, &domains);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error("lint: cannot write the report");
+		rc = 2;
+		goto out;
+	}
+	fprintf(stderr, "lint: %zu account%s, %zu domain%s, %zu problem%s\n",
+	    accounts, accounts == 1 ? "" : "s", domains, domains == 1 ? "" :
+	    "s", n, n == 1 ? "" : "s");
+	rc = n > 0 ? 1 : 0;
+out:
+	ldapconn_free(lc);
+	lint_free(l);
+	cfg_free(cfg);
+	return rc;
+}
