@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""bench/maildirmake.py: ldap-maildirmake against the howto's script.
+
+A generated directory of N accounts (default 10,000) in a private slapd
+(scripts/test-slapd, the shipped slapd.conf.example): 1% of them shared
+entries (two postOfficeBox folders each) with 3 subscribers each, the rest
+active accounts.  In one run, with one mail_base:
+
+  script cold   bench/maildirmake-howto-script.sh (ldapsearch | grep | awk
+                + Courier's maildirmake) on an empty mail_base (only
+                shared/ and shared.maildirs/ made first, as the howto's
+                set-up does: the script needs them);
+  script warm   the same again, everything there;
+  script [ -d ] the script with CHECK_FIRST=yes (a [ -d ] test before each
+                maildirmake: a cheaper warm run than the original's);
+  ours cold     maildirmake/ldap-maildirmake on an empty mail_base;
+  ours warm     the same again.
+
+The script binds as the rootdn (no size limit: it does not page, and with
+slapd's limit of 500 it would build 500 maildirs and stop); ldap-maildirmake
+binds as the system DN with paged results.  Both run as root; ldap-
+maildirmake's mail_owner is nobody.  Times are wall-clock, the median of
+--repeat runs for ldap-maildirmake (the script runs once each: it takes
+tens of seconds).  Not a test: it prints figures and never fails on them.
+
+  make && python3 bench/maildirmake.py [--accounts N] [--repeat R]
+      [--bin DIR] [--keep]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import ldapmail_test as t  # noqa: E402
+import mdm_util as m       # noqa: E402
+
+SCRIPT = os.path.join(SRC, "bench", "maildirmake-howto-script.sh")
+BASE_DN = "ou=Bench,o=company"
+
+
+def directory(base, n):
+    """LDIF: n accounts, 1% shared (3 subscribers each)."""
+    nshared = max(1, n // 100)
+    out = m.ou("Bench")
+    for s in range(nshared):
+        out += m.account("Shared %04d" % s, BASE_DN, "incoming",
+                         "%s/shared/s%04d/incoming/" % (base, s),
+                         status="shared", mail="shared%04d@example.org" % s,
+                         pob=["archive", "drafts.old"])
+    for i in range(n - nshared):
+        see = []
+        if i < 3 * nshared:
+            see = ["cn=Shared %04d,%s" % (i // 3, BASE_DN)]
+        out += m.account("User %05d" % i, BASE_DN, "u%05d" % i,
+                         "%s/d%02d/u%05d/Maildir/" % (base, i % 100, i),
+                         see=see, mail="u%05d@example.org" % i)
+    return out, nshared
+
+
+def timed(argv, env=None):
+    t0 = time.monotonic()
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env=env)
+    secs = time.monotonic() - t0
+    if p.returncode != 0:
+        sys.stderr.write("# %s: exit %d: %s\n" % (
+            os.path.basename(argv[0]), p.returncode,
+            p.stderr.decode(errors="replace")[-300:]))
+    return secs, p.returncode
+
+
+def count(base):
+    return sum(len(ds) + len(fs) for _, ds, fs in os.walk(base))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--accounts", type=int, default=10000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--bin", default=SRC, help="dir with maildirmake/")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    prog = os.path.join(a.bin, "maildirmake", "ldap-maildirmake")
+    if not os.access(prog, os.X_OK):
+        sys.exit("build first: make (%s missing)" % prog)
+
+    d = t.tmpdir("ldapmail-bench-")
+    base = os.path.join(d, "vmail")
+    ldif, nshared = directory(base, a.accounts)
+    ldif_path = m.write(os.path.join(d, "bench.ldif"), ldif)
+    s = t.Slapd(ldifs=[t.fixture_path(), ldif_path]).start()
+    conf = m.config(s, d, base, BASE_DN, owner="nobody")
+    env = dict(os.environ, LDAPURI=s.uri, BINDDN=t.ROOT_DN,
+               BINDPW=t.ROOT_PW, BASE=BASE_DN, VMAIL=base)
+
+    olds = []
+
+    def fresh(setup):
+        # The old tree is moved aside, not removed: ext4 would make the
+        # next run pay for skipping its freshly freed inodes.  Written
+        # back before each cold run, removed at the end.
+        if os.path.exists(base):
+            old = "%s.old%d" % (base, len(olds))
+            os.rename(base, old)
+            olds.append(old)
+        os.mkdir(base)
+        if setup:
+            for x in ("shared", "shared.maildirs"):
+                os.mkdir(os.path.join(base, x))
+        os.sync()
+
+    res = {}
+    counts = {}
+    for name, extra in (("script", {}), ("script [ -d ]",
+                                         {"CHECK_FIRST": "yes"})):
+        fresh(True)
+        e = dict(env, **extra)
+        res[name + " cold"], _ = timed([SCRIPT], e)
+        counts[name] = count(base)
+        res[name + " warm"], _ = timed([SCRIPT], e)
+    cold, warm = [], []
+    for _ in range(a.repeat):
+        fresh(False)
+        cold.append(timed([prog, "-c", conf, "-q"])[0])
+        warm.append(timed([prog, "-c", conf, "-q"])[0])
+    counts["ours"] = count(base)
+    res["ours cold"] = statistics.median(cold)
+    res["ours warm"] = statistics.median(warm)
+    s.stop()
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+
+    print("ldap-maildirmake benchmark: %d accounts (%d shared, %d "
+          "subscribers), %d CPUs" % (a.accounts, nshared, 3 * nshared,
+                                     os.cpu_count() or 0))
+    print("  names built: script %d, ldap-maildirmake %d (the script "
+          "leaves subscribers out)" % (counts["script"], counts["ours"]))
+    for k in ("script cold", "script warm", "script [ -d ] cold",
+              "script [ -d ] warm", "ours cold", "ours warm"):
+        print("  %-20s %8.3f s" % (k, res[k]))
+    for k in ("script", "script [ -d ]"):
+        print("  vs %-14s cold %5.1fx (target 20x)   warm %5.1fx (target "
+              "50x)" % (k, res[k + " cold"] / res["ours cold"],
+                        res[k + " warm"] / res["ours warm"]))
+    print("  ours, every run: cold %s  warm %s" % (
+        " ".join("%.3f" % x for x in cold),
+        " ".join("%.3f" % x for x in warm)))
+    if a.keep:
+        print("  kept %s" % d)
+        t.KEEP = True
+
+
+if __name__ == "__main__":
+    main()
