@@ -60,7 +60,7 @@ void
 log_set_verbose(int on)
 {
 	pthread_mutex_lock(&log_lock);
-	log_verbose = on;
+	__atomic_store_n(&log_verbose, on, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -98,6 +98,10 @@ log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* A racy read is fine: at worst one line more or less while -v is
+	 * being switched; formatting is skipped when nobody will see it. */
+	if (!__atomic_load_n(&log_verbose, __ATOMIC_RELAXED))
+		return;
 	va_start(ap, fmt);
 	log_vline(LOG_DEBUG, "debug: ", fmt, ap);
 	va_end(ap);
