@@ -2,6 +2,7 @@
 #
 #   make                 lookupd/lookupd, maildirmake/ldap-maildirmake
 #   make check           sanitizer build (ASan+UBSan, -Werror) + whole suite
+#   make check-valgrind  the whole suite under valgrind memcheck (build/vg)
 #   make unit            unit tests only (current build)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
@@ -104,6 +105,120 @@ check: check-build
 
 test: bins
 	tests/run --bin . --build build/rel
+
+# The suite under valgrind memcheck: a build without sanitizers in
+# build/vg, every program under test run by valgrind (tests/run
+# --valgrind: errors and leaks "definitely lost" fail), timings scaled
+# by LDAPMAIL_SLOW.
+VG_SLOW ?= 10
+.PHONY: check-valgrind
+check-valgrind:
+	$(MAKE) B=build/vg OUT=build/vg CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    bins unit-bins
+	LDAPMAIL_SLOW=$(VG_SLOW) tests/run --valgrind --bin build/vg \
+	    --build build/vg
+
+# libFuzzer targets (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c,
+# linked against the project's own sources built for fuzzing (coverage +
+# ASan + UBSan) in build/fuzz/obj; binaries in build/fuzz.  check-long is
+# the suite with its long variants, then 60 s per target (FUZZ_TIME=).
+FUZZ_CC   ?= clang
+FUZZ_B    := build/fuzz
+FUZZ_TIME ?= 60
+FUZZ_SAN  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=undefined
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
+FUZZ_LIBS := $(FUZZ_B)/obj/liblookupd.a $(FUZZ_B)/obj/libcommon.a
+
+.PHONY: fuzz fuzz-bins check-long
+fuzz:
+	$(MAKE) B=$(FUZZ_B)/obj CC=$(FUZZ_CC) HARDEN= WERROR= \
+	    CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_LIBS)
+	$(MAKE) fuzz-bins
+fuzz-bins: $(FUZZ_BIN)
+$(FUZZ_BIN): $(FUZZ_B)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIBS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Werror $(FUZZ_SAN) \
+	    -fsanitize=fuzzer -I. $(PKG_CFLAGS) -pthread -MMD -MP -o $@ $< \
+	    $(FUZZ_LIBS) $(PKG_LIBS)
+
+check-long: check-build
+	@rc=0; \
+	tests/run --long --bin build/san --build build/san || rc=1; \
+	$(MAKE) fuzz && tests/fuzz/run-fuzz -t $(FUZZ_TIME) -b $(FUZZ_B) \
+	    || rc=1; \
+	exit $$rc
+
+# make install [PREFIX=/usr] [DESTDIR=staging]: what a Debian administrator
+# expects where (tests/integration/test_install.py checks the layout):
+#   $(SBINDIR)                    lookupd, ldap-maildirmake
+#   $(MANDIR)/man5, man8          every man/*.5, man/*.8
+#   $(SYSCONFDIR)/ldapmail/ldapmail.conf   from ldapmail.conf.example,
+#                                 only if there is none (never overwritten)
+#   $(UNITDIR)                    lookupd.service, ldap-maildirmake.service
+#                                 and .timer (installed, not enabled)
+#   $(SYSUSERSDIR), $(TMPFILESDIR)  ldapmail.conf: the user ldapmail, the
+#                                 socket directory in Postfix's spool
+#   $(SCHEMADIR)                  qmail.schema, qmail.ldif (not slapd's
+#                                 /etc/ldap/schema: qmail-ldap's own
+#                                 qmail.schema may live there)
+#   $(EXAMPLESDIR)                ldapmail.conf.example, postfix/, courier/,
+#                                 slapd/, ldap-maildirmake.cron
+# The units and the cron file name $(SBINDIR) for the programs.
+DATADIR     ?= $(PREFIX)/share
+DOCDIR      ?= $(DATADIR)/doc/ldapmail
+EXAMPLESDIR ?= $(DOCDIR)/examples
+SCHEMADIR   ?= $(DATADIR)/ldapmail/schema
+UNITDIR     ?= /lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALL     ?= install
+SBINSUBST   := sed -e 's|/usr/sbin/lookupd|$(SBINDIR)/lookupd|g' \
+               -e 's|/usr/sbin/ldap-maildirmake|$(SBINDIR)/ldap-maildirmake|g'
+
+install: $(LOOKUPD) $(MDM)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/ldapmail \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SCHEMADIR) \
+	    $(DESTDIR)$(EXAMPLESDIR)/postfix $(DESTDIR)$(EXAMPLESDIR)/courier \
+	    $(DESTDIR)$(EXAMPLESDIR)/slapd
+	$(INSTALL) -m 0755 $(LOOKUPD) $(MDM) $(DESTDIR)$(SBINDIR)/
+	$(if $(wildcard man/*.5),$(INSTALL) -m 0644 $(wildcard man/*.5) \
+	    $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard man/*.8),$(INSTALL) -m 0644 $(wildcard man/*.8) \
+	    $(DESTDIR)$(MANDIR)/man8/)
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ldapmail/ldapmail.conf ]; then \
+	    echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/ldapmail/ldapmail.conf"; \
+	else \
+	    echo "$(INSTALL) -m 0644 ldapmail.conf.example $(DESTDIR)$(SYSCONFDIR)/ldapmail/ldapmail.conf"; \
+	    $(INSTALL) -m 0644 ldapmail.conf.example \
+	        $(DESTDIR)$(SYSCONFDIR)/ldapmail/ldapmail.conf; \
+	fi
+	for f in lookupd.service ldap-maildirmake.service; do \
+	    $(SBINSUBST) scripts/$$f >$(DESTDIR)$(UNITDIR)/$$f.tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$f.tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$f.tmp $(DESTDIR)$(UNITDIR)/$$f || exit 1; \
+	done
+	$(INSTALL) -m 0644 scripts/ldap-maildirmake.timer $(DESTDIR)$(UNITDIR)/
+	$(INSTALL) -m 0644 scripts/ldapmail.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/ldapmail.conf
+	$(INSTALL) -m 0644 scripts/ldapmail.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/ldapmail.conf
+	$(INSTALL) -m 0644 schema/qmail.schema schema/qmail.ldif \
+	    $(DESTDIR)$(SCHEMADIR)/
+	$(INSTALL) -m 0644 ldapmail.conf.example $(DESTDIR)$(EXAMPLESDIR)/
+	$(INSTALL) -m 0644 postfix/README postfix/main.cf.fragment \
+	    postfix/main.cf.mydestination.fragment postfix/master.cf.fragment \
+	    $(DESTDIR)$(EXAMPLESDIR)/postfix/
+	$(INSTALL) -m 0644 courier/README courier/authldaprc \
+	    courier/authdaemonrc.fragment $(DESTDIR)$(EXAMPLESDIR)/courier/
+	$(INSTALL) -m 0644 schema/slapd.conf.example schema/slapd-ldapmail.ldif \
+	    $(DESTDIR)$(EXAMPLESDIR)/slapd/
+	$(SBINSUBST) scripts/ldap-maildirmake.cron \
+	    >$(DESTDIR)$(EXAMPLESDIR)/ldap-maildirmake.cron
+	chmod 0644 $(DESTDIR)$(EXAMPLESDIR)/ldap-maildirmake.cron
 
 clean:
 	rm -rf build lookupd/lookupd maildirmake/ldap-maildirmake
