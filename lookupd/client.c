@@ -1,7 +1,8 @@
 /*
  * client: ask the running daemon as Postfix would (see client.h).
  * Blocking sockets with a receive/send timeout: a command-line tool may
- * wait, but never forever.
+ * wait, but never forever.  `lookupd stats` is one socketmap request
+ * named CLIENT_STATS_NAME on the first socketmap endpoint.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "lookupd/client.h"
 #include "lookupd/netstring.h"
 #include "lookupd/reply.h"
@@ -261,4 +263,52 @@ client_query(const struct cfg *cfg, const char *map, const char *key,
 		res = ask_sockmap(fd, map, key, keylen, out, err, errsz);
 	close(fd);
 	return res;
+}
+
+int
+client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
+{
+	enum result res;
+
+	if (cfg->n_socketmap_listen == 0) {
+		snprintf(err, errsz, "%s: stats asks the daemon over "
+		    "socketmap_listen, and there is none", cfg->file);
+		return -1;
+	}
+	res = client_query(cfg, CLIENT_STATS_NAME, "", 0, out, err, errsz);
+	if (res == RES_FOUND)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, errsz, "the daemon refused: %s", buf_str(out));
+	return -1;
+}
+
+int
+client_stats_command(const char *cfg_path, int argc, char **argv)
+{
+	struct cfg *cfg;
+	struct buf out = BUF_INIT;
+	char err[1024] = "";
+	int rc = 0;
+
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: lookupd [-c FILE] stats\n");
+		return 2;
+	}
+	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return 2;
+	}
+	if (client_stats(cfg, &out, err, sizeof(err)) != 0) {
+		log_error("stats: %s", err);
+		rc = 2;
+	} else {
+		fwrite(out.p, 1, out.len, stdout);
+		if (out.len > 0 && out.p[out.len - 1] != '\n')
+			putchar('\n');
+	}
+	buf_free(&out);
+	cfg_free(cfg);
+	return rc;
 }

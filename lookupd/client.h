@@ -13,10 +13,23 @@
 
 struct buf;
 
+/* The socketmap request name that asks the daemon for its counters
+ * ("#stats" SP anything): never a map name, since a map name starts with
+ * a letter or a digit.  The reply is "OK" and "name value" lines. */
+#define CLIENT_STATS_NAME "#stats"
+
 /* The daemon's answer for map/key: the value (FOUND) or reason (TEMP,
  * PERM) in out.  Cannot reach the daemon: RES_TEMP with err set. */
 enum result client_query(const struct cfg *cfg, const char *map,
     const char *key, size_t keylen, struct buf *out, char *err,
     size_t errsz);
+
+/* The daemon's counters, "name value\n" lines, into out.  -1 with err set
+ * when it cannot be asked (no socketmap_listen, not running). */
+int client_stats(const struct cfg *cfg, struct buf *out, char *err,
+    size_t errsz);
+
+/* `lookupd [-c FILE] stats`: 0, or 2 when the daemon cannot be asked. */
+int client_stats_command(const char *cfg_path, int argc, char **argv);
 
 #endif

@@ -17,6 +17,14 @@
  * one changed in place or found damaged is dropped at once and rebuilt; one
  * older than `max_stale` (the directory has been unreachable that long) is
  * no longer answered from.
+ *
+ * Failing fast.  A live walk that finds LDAP down or too slow takes up to
+ * ldap_timeout; NWORKERS of them at a time would make the jobs queued
+ * behind wait several ldap_timeouts.  So a job queued before the latest
+ * such failure, and taken up less than ldap_timeout after it, is answered
+ * TEMP at once with that failure's reason.  Jobs queued after it still
+ * ask LDAP (that is how its return is seen), and any complete answer
+ * ends the failure.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -104,6 +112,9 @@ struct engine {
 	int want_reopen;
 	char last_error[640];
 	time_t last_error_at;
+	int live_down;			/* a live walk found LDAP down... */
+	struct timespec live_down_at;	/* ...then (CLOCK_MONOTONIC) */
+	char live_down_err[512];
 	unsigned long long builds_ok, builds_failed;
 
 	pthread_t workers[NWORKERS];
@@ -163,6 +174,13 @@ ms_since(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static int
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 static void
 set_error(struct engine *e, const char *what, const char *err)
 {
@@ -195,6 +213,20 @@ worker_main(void *arg)
 		if (e->queue == NULL)
 			e->queue_tail = &e->queue;
 		e->queued--;
+		m = &j->cr->cfg->maps[j->map];
+		if (e->live_down && ts_before(&j->t0, &e->live_down_at) &&
+		    ms_since(&e->live_down_at) <
+		    1000.0 * j->cr->cfg->ldap_timeout) {
+			/* It waited while LDAP failed: do not wait again. */
+			j->a.res = RES_TEMP;
+			snprintf(j->a.err, sizeof(j->a.err), "%s",
+			    e->live_down_err);
+			j->ms = ms_since(&j->t0);
+			j->next = e->done;
+			e->done = j;
+			wake_loop(e);
+			continue;
+		}
 		pthread_mutex_unlock(&e->mu);
 
 		if (lc_cr != j->cr) {
@@ -203,7 +235,6 @@ worker_main(void *arg)
 			lc_cr = cfgref_get(j->cr);
 			lc = ldapconn_new(lc_cr->cfg);
 		}
-		m = &j->cr->cfg->maps[j->map];
 		j->a.value = &j->value;
 		j->a.dns = &j->dns;
 		live_walk(lc, j->cr->cfg, m, &j->w, &j->a);
@@ -212,6 +243,14 @@ worker_main(void *arg)
 			set_error(e, "live lookup", j->a.err);
 
 		pthread_mutex_lock(&e->mu);
+		if (j->a.unreachable) {
+			e->live_down = 1;
+			clock_gettime(CLOCK_MONOTONIC, &e->live_down_at);
+			snprintf(e->live_down_err, sizeof(e->live_down_err),
+			    "%s", j->a.err);
+		} else if (j->a.res != RES_TEMP) {
+			e->live_down = 0;
+		}
 		j->next = e->done;
 		e->done = j;
 		wake_loop(e);

@@ -97,6 +97,7 @@ live_walk(struct ldapconn *lc, const struct cfg *cfg, const struct cfg_map *m,
 	(void)cfg;
 	a->err[0] = '\0';
 	a->step = 0;
+	a->unreachable = 0;
 	if (w->n == 0) {
 		a->res = RES_NOTFOUND;
 		return a->res;
@@ -113,6 +114,7 @@ live_walk(struct ldapconn *lc, const struct cfg *cfg, const struct cfg_map *m,
 	if (st != LDAPCONN_OK) {
 		/* Anything but a complete answer is TEMP: mail waits. */
 		a->res = RES_TEMP;
+		a->unreachable = st == LDAPCONN_TEMP;
 		if (a->err[0] == '\0')
 			snprintf(a->err, sizeof(a->err), "LDAP lookup failed");
 		goto out;

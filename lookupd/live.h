@@ -24,6 +24,7 @@ struct live_answer {
 	struct buf *value;	/* FOUND: the merged values (no extension) */
 	struct buf *dns;	/* FOUND/TEMP: DNs behind the answer, "\n"-separated */
 	char err[512];		/* TEMP/PERM: why */
+	int unreachable;	/* TEMP because LDAP failed or timed out */
 };
 
 /* Ask LDAP for w on map m.  value and dns are appended to (caller resets). */

@@ -6,6 +6,8 @@
  *   lookupd [-c FILE] query [--direct] MAP KEY
  *   lookupd [-c FILE] check                  config, bind, entry counts
  *   lookupd [-c FILE] lint                   directory problems
+ *   lookupd [-c FILE] route ADDRESS [-j]     an address as Postfix takes it
+ *   lookupd [-c FILE] stats                  the running daemon's counters
  *
  * serve reads: parse argv, parse config, bind sockets and open the cache,
  * drop privileges, start the engine's threads, run the loop.  Nothing
@@ -31,6 +33,7 @@
 #include "lookupd/lint.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
+#include "lookupd/route.h"
 #include "lookupd/server.h"
 #include "lookupd/sync.h"
 
@@ -48,6 +51,8 @@ static const char usage[] =
 "  query --direct MAP KEY   ask LDAP itself, bypassing daemon and snapshot\n"
 "  check                    check the configuration, the bind and the maps\n"
 "  lint                     report directory problems, one line each\n"
+"  route ADDRESS [-j]       follow an address as Postfix would (-j: JSON)\n"
+"  stats                    the running daemon's counters, one per line\n"
 "\n"
 "options:\n"
 "  -c FILE   configuration file (default " CFG_DEFAULT_PATH ")\n"
@@ -56,7 +61,9 @@ static const char usage[] =
 "\n"
 "exit status: serve 0 on SIGTERM; sync/check 0 ok, 1 failed;\n"
 "query 0 found, 1 not found, 2 error;\n"
-"lint 0 clean, 1 problems found, 2 directory not read.\n";
+"lint 0 clean, 1 problems found, 2 directory not read;\n"
+"route 0 deliverable, 1 rejected or undeliverable, 2 LDAP needed but\n"
+"not reachable; stats 0 ok, 2 daemon not reachable.\n";
 
 static struct cfg *
 load_cfg(const char *path, int show_warnings)
@@ -433,6 +440,10 @@ main(int argc, char **argv)
 		return cmd_check(path, argc - 1);
 	if (strcmp(argv[0], "lint") == 0)
 		return lint_command(path, argc - 1, argv + 1);
+	if (strcmp(argv[0], "route") == 0)
+		return route_command(path, argc - 1, argv + 1);
+	if (strcmp(argv[0], "stats") == 0)
+		return client_stats_command(path, argc - 1, argv + 1);
 	fprintf(stderr, "lookupd: unknown command %s\n%s", argv[0], usage);
 	return EX_ERROR;
 }

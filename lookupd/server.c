@@ -41,6 +41,11 @@
  * error the server shuts down its sending side and reads what the client
  * still sends for up to LINGER_MS, so that the error reply is not lost to
  * a TCP reset.  Every reply is built by reply.c.
+ *
+ * `lookupd stats`: a socketmap request named CLIENT_STATS_NAME ("#stats",
+ * which no map can be called) is answered here, not by the engine: "OK"
+ * and the "name value" lines of engine_stats() and server_stats().  It is
+ * counted as requests.stats, not as requests.socketmap.
  */
 #include <errno.h>
 #include <grp.h>
@@ -66,6 +71,7 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/log.h"
+#include "lookupd/client.h"		/* CLIENT_STATS_NAME */
 #include "lookupd/engine.h"
 #include "lookupd/netstring.h"
 #include "lookupd/reply.h"
@@ -160,6 +166,7 @@ struct server {
 	/* Counters for server_stats(). */
 	unsigned long long accepted, refused, closed_idle, closed_error;
 	unsigned long long req_sockmap, req_tcp, req_bad, req_async;
+	unsigned long long req_stats;
 	unsigned long long dropped, npending;
 };
 
@@ -701,6 +708,21 @@ conn_lookup(struct server *s, struct conn *c, const char *map, size_t maplen,
 	s->req_async++;
 }
 
+/* `lookupd stats`: the counters of the engine and ours, one reply. */
+static void
+conn_stats(struct server *s, struct conn *c)
+{
+	struct buf b = BUF_INIT;
+
+	s->req_stats++;
+	engine_stats(s->e, &b);
+	server_stats(s, &b);
+	if (b.len > 0 && b.p[b.len - 1] == '\n')
+		b.p[--b.len] = '\0';
+	conn_reply(c, RES_FOUND, b.p, b.len);
+	buf_free(&b);
+}
+
 /* An error that ends the connection: reply, then flush and linger. */
 static void
 conn_fatal(struct server *s, struct conn *c, enum result res,
@@ -742,9 +764,16 @@ conn_request(struct server *s, struct conn *c)
 		case NS_OK:
 			break;
 		}
+		sp = memchr(pl, ' ', plen);
+		if (sp != NULL && (size_t)(sp - pl) == strlen(CLIENT_STATS_NAME)
+		    && memcmp(pl, CLIENT_STATS_NAME, (size_t)(sp - pl)) == 0) {
+			conn_stats(s, c);
+			buf_consume(&c->in, used);
+			return 1;
+		}
 		s->req_sockmap++;
 		/* "NAME SP KEY": the key may hold spaces; it may be empty. */
-		if ((sp = memchr(pl, ' ', plen)) == NULL) {
+		if (sp == NULL) {
 			s->req_bad++;
 			client_warn(s, "%s: socketmap request without a space",
 			    c->l->text);
@@ -860,8 +889,14 @@ conn_read(struct server *s, struct conn *c)
 		return;
 	}
 	room = in_cap(s, c) > c->in.len ? in_cap(s, c) - c->in.len : 0;
-	if (room == 0 || c->eof)
+	if (room == 0 || c->eof) {
+		/* Input still polled for though there is no room: a SIGHUP
+		 * lowered max_request_size under a partial request.  Let the
+		 * request be judged by the new limit and the interest be
+		 * updated, or level-triggered epoll spins on this fd. */
+		conn_service(s, c);
 		return;
+	}
 	if (room > sizeof(s->rbuf))
 		room = sizeof(s->rbuf);
 	n = recv(c->fd, s->rbuf, room, 0);
@@ -1214,17 +1249,18 @@ server_run(struct server *s, struct engine *e)
 void
 server_stats(const struct server *s, struct buf *out)
 {
-	buf_printf(out, "connections %zu\n", s->nconn);
-	buf_printf(out, "connections_max %d\n", s->max_conn);
-	buf_printf(out, "connections_accepted %llu\n", s->accepted);
-	buf_printf(out, "connections_refused %llu\n", s->refused);
-	buf_printf(out, "connections_closed_idle %llu\n", s->closed_idle);
-	buf_printf(out, "requests_socketmap %llu\n", s->req_sockmap);
-	buf_printf(out, "requests_tcp %llu\n", s->req_tcp);
-	buf_printf(out, "requests_bad %llu\n", s->req_bad);
-	buf_printf(out, "requests_deferred %llu\n", s->req_async);
-	buf_printf(out, "requests_pending %llu\n", s->npending);
-	buf_printf(out, "answers_dropped %llu\n", s->dropped);
+	buf_printf(out, "connections.open %zu\n", s->nconn);
+	buf_printf(out, "connections.max %d\n", s->max_conn);
+	buf_printf(out, "connections.accepted %llu\n", s->accepted);
+	buf_printf(out, "connections.refused %llu\n", s->refused);
+	buf_printf(out, "connections.closed_idle %llu\n", s->closed_idle);
+	buf_printf(out, "requests.socketmap %llu\n", s->req_sockmap);
+	buf_printf(out, "requests.tcp %llu\n", s->req_tcp);
+	buf_printf(out, "requests.bad %llu\n", s->req_bad);
+	buf_printf(out, "requests.deferred %llu\n", s->req_async);
+	buf_printf(out, "requests.pending %llu\n", s->npending);
+	buf_printf(out, "requests.stats %llu\n", s->req_stats);
+	buf_printf(out, "answers.dropped %llu\n", s->dropped);
 }
 
 void
