@@ -298,6 +298,9 @@ single = yes
     t.eq(lk.pid, pid, "same PID")
     t.ok(q("alias", ALBERT).startswith(b"PERM "),
          "maps no longer defined are gone (the file defines maps now)")
+    t.ok(t.wait_until(lambda: q("uid", "nines") ==
+                      b"OK seven.of.nine@anotherdomain.nu", 10),
+         "the new map answers for every entry")
     lk.set_config("refresh = never\n" + S["cfg"])
     lk.reload()
     time.sleep(1)
