@@ -863,6 +863,20 @@ engine_reload(struct engine *e)
 				e->ms[k].snap = NULL;
 			}
 		}
+	/* Counters belong to the map's name: a reload does not reset them. */
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		const struct cfg_map *m = cfg_map_find(old, cfg->maps[i].name,
+		    strlen(cfg->maps[i].name));
+		const struct mapstate *o;
+
+		if (m == NULL)
+			continue;
+		o = &e->ms[m - old->maps];
+		memcpy(ms[i].count, o->count, sizeof(ms[i].count));
+		ms[i].snap_hits = o->snap_hits;
+		ms[i].cache_hits = o->cache_hits;
+		ms[i].live = o->live;
+	}
 	mapstate_free(e->ms, old->n_maps);
 	cfgref_put(e->cur);
 	e->cur = cr;

@@ -173,6 +173,22 @@ def counters_move_with_requests():
 
 
 @t.test
+def counters_survive_sighup():
+    lk = S["lookupd"]
+    before = stats()
+    lk.reload()
+    t.ok(t.wait_until(lambda: "reloaded" in lk.errors(), 10),
+         "SIGHUP: configuration reloaded")
+    after = stats()
+    for n in ("found", "notfound", "snapshot_hits", "live_lookups"):
+        t.ok(after["map.alias." + n] >= before["map.alias." + n] > 0,
+             "map.alias.%s kept across SIGHUP" % n,
+             (before["map.alias." + n], after["map.alias." + n]))
+    t.ok(after["live.lookups"] >= before["live.lookups"] > 0,
+         "live.lookups kept across SIGHUP")
+
+
+@t.test
 def connections():
     lk = S["lookupd"]
     before = stats()
