@@ -946,6 +946,7 @@ struct snapwriter {
 	size_t n, cap;
 	const char *last_dn;	/* interned copy of the last DN added */
 	size_t dropped;
+	struct timespec read_time;	/* when its data was read; 0: unknown */
 };
 
 static void *
@@ -1004,6 +1005,12 @@ snapwriter_new(const char *dir, const char *map, int single)
 	 * to hear about it. */
 	w->badname = !valid_map_name(map);
 	return w;
+}
+
+void
+snapwriter_set_time(struct snapwriter *w, const struct timespec *t)
+{
+	w->read_time = *t;
 }
 
 static int
@@ -1315,6 +1322,19 @@ commit_cleanup(struct commit *cc)
 		close(cc->dirfd);
 }
 
+/* The snapshot in place was read after ours (both with read times). */
+static int
+superseded(const struct commit *cc, const struct snapwriter *w)
+{
+	struct stat st;
+
+	if (w->read_time.tv_sec == 0 || stat(cc->path, &st) != 0)
+		return 0;
+	return st.st_mtim.tv_sec > w->read_time.tv_sec ||
+	    (st.st_mtim.tv_sec == w->read_time.tv_sec &&
+	    st.st_mtim.tv_nsec > w->read_time.tv_nsec);
+}
+
 /*
  * Put the digest and then the cdb in place.  The old digest is kept (at
  * the temporary name, by RENAME_EXCHANGE, or in memory) until the cdb is
@@ -1518,6 +1538,16 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 		    strerror(errno));
 		goto out;
 	}
+	if (w->read_time.tv_sec != 0) {
+		/* The file's mtime says when its data was read. */
+		struct timespec ts[2] = { w->read_time, w->read_time };
+
+		if (futimens(cc.fd, ts) != 0) {
+			seterr(err, errsz, "futimens %s: %s", cc.tmp,
+			    strerror(errno));
+			goto out;
+		}
+	}
 	if (close(cc.fd) != 0) {
 		cc.fd = -1;
 		seterr(err, errsz, "closing %s: %s", cc.tmp, strerror(errno));
@@ -1555,6 +1585,16 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	while ((r = flock(cc.dirfd, LOCK_EX)) != 0 && errno == EINTR)
 		;
 	locked = r == 0;
+	if (superseded(&cc, w)) {
+		/* Another writer read the directory after we did: its
+		 * snapshot stays, ours is dropped (cleanup unlinks it). */
+		if (locked)
+			(void)flock(cc.dirfd, LOCK_UN);
+		log_info("snapshot %s: a newer one is already in place, "
+		    "kept", cc.path);
+		rc = 0;
+		goto out;
+	}
 	r = install(&cc, err, errsz);
 	if (locked)
 		(void)flock(cc.dirfd, LOCK_UN);

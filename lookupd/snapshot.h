@@ -42,7 +42,8 @@ void snapshot_close(struct snapshot *s);
 int snapshot_get(struct snapshot *s, const char *key, size_t klen,
     const char **val, size_t *vlen);
 
-/* When the file was built (its mtime) and how many keys it holds. */
+/* When its data was read from the directory (the file's mtime) and how
+ * many keys it holds. */
 time_t snapshot_built(const struct snapshot *s);
 size_t snapshot_count(const struct snapshot *s);
 const char *snapshot_path(const struct snapshot *s);
@@ -61,6 +62,11 @@ int snapshot_foreach(struct snapshot *s,
  * distinct value is left out and reported through conflict(). */
 struct snapwriter *snapwriter_new(const char *dir, const char *map,
     int single);
+/* When the data being added was read from the directory (the start of
+ * the read).  It becomes the file's mtime (snapshot_built), and a commit
+ * never replaces a snapshot whose data was read later: of two writers of
+ * one map, the fresher data stays whichever renames last. */
+void snapwriter_set_time(struct snapwriter *w, const struct timespec *t);
 /* Add one value for key (lowercased here); dn says where it came from.
  * Identical values for one key are kept once; others are merged with ","
  * in the order they were added. */

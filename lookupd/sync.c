@@ -195,6 +195,13 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		struct timespec t0;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		{
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			for (i = 0; i < g->n; i++)
+				snapwriter_set_time(g->w[i], &now);
+		}
 		st = ldapconn_search(lc, g->maps[0]->base, g->maps[0]->scope,
 		    g->maps[0]->filter, attrs, 1, group_entry, g, err, errsz);
 		free(attrs);

@@ -1202,6 +1202,45 @@ test_commit_fails_fs(void)
 	buf_free(&dig0);
 }
 
+/* A writer whose read started earlier never replaces a later one, even
+ * when it commits last (the daemon's rebuild racing `lookupd sync`). */
+static void
+test_read_time(void)
+{
+	char dir[512], err[256];
+	struct snapwriter *old_w, *new_w;
+	struct timespec t_old = { 1700000000, 5 }, t_new = { 1700000000, 6 };
+	struct snapshot *s = NULL;
+	struct buf v = BUF_INIT;
+	struct stat st;
+
+	mkdir_in(dir, sizeof(dir), "readtime");
+	old_w = snapwriter_new(dir, "m", 0);
+	new_w = snapwriter_new(dir, "m", 0);
+	snapwriter_set_time(old_w, &t_old);
+	snapwriter_set_time(new_w, &t_new);
+	snapwriter_add(old_w, "k", 1, "old", 3, "cn=x");
+	snapwriter_add(new_w, "k", 1, "new", 3, "cn=x");
+	CHECK("read time: newer read commits first",
+	    snapwriter_commit(new_w, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK("read time: older read commits last, without error",
+	    snapwriter_commit(old_w, NULL, NULL, err, sizeof(err)) == 0);
+	CHECK("read time: the newer snapshot stays",
+	    snapshot_open(dir, "m", &s, err, sizeof(err)) == SNAP_OK);
+	if (s) {
+		get_str(s, "k", &v);
+		CHECK_STR("read time: its value", v.p, "new");
+		CHECK("read time: snapshot_built is the read time",
+		    snapshot_built(s) == t_new.tv_sec);
+		snapshot_close(s);
+	}
+	path_of(dir + strlen(dir), sizeof(dir) - strlen(dir), "", "m.cdb");
+	CHECK("read time: the file's mtime is the read time",
+	    stat(dir, &st) == 0 && st.st_mtim.tv_sec == t_new.tv_sec &&
+	    st.st_mtim.tv_nsec == t_new.tv_nsec);
+	buf_free(&v);
+}
+
 int
 main(void)
 {
@@ -1228,6 +1267,7 @@ main(void)
 	test_commit_fails_fs();
 	test_stale();
 	test_two_writers();
+	test_read_time();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return unit_done();
 }
