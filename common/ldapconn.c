@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
 
@@ -139,16 +140,6 @@ pipe_restore(struct pipe_guard *g)
 	    sigismember(&pend, SIGPIPE) == 1)
 		(void)sigtimedwait(&set, NULL, &zero);
 	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - t->tv_sec) * 1000 +
-	    (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 static int
@@ -639,7 +630,8 @@ session(struct ldapconn *lc, char *err, size_t errsz)
 
 	if (lc->ld)
 		return LDAPCONN_OK;
-	if (lc->failed && ms_since(&lc->failed_at) < RETRY_PAUSE_MS) {
+	if (lc->failed &&
+	    (long)clock_ms_since(&lc->failed_at) < RETRY_PAUSE_MS) {
 		linef(err, errsz, "%s", lc->failed_err);
 		return lc->failed_st;
 	}

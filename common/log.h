@@ -24,6 +24,12 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_fatal(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
+/* Format a one-line error into the caller's buffer err (errsz bytes), as
+ * the functions of this project hand errors back: cut when too long (it is
+ * read by people), "" if the format fails, nothing if err is NULL. */
+void log_errf(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Copy at most 100 bytes of s into out as printable ASCII (others as \xHH),
  * adding "..." when cut; always NUL-terminated.  Returns out. */
 char *log_printable(char *out, size_t outsz, const char *s, size_t len);

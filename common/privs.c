@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/privs.h"
 
 #define PRIVS_BUFSZ	16384
@@ -46,21 +47,6 @@ parse_id(const char *s, unsigned long *id)
 	}
 	*id = v;
 	return 0;
-}
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	r = vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		err[0] = '\0';
 }
 
 /* getpwnam_r or getpwuid_r with a buffer that grows on ERANGE. */
@@ -127,7 +113,7 @@ privs_user(const char *user, uid_t *uid, gid_t *gid, char *err,
 	int found, e;
 
 	if (user == NULL || *user == '\0') {
-		seterr(err, errsz, "empty user name");
+		log_errf(err, errsz, "empty user name");
 		return -1;
 	}
 	if (parse_id(user, &id) == 0)
@@ -135,15 +121,15 @@ privs_user(const char *user, uid_t *uid, gid_t *gid, char *err,
 	else
 		e = lookup_pw(user, 0, &u, &g, &found);
 	if (e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM) {
-		seterr(err, errsz, "user %s: %s", user, strerror(e));
+		log_errf(err, errsz, "user %s: %s", user, strerror(e));
 		return -1;
 	}
 	if (!found) {
 		if (parse_id(user, &id) == 0)
-			seterr(err, errsz, "user %s: no such uid in the "
+			log_errf(err, errsz, "user %s: no such uid in the "
 			    "passwd database", user);
 		else
-			seterr(err, errsz, "user %s: no such user", user);
+			log_errf(err, errsz, "user %s: no such user", user);
 		return -1;
 	}
 	*uid = u;
@@ -159,7 +145,7 @@ privs_group(const char *group, gid_t *gid, char *err, size_t errsz)
 	int found, e;
 
 	if (group == NULL || *group == '\0') {
-		seterr(err, errsz, "empty group name");
+		log_errf(err, errsz, "empty group name");
 		return -1;
 	}
 	if (parse_id(group, &id) == 0) {
@@ -168,11 +154,11 @@ privs_group(const char *group, gid_t *gid, char *err, size_t errsz)
 	}
 	e = lookup_gr(group, &g, &found);
 	if (e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM) {
-		seterr(err, errsz, "group %s: %s", group, strerror(e));
+		log_errf(err, errsz, "group %s: %s", group, strerror(e));
 		return -1;
 	}
 	if (!found) {
-		seterr(err, errsz, "group %s: no such group", group);
+		log_errf(err, errsz, "group %s: no such group", group);
 		return -1;
 	}
 	*gid = g;
@@ -190,13 +176,13 @@ privs_owner(const char *spec, uid_t *uid, gid_t *gid, char *err,
 	if (spec == NULL || (colon = strchr(spec, ':')) == NULL)
 		return privs_user(spec, uid, gid, err, errsz);
 	if ((size_t)(colon - spec) >= sizeof(ubuf)) {
-		seterr(err, errsz, "owner %s: expected uid:gid", spec);
+		log_errf(err, errsz, "owner %s: expected uid:gid", spec);
 		return -1;
 	}
 	memcpy(ubuf, spec, (size_t)(colon - spec));
 	ubuf[colon - spec] = '\0';
 	if (parse_id(ubuf, &u) != 0 || parse_id(colon + 1, &g) != 0) {
-		seterr(err, errsz, "owner %s: expected a user name or "
+		log_errf(err, errsz, "owner %s: expected a user name or "
 		    "uid:gid (numbers)", spec);
 		return -1;
 	}
@@ -228,24 +214,24 @@ privs_drop(uid_t uid, gid_t gid, char *err, size_t errsz)
 	if (already(uid, gid) && geteuid() != 0)
 		return 0;
 	if (setgroups(1, &gid) != 0) {
-		seterr(err, errsz, "%s: %s", "setgroups", strerror(errno));
+		log_errf(err, errsz, "%s: %s", "setgroups", strerror(errno));
 		return -1;
 	}
 	if (setresgid(gid, gid, gid) != 0) {
-		seterr(err, errsz, "%s: %s", "setresgid", strerror(errno));
+		log_errf(err, errsz, "%s: %s", "setresgid", strerror(errno));
 		return -1;
 	}
 	if (setresuid(uid, uid, uid) != 0) {
-		seterr(err, errsz, "%s: %s", "setresuid", strerror(errno));
+		log_errf(err, errsz, "%s: %s", "setresuid", strerror(errno));
 		return -1;
 	}
 	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0) {
-		seterr(err, errsz, "%s: %s", "getresuid", strerror(errno));
+		log_errf(err, errsz, "%s: %s", "getresuid", strerror(errno));
 		return -1;
 	}
 	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
 	    sg != gid) {
-		seterr(err, errsz, "dropping privileges failed: uids "
+		log_errf(err, errsz, "dropping privileges failed: uids "
 		    "%lu/%lu/%lu gids %lu/%lu/%lu, wanted %lu/%lu",
 		    (unsigned long)ru, (unsigned long)eu, (unsigned long)su,
 		    (unsigned long)rg, (unsigned long)eg, (unsigned long)sg,
@@ -254,17 +240,17 @@ privs_drop(uid_t uid, gid_t gid, char *err, size_t errsz)
 	}
 	n = getgroups(2, groups);
 	if (n < 0 || n > 1 || (n == 1 && groups[0] != gid)) {
-		seterr(err, errsz, "dropping privileges failed: "
+		log_errf(err, errsz, "dropping privileges failed: "
 		    "supplementary groups remain");
 		return -1;
 	}
 	if (uid != 0 && setuid(0) != -1) {
-		seterr(err, errsz, "dropping privileges failed: "
+		log_errf(err, errsz, "dropping privileges failed: "
 		    "setuid(0) still works");
 		return -1;
 	}
 	if (uid != 0 && gid != 0 && setgid(0) != -1) {
-		seterr(err, errsz, "dropping privileges failed: "
+		log_errf(err, errsz, "dropping privileges failed: "
 		    "setgid(0) still works");
 		return -1;
 	}

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
@@ -164,16 +165,6 @@ wake_loop(struct engine *e)
 		log_warn("engine: eventfd: %s", strerror(errno));
 }
 
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static int
 ts_before(const struct timespec *a, const struct timespec *b)
 {
@@ -215,13 +206,13 @@ worker_main(void *arg)
 		e->queued--;
 		m = &j->cr->cfg->maps[j->map];
 		if (e->live_down && ts_before(&j->t0, &e->live_down_at) &&
-		    ms_since(&e->live_down_at) <
+		    clock_ms_since(&e->live_down_at) <
 		    1000.0 * j->cr->cfg->ldap_timeout) {
 			/* It waited while LDAP failed: do not wait again. */
 			j->a.res = RES_TEMP;
 			snprintf(j->a.err, sizeof(j->a.err), "%s",
 			    e->live_down_err);
-			j->ms = ms_since(&j->t0);
+			j->ms = clock_ms_since(&j->t0);
 			j->next = e->done;
 			e->done = j;
 			wake_loop(e);
@@ -238,7 +229,7 @@ worker_main(void *arg)
 		j->a.value = &j->value;
 		j->a.dns = &j->dns;
 		live_walk(lc, j->cr->cfg, m, &j->w, &j->a);
-		j->ms = ms_since(&j->t0);
+		j->ms = clock_ms_since(&j->t0);
 		if (j->a.res == RES_TEMP && j->a.err[0])
 			set_error(e, "live lookup", j->a.err);
 
@@ -365,7 +356,7 @@ builder_main(void *arg)
 			ok = sync_build(cr->cfg, lc, NULL, err, sizeof(err)) == 0;
 			if (ok)
 				log_info("snapshot of %zu maps rebuilt in %.0f ms",
-				    cr->cfg->n_maps, ms_since(&t0));
+				    cr->cfg->n_maps, clock_ms_since(&t0));
 			else {
 				log_warn("snapshot rebuild failed, the old one "
 				    "stays: %s", err);

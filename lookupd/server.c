@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/cfg.h"
 #include "common/log.h"
 #include "lookupd/client.h"		/* CLIENT_STATS_NAME */
@@ -172,34 +173,6 @@ struct server {
 
 static void conn_service(struct server *, struct conn *);
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	r = vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		err[0] = '\0';
-}
-
 /*
  * Warnings caused by clients (bad requests) are limited to one per
  * second, so that a misbehaving client cannot flood the log.
@@ -279,10 +252,10 @@ socket_gid(const struct cfg *cfg, gid_t *gid, char *err, size_t errsz)
 		int e = errno;
 
 		if (e == 0 || e == ENOENT || e == ESRCH)
-			set_err(err, errsz, "socket_group %s: no such group",
+			log_errf(err, errsz, "socket_group %s: no such group",
 			    name);
 		else
-			set_err(err, errsz, "socket_group %s: %s", name,
+			log_errf(err, errsz, "socket_group %s: %s", name,
 			    strerror(e));
 		return -1;
 	}
@@ -321,7 +294,7 @@ listen_unix(struct server *s, const struct cfg *cfg,
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (plen >= sizeof(sun.sun_path)) {
-		set_err(err, errsz, "%s: socket path too long", cl->text);
+		log_errf(err, errsz, "%s: socket path too long", cl->text);
 		return -1;
 	}
 	memcpy(sun.sun_path, cl->path, plen + 1);
@@ -331,29 +304,30 @@ listen_unix(struct server *s, const struct cfg *cfg,
 	/* A leftover socket of an earlier run goes; anything else stays. */
 	if (lstat(cl->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			set_err(err, errsz, "%s: %s exists and is not a socket",
+			log_errf(err, errsz,
+			    "%s: %s exists and is not a socket",
 			    cl->text, cl->path);
 			return -1;
 		}
 		if (unix_alive(&sun)) {
-			set_err(err, errsz, "%s: another process is listening "
+			log_errf(err, errsz, "%s: another process is listening "
 			    "on %s", cl->text, cl->path);
 			return -1;
 		}
 		if (unlink(cl->path) != 0 && errno != ENOENT) {
-			set_err(err, errsz, "%s: cannot remove the old socket "
+			log_errf(err, errsz, "%s: cannot remove the old socket "
 			    "%s: %s", cl->text, cl->path, strerror(errno));
 			return -1;
 		}
 	} else if (errno != ENOENT) {
-		set_err(err, errsz, "%s: %s: %s", cl->text, cl->path,
+		log_errf(err, errsz, "%s: %s: %s", cl->text, cl->path,
 		    strerror(errno));
 		return -1;
 	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(err, errsz, "%s: socket: %s", cl->text,
+		log_errf(err, errsz, "%s: socket: %s", cl->text,
 		    strerror(errno));
 		return -1;
 	}
@@ -365,12 +339,12 @@ listen_unix(struct server *s, const struct cfg *cfg,
 	e = errno;
 	umask(old);
 	if (r != 0) {
-		set_err(err, errsz, "%s: bind: %s", cl->text, strerror(e));
+		log_errf(err, errsz, "%s: bind: %s", cl->text, strerror(e));
 		close(fd);
 		return -1;
 	}
 	if (lstat(cl->path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		set_err(err, errsz, "%s: %s vanished after bind", cl->text,
+		log_errf(err, errsz, "%s: %s vanished after bind", cl->text,
 		    cl->path);
 		close(fd);
 		return -1;
@@ -386,17 +360,17 @@ listen_unix(struct server *s, const struct cfg *cfg,
 	l->ino = st.st_ino;
 	/* From here on server_free() closes fd and removes the file. */
 	if (gid != (gid_t)-1 && lchown(cl->path, (uid_t)-1, gid) != 0) {
-		set_err(err, errsz, "%s: cannot give %s to group %s: %s",
+		log_errf(err, errsz, "%s: cannot give %s to group %s: %s",
 		    cl->text, cl->path, cfg->socket_group, strerror(errno));
 		return -1;
 	}
 	if (chmod(cl->path, (mode_t)cfg->socket_mode & 07777) != 0) {
-		set_err(err, errsz, "%s: chmod %04o %s: %s", cl->text,
+		log_errf(err, errsz, "%s: chmod %04o %s: %s", cl->text,
 		    cfg->socket_mode, cl->path, strerror(errno));
 		return -1;
 	}
 	if (listen(fd, LISTEN_BACKLOG) != 0) {
-		set_err(err, errsz, "%s: listen: %s", cl->text,
+		log_errf(err, errsz, "%s: listen: %s", cl->text,
 		    strerror(errno));
 		return -1;
 	}
@@ -417,7 +391,7 @@ listen_inet(struct server *s, const struct cfg_listen *cl, enum proto proto,
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	r = getaddrinfo(cl->host, cl->port, &hints, &res);
 	if (r != 0) {
-		set_err(err, errsz, "%s: %s", cl->text, gai_strerror(r));
+		log_errf(err, errsz, "%s: %s", cl->text, gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -427,7 +401,8 @@ listen_inet(struct server *s, const struct cfg_listen *cl, enum proto proto,
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0) {
-			set_err(why, sizeof(why), "socket: %s", strerror(errno));
+			log_errf(why, sizeof(why),
+			    "socket: %s", strerror(errno));
 			continue;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -442,11 +417,11 @@ listen_inet(struct server *s, const struct cfg_listen *cl, enum proto proto,
 			close(fd);
 			/* "localhost" may name an ::1 this host lacks. */
 			if (e == EADDRNOTAVAIL || e == EAFNOSUPPORT) {
-				set_err(why, sizeof(why), "bind: %s",
+				log_errf(why, sizeof(why), "bind: %s",
 				    strerror(e));
 				continue;
 			}
-			set_err(err, errsz, "%s: bind: %s", cl->text,
+			log_errf(err, errsz, "%s: bind: %s", cl->text,
 			    strerror(e));
 			freeaddrinfo(res);
 			return -1;
@@ -460,7 +435,7 @@ listen_inet(struct server *s, const struct cfg_listen *cl, enum proto proto,
 	}
 	freeaddrinfo(res);
 	if (bound == 0) {
-		set_err(err, errsz, "%s: %s", cl->text, why);
+		log_errf(err, errsz, "%s: %s", cl->text, why);
 		return -1;
 	}
 	return 0;
@@ -486,7 +461,7 @@ server_new(const struct cfg *cfg, char *err, size_t errsz)
 		int r;
 
 		if (tcp && cl->map == NULL) {
-			set_err(err, errsz, "%s: no map", cl->text);
+			log_errf(err, errsz, "%s: no map", cl->text);
 			r = -1;
 		} else if (cl->is_unix)
 			r = listen_unix(s, cfg, cl, proto, err, errsz);
@@ -1196,7 +1171,7 @@ server_run(struct server *s, struct engine *e)
 	int rc = 0;
 
 	s->e = e;
-	s->now_ms = mono_ms();
+	s->now_ms = (int64_t)clock_ms();
 	s->refuse_log_ms = s->warn_ms = s->now_ms - 1000;
 	check_fd_limit(s->max_conn, s->nls);
 	if (loop_setup(s) != 0) {
@@ -1213,7 +1188,7 @@ server_run(struct server *s, struct engine *e)
 			rc = 1;
 			break;
 		}
-		s->now_ms = mono_ms();
+		s->now_ms = (int64_t)clock_ms();
 		for (int i = 0; i < n && !s->stop; i++) {
 			uint64_t d = evs[i].data.u64;
 

@@ -83,19 +83,6 @@
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
 
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	/* A cut message is still a message: truncation is acceptable. */
-	(void)vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
 static int
 valid_map_name(const char *map)
 {
@@ -358,13 +345,13 @@ check_layout(const unsigned char *mem, uint32_t fsize, size_t *count,
 	size_t n = 0;
 
 	if (fsize < CDB_TOC) {
-		seterr(why, whysz, "truncated: %u bytes, less than a cdb "
+		log_errf(why, whysz, "truncated: %u bytes, less than a cdb "
 		    "header", (unsigned)fsize);
 		return -1;
 	}
 	dend = unpack32(mem);
 	if (dend < CDB_TOC || dend > fsize) {
-		seterr(why, whysz, "bad cdb header: data ends at %u, file "
+		log_errf(why, whysz, "bad cdb header: data ends at %u, file "
 		    "size %u", (unsigned)dend, (unsigned)fsize);
 		return -1;
 	}
@@ -374,7 +361,7 @@ check_layout(const unsigned char *mem, uint32_t fsize, size_t *count,
 
 		if (hpos < dend || hpos > fsize ||
 		    hlen > (fsize - hpos) / 8) {
-			seterr(why, whysz, "bad cdb header: hash table %u "
+			log_errf(why, whysz, "bad cdb header: hash table %u "
 			    "(%u slots at %u) is outside the file of %u "
 			    "bytes (truncated?)", t, (unsigned)hlen,
 			    (unsigned)hpos, (unsigned)fsize);
@@ -383,7 +370,7 @@ check_layout(const unsigned char *mem, uint32_t fsize, size_t *count,
 		slots += hlen;
 	}
 	if (slots * 8 != (uint64_t)(fsize - dend)) {
-		seterr(why, whysz, "bad cdb: hash tables hold %llu bytes, "
+		log_errf(why, whysz, "bad cdb: hash tables hold %llu bytes, "
 		    "%u follow the data", (unsigned long long)(slots * 8),
 		    (unsigned)(fsize - dend));
 		return -1;
@@ -404,14 +391,14 @@ check_layout(const unsigned char *mem, uint32_t fsize, size_t *count,
 		pos += vlen;
 	}
 	if (slots != 2 * (uint64_t)n) {
-		seterr(why, whysz, "bad cdb: %zu records but %llu hash slots",
+		log_errf(why, whysz, "bad cdb: %zu records but %llu hash slots",
 		    n, (unsigned long long)slots);
 		return -1;
 	}
 	*count = n;
 	return 0;
 bad:
-	seterr(why, whysz, "bad cdb: record %zu at offset %u runs past the "
+	log_errf(why, whysz, "bad cdb: record %zu at offset %u runs past the "
 	    "data", n, (unsigned)pos);
 	return -1;
 }
@@ -423,7 +410,7 @@ guarded_check(struct snapshot *s, char *why, size_t whysz)
 	int r;
 
 	if (sigsetjmp(jb, 0) != 0) {
-		seterr(why, whysz, "file shrank while being read (SIGBUS)");
+		log_errf(why, whysz, "file shrank while being read (SIGBUS)");
 		return -1;
 	}
 	guard_on(&jb, s->cdb.cdb_mem, s->cdb.cdb_fsize);
@@ -465,10 +452,11 @@ read_digest(const char *dpath, const char *map, unsigned char want[32],
 	fd = open(dpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT) {
-			seterr(err, errsz, "digest file %s is missing", dpath);
+			log_errf(err, errsz,
+			    "digest file %s is missing", dpath);
 			return SNAP_DAMAGED;
 		}
-		seterr(err, errsz, "cannot open %s: %s", dpath,
+		log_errf(err, errsz, "cannot open %s: %s", dpath,
 		    strerror(errno));
 		return SNAP_ERROR;
 	}
@@ -476,7 +464,7 @@ read_digest(const char *dpath, const char *map, unsigned char want[32],
 	r = errno;
 	close(fd);
 	if (n < 0) {
-		seterr(err, errsz, "reading %s: %s", dpath, strerror(r));
+		log_errf(err, errsz, "reading %s: %s", dpath, strerror(r));
 		return SNAP_ERROR;
 	}
 	text[n] = '\0';
@@ -497,13 +485,14 @@ read_digest(const char *dpath, const char *map, unsigned char want[32],
 	if (r < 0 || (size_t)r >= sizeof(name))
 		goto bad;
 	if (strcmp(p, name) != 0) {
-		seterr(err, errsz, "digest file %s is not about %s.cdb", dpath,
+		log_errf(err, errsz,
+		    "digest file %s is not about %s.cdb", dpath,
 		    map);
 		return SNAP_DAMAGED;
 	}
 	return SNAP_OK;
 bad:
-	seterr(err, errsz, "digest file %s is malformed", dpath);
+	log_errf(err, errsz, "digest file %s is malformed", dpath);
 	return SNAP_DAMAGED;
 }
 
@@ -522,25 +511,25 @@ open_once(struct snapshot *s, const char *dpath, const char *map, char *err,
 	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT) {
-			seterr(err, errsz, "%s does not exist", s->path);
+			log_errf(err, errsz, "%s does not exist", s->path);
 			return SNAP_MISSING;
 		}
-		seterr(err, errsz, "cannot open %s: %s", s->path,
+		log_errf(err, errsz, "cannot open %s: %s", s->path,
 		    strerror(errno));
 		return SNAP_ERROR;
 	}
 	if (fstat(fd, &st) != 0) {
-		seterr(err, errsz, "fstat %s: %s", s->path, strerror(errno));
+		log_errf(err, errsz, "fstat %s: %s", s->path, strerror(errno));
 		rs = SNAP_ERROR;
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errsz, "%s is not a regular file", s->path);
+		log_errf(err, errsz, "%s is not a regular file", s->path);
 		rs = SNAP_ERROR;
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > CDB_LIMIT) {
-		seterr(err, errsz, "%s is larger than 4 GiB: not a cdb file",
+		log_errf(err, errsz, "%s is larger than 4 GiB: not a cdb file",
 		    s->path);
 		rs = SNAP_DAMAGED;
 		goto fail;
@@ -549,14 +538,15 @@ open_once(struct snapshot *s, const char *dpath, const char *map, char *err,
 	if (rs != SNAP_OK)
 		goto fail;
 	if (sha256_fd(fd, got, &hashed) != 0) {
-		seterr(err, errsz, "reading %s: %s", s->path,
+		log_errf(err, errsz, "reading %s: %s", s->path,
 		    strerror(errno));
 		rs = SNAP_ERROR;
 		goto fail;
 	}
 	rs = SNAP_DAMAGED;
 	if (hashed != (uint64_t)st.st_size) {
-		seterr(err, errsz, "%s changed size while being read", s->path);
+		log_errf(err, errsz,
+		    "%s changed size while being read", s->path);
 		goto fail;
 	}
 	if (memcmp(want, got, sizeof(want)) != 0) {
@@ -564,46 +554,46 @@ open_once(struct snapshot *s, const char *dpath, const char *map, char *err,
 		    header_extent(fd) : 0;
 
 		if (st.st_size < (off_t)CDB_TOC)
-			seterr(err, errsz, "digest mismatch: %s is truncated "
+			log_errf(err, errsz, "digest mismatch: %s is truncated "
 			    "(%lld bytes, less than a cdb header)", s->path,
 			    (long long)st.st_size);
 		else if (ext > (uint64_t)st.st_size)
-			seterr(err, errsz, "digest mismatch: %s has %lld "
+			log_errf(err, errsz, "digest mismatch: %s has %lld "
 			    "bytes, its header asks for %llu (truncated?)",
 			    s->path, (long long)st.st_size,
 			    (unsigned long long)ext);
 		else {
 			hex_encode(want, 32, whex);
 			hex_encode(got, 32, ghex);
-			seterr(err, errsz, "digest mismatch: %s hashes to "
+			log_errf(err, errsz, "digest mismatch: %s hashes to "
 			    "%.16s..., its digest file says %.16s...", s->path,
 			    ghex, whex);
 		}
 		goto fail;
 	}
 	if (st.st_size < (off_t)CDB_TOC) {
-		seterr(err, errsz, "%s is truncated: %lld bytes, less than a "
+		log_errf(err, errsz, "%s is truncated: %lld bytes, less than a "
 		    "cdb header", s->path, (long long)st.st_size);
 		goto fail;
 	}
 	if (cdb_init(&s->cdb, fd) != 0) {
-		seterr(err, errsz, "cannot map %s: %s", s->path,
+		log_errf(err, errsz, "cannot map %s: %s", s->path,
 		    strerror(errno));
 		rs = SNAP_ERROR;
 		goto fail;
 	}
 	if ((off_t)s->cdb.cdb_fsize != st.st_size) {
-		seterr(err, errsz, "%s changed while being opened", s->path);
+		log_errf(err, errsz, "%s changed while being opened", s->path);
 		goto unmap;
 	}
 	if (guarded_check(s, why, sizeof(why)) != 0) {
-		seterr(err, errsz, "%s: %s", s->path, why);
+		log_errf(err, errsz, "%s: %s", s->path, why);
 		goto unmap;
 	}
 	if (fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
 	    st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
 	    st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
-		seterr(err, errsz, "%s changed while being opened", s->path);
+		log_errf(err, errsz, "%s changed while being opened", s->path);
 		goto unmap;
 	}
 	s->dev = st.st_dev;
@@ -632,12 +622,12 @@ snapshot_open(const char *dir, const char *map, struct snapshot **out,
 
 	*out = NULL;
 	if (!valid_map_name(map)) {
-		seterr(err, errsz, "invalid map name");
+		log_errf(err, errsz, "invalid map name");
 		return SNAP_ERROR;
 	}
 	if (mkpath(path, sizeof(path), dir, "", map, ".cdb") != 0 ||
 	    mkpath(dpath, sizeof(dpath), dir, "", map, ".cdb.sha256") != 0) {
-		seterr(err, errsz, "path of map %s in %.100s is too long",
+		log_errf(err, errsz, "path of map %s in %.100s is too long",
 		    map, dir);
 		return SNAP_ERROR;
 	}
@@ -1225,13 +1215,14 @@ make_temp(char *tmpl, int *fd, char *err, size_t errsz)
 	if (*fd < 0) {
 		int e = errno;
 
-		seterr(err, errsz, "cannot create a temporary file like %s: %s",
+		log_errf(err, errsz,
+		    "cannot create a temporary file like %s: %s",
 		    tmpl, strerror(e));
 		tmpl[0] = '\0';
 		return -1;
 	}
 	if (fchmod(*fd, 0640) != 0) {
-		seterr(err, errsz, "chmod %s: %s", tmpl, strerror(errno));
+		log_errf(err, errsz, "chmod %s: %s", tmpl, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -1288,13 +1279,13 @@ write_records(struct snapwriter *w, struct cdb_make *cm, struct commit *cc,
 		if (8 + g[0]->klen + vlen > CDB_LIMIT - dpos ||
 		    16 * (nrec + 1) >
 		    CDB_LIMIT - dpos - 8 - g[0]->klen - vlen) {
-			seterr(err, errsz, "snapshot of map %s would exceed "
+			log_errf(err, errsz, "snapshot of map %s would exceed "
 			    "the 4 GiB limit of a cdb file", w->map);
 			goto out;
 		}
 		if (cdb_make_add(cm, REC_KEY(g[0]), g[0]->klen, val,
 		    (unsigned)vlen) != 0) {
-			seterr(err, errsz, "writing %s: %s", cc->tmp,
+			log_errf(err, errsz, "writing %s: %s", cc->tmp,
 			    strerror(errno));
 			goto out;
 		}
@@ -1374,7 +1365,7 @@ install(struct commit *cc, char *err, size_t errsz)
 		return 0;	/* cleanup unlinks the old digest if swapped */
 	}
 	e = errno;
-	seterr(err, errsz, "cannot rename %s to %s: %s", cc->tmp, cc->path,
+	log_errf(err, errsz, "cannot rename %s to %s: %s", cc->tmp, cc->path,
 	    strerror(e));
 	if (exchanged) {
 		if (renameat2(AT_FDCWD, cc->dtmp, AT_FDCWD, cc->dpath,
@@ -1406,7 +1397,7 @@ install(struct commit *cc, char *err, size_t errsz)
 	}
 	return -1;
 fail_digest:
-	seterr(err, errsz, "cannot rename %s to %s: %s", cc->dtmp, cc->dpath,
+	log_errf(err, errsz, "cannot rename %s to %s: %s", cc->dtmp, cc->dpath,
 	    strerror(errno));
 	return -1;
 fail_restore:
@@ -1477,7 +1468,7 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	memset(&cc, 0, sizeof(cc));
 	cc.fd = cc.dfd = cc.dirfd = -1;
 	if (w->badname) {
-		seterr(err, errsz, "invalid map name (letters, digits, _ - . "
+		log_errf(err, errsz, "invalid map name (letters, digits, _ - . "
 		    "only, not first .)");
 		goto out;
 	}
@@ -1488,7 +1479,7 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	    ".cdb.XXXXXX") ||
 	    mkpath(cc.dtmp, sizeof(cc.dtmp), w->dir, ".", w->map,
 	    ".cdb.sha256.XXXXXX")) {
-		seterr(err, errsz, "path of map %s in %.100s is too long",
+		log_errf(err, errsz, "path of map %s in %.100s is too long",
 		    w->map, w->dir);
 		cc.tmp[0] = cc.dtmp[0] = '\0';
 		goto out;
@@ -1505,7 +1496,7 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 
 	cc.dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cc.dirfd < 0) {
-		seterr(err, errsz, "cannot open directory %s: %s", w->dir,
+		log_errf(err, errsz, "cannot open directory %s: %s", w->dir,
 		    strerror(errno));
 		cc.tmp[0] = cc.dtmp[0] = '\0';
 		goto out;
@@ -1514,7 +1505,7 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	if (make_temp(cc.tmp, &cc.fd, err, errsz) != 0)
 		goto out;
 	if (cdb_make_start(&cm, cc.fd) != 0) {
-		seterr(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
+		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
 		goto out;
 	}
 	made = 1;
@@ -1524,17 +1515,17 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	arena_free(w);
 	made = 0;
 	if (cdb_make_finish(&cm) != 0 && r == 0) {
-		seterr(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
+		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
 		r = -1;
 	}
 	if (r != 0)
 		goto out;
 	if (fsync(cc.fd) != 0) {
-		seterr(err, errsz, "fsync %s: %s", cc.tmp, strerror(errno));
+		log_errf(err, errsz, "fsync %s: %s", cc.tmp, strerror(errno));
 		goto out;
 	}
 	if (sha256_fd(cc.fd, md, &hashed) != 0) {
-		seterr(err, errsz, "reading back %s: %s", cc.tmp,
+		log_errf(err, errsz, "reading back %s: %s", cc.tmp,
 		    strerror(errno));
 		goto out;
 	}
@@ -1543,14 +1534,14 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 		struct timespec ts[2] = { w->read_time, w->read_time };
 
 		if (futimens(cc.fd, ts) != 0) {
-			seterr(err, errsz, "futimens %s: %s", cc.tmp,
+			log_errf(err, errsz, "futimens %s: %s", cc.tmp,
 			    strerror(errno));
 			goto out;
 		}
 	}
 	if (close(cc.fd) != 0) {
 		cc.fd = -1;
-		seterr(err, errsz, "closing %s: %s", cc.tmp, strerror(errno));
+		log_errf(err, errsz, "closing %s: %s", cc.tmp, strerror(errno));
 		goto out;
 	}
 	cc.fd = -1;
@@ -1558,7 +1549,7 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	hex_encode(md, sizeof(md), hex);
 	r = snprintf(line, sizeof(line), "%s  %s.cdb\n", hex, w->map);
 	if (r < 0 || (size_t)r >= sizeof(line)) {
-		seterr(err, errsz, "digest line too long");
+		log_errf(err, errsz, "digest line too long");
 		goto out;
 	}
 	if (mkpath(cc.dtmp, sizeof(cc.dtmp), w->dir, ".", w->map,
@@ -1566,12 +1557,14 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	    make_temp(cc.dtmp, &cc.dfd, err, errsz) != 0)
 		goto out;
 	if (write_full(cc.dfd, line, (size_t)r) != 0 || fsync(cc.dfd) != 0) {
-		seterr(err, errsz, "writing %s: %s", cc.dtmp, strerror(errno));
+		log_errf(err, errsz,
+		    "writing %s: %s", cc.dtmp, strerror(errno));
 		goto out;
 	}
 	if (close(cc.dfd) != 0) {
 		cc.dfd = -1;
-		seterr(err, errsz, "closing %s: %s", cc.dtmp, strerror(errno));
+		log_errf(err, errsz,
+		    "closing %s: %s", cc.dtmp, strerror(errno));
 		goto out;
 	}
 	cc.dfd = -1;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "lookupd/maps.h"
@@ -24,16 +25,6 @@ struct group {
 	size_t entries;
 	size_t bad;
 };
-
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 static int
 same_read(const struct cfg_map *a, const struct cfg_map *b)
@@ -101,7 +92,7 @@ commit_one(void *arg)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	c->rc = snapwriter_commit(c->w, conflict, NULL, c->err, sizeof(c->err));
-	c->ms = ms_since(&t0);
+	c->ms = clock_ms_since(&t0);
 	return NULL;
 }
 
@@ -208,7 +199,7 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		if (st != LDAPCONN_OK)
 			goto out;
 		log_debug("sync: read %zu entries for %zu maps from %s in %.0f ms",
-		    g->entries, g->n, g->maps[0]->base, ms_since(&t0));
+		    g->entries, g->n, g->maps[0]->base, clock_ms_since(&t0));
 		if (g->bad)
 			log_warn("map %s: %zu values with control characters "
 			    "or empty were left out", g->maps[0]->name, g->bad);

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "maildirmake/maildir.h"
 
 #define SUBS_MAX	3
@@ -102,20 +103,6 @@ layout_of(enum mdm_kind k)
 	case MDM_FOLDER:	return &folder;
 	default:		return NULL;
 	}
-}
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	/* A message longer than err is cut: it is only read by people. */
-	va_start(ap, fmt);
-	r = vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	if (r < 0 && errsz > 0)
-		err[0] = '\0';
 }
 
 static void __attribute__((format(printf, 5, 6)))
@@ -192,13 +179,14 @@ mdm_fs_open(const char *mail_base, uid_t uid, gid_t gid, int do_chown,
 		/* O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a symlink. */
 		if (e == ELOOP || (e == ENOTDIR && lstat(mail_base, &st) == 0 &&
 		    S_ISLNK(st.st_mode)))
-			seterr(err, errsz, "mail_base %s is a symlink: name the "
+			log_errf(err, errsz,
+			    "mail_base %s is a symlink: name the "
 			    "directory it points to", mail_base);
 		else if (e == ENOTDIR)
-			seterr(err, errsz, "mail_base %s is not a directory",
+			log_errf(err, errsz, "mail_base %s is not a directory",
 			    mail_base);
 		else
-			seterr(err, errsz, "mail_base %s: %s", mail_base,
+			log_errf(err, errsz, "mail_base %s: %s", mail_base,
 			    strerror(e));
 		return NULL;
 	}
@@ -245,13 +233,14 @@ mdm_fs_lock(struct mdm_fs *fs, char *err, size_t errsz)
 	fd = openat(fs->basefd, MDM_LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		seterr(err, errsz, "lock file %s/%s: %s", fs->base,
+		log_errf(err, errsz, "lock file %s/%s: %s", fs->base,
 		    MDM_LOCK_NAME, errno == ELOOP ? "is a symlink" :
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		seterr(err, errsz, "lock file %s/%s is not a regular file with "
+		log_errf(err, errsz,
+		    "lock file %s/%s is not a regular file with "
 		    "one link", fs->base, MDM_LOCK_NAME);
 		close(fd);
 		return -1;
@@ -259,7 +248,7 @@ mdm_fs_lock(struct mdm_fs *fs, char *err, size_t errsz)
 	/* Root and mail_owner runs must both be able to open it. */
 	if (fs->do_chown && (st.st_uid != fs->uid || st.st_gid != fs->gid) &&
 	    fchown(fd, fs->uid, fs->gid) != 0) {
-		seterr(err, errsz, "lock file %s/%s: chown: %s", fs->base,
+		log_errf(err, errsz, "lock file %s/%s: chown: %s", fs->base,
 		    MDM_LOCK_NAME, strerror(errno));
 		close(fd);
 		return -1;
@@ -272,7 +261,7 @@ mdm_fs_lock(struct mdm_fs *fs, char *err, size_t errsz)
 		close(fd);
 		if (e == EWOULDBLOCK)
 			return 1;
-		seterr(err, errsz, "lock file %s/%s: %s", fs->base,
+		log_errf(err, errsz, "lock file %s/%s: %s", fs->base,
 		    MDM_LOCK_NAME, strerror(e));
 		return -1;
 	}
@@ -289,7 +278,7 @@ walk_err(char *err, size_t errsz, const struct mdm_fs *fs, const char *rel,
 	    e == ENOTDIR ? "is not a directory" : e == ENOENT ?
 	    "does not exist" : strerror(e);
 
-	seterr(err, errsz, "%s/%.*s %s", fs->base, (int)len, rel, why);
+	log_errf(err, errsz, "%s/%.*s %s", fs->base, (int)len, rel, why);
 }
 
 /*
@@ -352,7 +341,8 @@ walk(struct mdm_fs *fs, const char *rel, size_t len, int *eno, char *err,
 	if (!owned) {
 		/* Started from the cache and stayed there: cannot happen. */
 		*eno = EINVAL;
-		seterr(err, errsz, "internal error walking %.*s", (int)len, rel);
+		log_errf(err, errsz,
+		    "internal error walking %.*s", (int)len, rel);
 		return -1;
 	}
 	cache_drop(fs);
@@ -421,11 +411,13 @@ clean_leftover(struct mdm_fs *fs, int dirfd, const char *dirpath,
 	if (fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno == ENOENT)
 			return 0;
-		seterr(err, errsz, "%s/%s: %s", dirpath, tmp, strerror(errno));
+		log_errf(err, errsz,
+		    "%s/%s: %s", dirpath, tmp, strerror(errno));
 		return -1;
 	}
 	if (!dry && remove_tree(dirfd, tmp, LEFTOVER_DEPTH) != 0) {
-		seterr(err, errsz, "cannot remove leftover %s/%s: %s", dirpath,
+		log_errf(err, errsz,
+		    "cannot remove leftover %s/%s: %s", dirpath,
 		    tmp, strerror(errno));
 		return -1;
 	}
@@ -535,7 +527,7 @@ build_dir(struct mdm_fs *fs, int dirfd, const char *name,
 		(void)remove_tree(dirfd, tmp, LEFTOVER_DEPTH);
 		if (e == EEXIST || e == ENOTEMPTY)
 			return 0;
-		seterr(err, errsz, "%s: rename into place: %s", o->path,
+		log_errf(err, errsz, "%s: rename into place: %s", o->path,
 		    strerror(e));
 		return -1;
 	}
@@ -547,7 +539,7 @@ fail_fd:
 fail:
 	e = errno;
 	(void)remove_tree(dirfd, tmp, LEFTOVER_DEPTH);
-	seterr(err, errsz, "%s: cannot create (%s): %s", o->path, what,
+	log_errf(err, errsz, "%s: cannot create (%s): %s", o->path, what,
 	    strerror(e));
 	return -1;
 }
@@ -565,26 +557,26 @@ check_dir(struct mdm_fs *fs, int dirfd, const char *name,
 	if (ly->nsubs == 0 && !ly->folder)
 		return MDM_R_EXISTS;
 	if ((fd = openat(dirfd, name, DIR_FLAGS)) < 0) {
-		seterr(err, errsz, "%s: %s", o->path, strerror(errno));
+		log_errf(err, errsz, "%s: %s", o->path, strerror(errno));
 		return MDM_R_FAILED;
 	}
 	for (int k = 0; k < ly->nsubs; k++) {
 		if (fstatat(fd, subs[k], &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISDIR(st.st_mode))
 				continue;
-			seterr(err, errsz, "%s/%s exists and is not a "
+			log_errf(err, errsz, "%s/%s exists and is not a "
 			    "directory%s", o->path, subs[k],
 			    S_ISLNK(st.st_mode) ? " (a symlink)" : "");
 			goto fail;
 		}
 		if (errno != ENOENT) {
-			seterr(err, errsz, "%s/%s: %s", o->path, subs[k],
+			log_errf(err, errsz, "%s/%s: %s", o->path, subs[k],
 			    strerror(errno));
 			goto fail;
 		}
 		if (!dry) {
 			if ((sfd = new_dir(fs, fd, subs[k], ly->sub)) < 0) {
-				seterr(err, errsz, "%s/%s: cannot create: %s",
+				log_errf(err, errsz, "%s/%s: cannot create: %s",
 				    o->path, subs[k], strerror(errno));
 				goto fail;
 			}
@@ -597,17 +589,18 @@ check_dir(struct mdm_fs *fs, int dirfd, const char *name,
 		if (fstatat(fd, "maildirfolder", &st, AT_SYMLINK_NOFOLLOW) ==
 		    0) {
 			if (!S_ISREG(st.st_mode)) {
-				seterr(err, errsz, "%s/maildirfolder is not a "
+				log_errf(err, errsz,
+				    "%s/maildirfolder is not a "
 				    "regular file", o->path);
 				goto fail;
 			}
 		} else if (errno != ENOENT) {
-			seterr(err, errsz, "%s/maildirfolder: %s", o->path,
+			log_errf(err, errsz, "%s/maildirfolder: %s", o->path,
 			    strerror(errno));
 			goto fail;
 		} else {
 			if (!dry && new_marker(fs, fd) != 0) {
-				seterr(err, errsz, "%s/maildirfolder: cannot "
+				log_errf(err, errsz, "%s/maildirfolder: cannot "
 				    "create: %s", o->path, strerror(errno));
 				goto fail;
 			}
@@ -650,12 +643,12 @@ make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
 			enum mdm_result c;
 
 			if (S_ISLNK(st.st_mode)) {
-				seterr(err, errsz, "%s is a symlink (not "
+				log_errf(err, errsz, "%s is a symlink (not "
 				    "followed; left alone)", o->path);
 				return MDM_R_FAILED;
 			}
 			if (!S_ISDIR(st.st_mode)) {
-				seterr(err, errsz, "%s exists and is not a "
+				log_errf(err, errsz, "%s exists and is not a "
 				    "directory (left alone)", o->path);
 				return MDM_R_FAILED;
 			}
@@ -664,7 +657,8 @@ make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
 			return c == MDM_R_EXISTS ? res : c;
 		}
 		if (errno != ENOENT) {
-			seterr(err, errsz, "%s: %s", o->path, strerror(errno));
+			log_errf(err, errsz,
+			    "%s: %s", o->path, strerror(errno));
 			return MDM_R_FAILED;
 		}
 		if (dry) {
@@ -682,7 +676,7 @@ make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
 		}
 		/* Made by someone else meanwhile: look at it again. */
 	}
-	seterr(err, errsz, "%s: appears and disappears", o->path);
+	log_errf(err, errsz, "%s: appears and disappears", o->path);
 	return MDM_R_FAILED;
 }
 
@@ -706,33 +700,35 @@ make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
 		res = dry ? MDM_R_WOULD : MDM_R_CREATED;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			seterr(err, errsz, "%s is a directory, not the link to "
+			log_errf(err, errsz,
+			    "%s is a directory, not the link to "
 			    "%s (mail delivered before the link existed? move "
 			    "it into the folder and remove it; left alone)",
 			    o->path, o->arg);
 			return MDM_R_FAILED;
 		}
 		if (!S_ISLNK(st.st_mode)) {
-			seterr(err, errsz, "%s exists and is not the link to %s "
+			log_errf(err, errsz,
+			    "%s exists and is not the link to %s "
 			    "(left alone)", o->path, o->arg);
 			return MDM_R_FAILED;
 		}
 		n = readlinkat(dirfd, name, have, sizeof(have));
 		if (n < 0 || (size_t)n >= sizeof(have)) {
-			seterr(err, errsz, "%s: readlink: %s", o->path,
+			log_errf(err, errsz, "%s: readlink: %s", o->path,
 			    n < 0 ? strerror(errno) : "too long");
 			return MDM_R_FAILED;
 		}
 		if ((size_t)n != strlen(o->arg) || memcmp(have, o->arg,
 		    (size_t)n) != 0) {
-			seterr(err, errsz, "%s is a link to %.*s, not to %s "
+			log_errf(err, errsz, "%s is a link to %.*s, not to %s "
 			    "(left alone)", o->path, (int)n, have, o->arg);
 			return MDM_R_FAILED;
 		}
 		return res;
 	}
 	if (errno != ENOENT) {
-		seterr(err, errsz, "%s: %s", o->path, strerror(errno));
+		log_errf(err, errsz, "%s: %s", o->path, strerror(errno));
 		return MDM_R_FAILED;
 	}
 	if (dry) {
@@ -741,7 +737,8 @@ make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
 	}
 	mdm_tmp_name(tmp, sizeof(tmp), name);
 	if (symlinkat(o->arg, dirfd, tmp) != 0) {
-		seterr(err, errsz, "%s: symlink: %s", o->path, strerror(errno));
+		log_errf(err, errsz,
+		    "%s: symlink: %s", o->path, strerror(errno));
 		return MDM_R_FAILED;
 	}
 	if (fs->do_chown) {
@@ -756,7 +753,7 @@ make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
 			if (fd >= 0)
 				close(fd);
 			(void)unlinkat(dirfd, tmp, 0);
-			seterr(err, errsz, "%s: chown of the new link: %s",
+			log_errf(err, errsz, "%s: chown of the new link: %s",
 			    o->path, strerror(e));
 			return MDM_R_FAILED;
 		}
@@ -766,7 +763,7 @@ make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
 		int e = errno;
 
 		(void)unlinkat(dirfd, tmp, 0);
-		seterr(err, errsz, "%s: rename into place: %s", o->path,
+		log_errf(err, errsz, "%s: rename into place: %s", o->path,
 		    strerror(e));
 		return MDM_R_FAILED;
 	}
@@ -868,7 +865,7 @@ fail_fd:
 fail:
 	e = errno;
 	(void)unlinkat(mfd, tmp, 0);
-	seterr(err, errsz, "%s/%s: cannot create: %s", o->path,
+	log_errf(err, errsz, "%s/%s: cannot create: %s", o->path,
 	    SHARED_MAILDIRS, strerror(e));
 	return -1;
 }
@@ -917,7 +914,8 @@ make_line(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 			return MDM_R_CREATED;
 		}
 		if (fd < 0) {
-			seterr(err, errsz, "%s/%s: %s", o->path, SHARED_MAILDIRS,
+			log_errf(err, errsz,
+			    "%s/%s: %s", o->path, SHARED_MAILDIRS,
 			    errno == ELOOP ? "is a symlink (not followed)" :
 			    strerror(errno));
 			return MDM_R_FAILED;
@@ -925,27 +923,29 @@ make_line(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 		break;
 	}
 	if (fd < 0) {
-		seterr(err, errsz, "%s/%s: appears and disappears", o->path,
+		log_errf(err, errsz, "%s/%s: appears and disappears", o->path,
 		    SHARED_MAILDIRS);
 		return MDM_R_FAILED;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    (st.st_uid != fs->uid && st.st_uid != 0 &&
 	    st.st_uid != geteuid())) {
-		seterr(err, errsz, "%s/%s is not a regular file with one link "
+		log_errf(err, errsz,
+		    "%s/%s is not a regular file with one link "
 		    "owned by mail_owner or root (left alone)", o->path,
 		    SHARED_MAILDIRS);
 		close(fd);
 		return MDM_R_FAILED;
 	}
 	if (read_all(fd, &b) != 0) {
-		seterr(err, errsz, "%s/%s: %s", o->path, SHARED_MAILDIRS,
+		log_errf(err, errsz, "%s/%s: %s", o->path, SHARED_MAILDIRS,
 		    strerror(errno));
 		goto fail;
 	}
 	found = find_line(&b, o->arg, &other, &otherlen);
 	if (found < 0) {
-		seterr(err, errsz, "%s/%s already names another shared maildir "
+		log_errf(err, errsz,
+		    "%s/%s already names another shared maildir "
 		    "\"%.*s\" (left alone)", o->path, SHARED_MAILDIRS,
 		    (int)(otherlen > 300 ? 300 : otherlen), other);
 		goto fail;
@@ -962,7 +962,8 @@ make_line(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 			buf_puts(&w, o->arg);
 			n = write(fd, w.p, w.len);
 			if (n != (ssize_t)w.len) {
-				seterr(err, errsz, "%s/%s: write: %s", o->path,
+				log_errf(err, errsz,
+				    "%s/%s: write: %s", o->path,
 				    SHARED_MAILDIRS, n < 0 ? strerror(errno) :
 				    "short write");
 				buf_free(&w);
@@ -1010,19 +1011,21 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 	if (fstatat(fs->basefd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno == ENOENT)
 			return MDM_R_WOULD;
-		seterr(err, errsz, "%s: %s", o->path, strerror(errno));
+		log_errf(err, errsz, "%s: %s", o->path, strerror(errno));
 		return MDM_R_FAILED;
 	}
 	if (o->kind == MDM_LINK) {
 		if (S_ISDIR(st.st_mode)) {
-			seterr(err, errsz, "%s is a directory, not the link to "
+			log_errf(err, errsz,
+			    "%s is a directory, not the link to "
 			    "%s (mail delivered before the link existed? move "
 			    "it into the folder and remove it; left alone)",
 			    o->path, o->arg);
 			return MDM_R_FAILED;
 		}
 		if (!S_ISLNK(st.st_mode)) {
-			seterr(err, errsz, "%s exists and is not the link to %s "
+			log_errf(err, errsz,
+			    "%s exists and is not the link to %s "
 			    "(left alone)", o->path, o->arg);
 			return MDM_R_FAILED;
 		}
@@ -1030,7 +1033,7 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 		if (n < 0 || (size_t)n >= sizeof(have) ||
 		    (size_t)n != strlen(o->arg) ||
 		    memcmp(have, o->arg, (size_t)n) != 0) {
-			seterr(err, errsz, "%s is a link to %.*s, not to %s "
+			log_errf(err, errsz, "%s is a link to %.*s, not to %s "
 			    "(left alone)", o->path, n < 0 ? 0 : (int)n, have,
 			    o->arg);
 			return MDM_R_FAILED;
@@ -1038,12 +1041,13 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 		return MDM_R_EXISTS;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		seterr(err, errsz, "%s is a symlink (not followed; left alone)",
+		log_errf(err, errsz,
+		    "%s is a symlink (not followed; left alone)",
 		    o->path);
 		return MDM_R_FAILED;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		seterr(err, errsz, "%s exists and is not a directory (left "
+		log_errf(err, errsz, "%s exists and is not a directory (left "
 		    "alone)", o->path);
 		return MDM_R_FAILED;
 	}
@@ -1060,12 +1064,12 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 		if (fstatat(fs->basefd, sub, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno == ENOENT)
 				return MDM_R_WOULD;
-			seterr(err, errsz, "%s/%s: %s", o->path, name,
+			log_errf(err, errsz, "%s/%s: %s", o->path, name,
 			    strerror(errno));
 			return MDM_R_FAILED;
 		}
 		if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-			seterr(err, errsz, "%s/%s exists and is not a %s%s",
+			log_errf(err, errsz, "%s/%s exists and is not a %s%s",
 			    o->path, name, want_dir ? "directory" :
 			    "regular file", S_ISLNK(st.st_mode) ?
 			    " (a symlink)" : "");

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
@@ -62,15 +63,6 @@ usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 all done, 1 some entries failed, 2 configuration,\n"
 	    "LDAP, lock or usage error (nothing done).\n");
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- reading the directory ---- */
@@ -381,7 +373,7 @@ main(int argc, char **argv)
 	}
 
 	/* The whole directory first: nothing is touched if this fails. */
-	t0 = now_ms();
+	t0 = clock_ms();
 	lc = ldapconn_new(cfg);
 	ls = ldapconn_search(lc, cfg->account_base, CFG_SCOPE_SUB, FILTER,
 	    attrs, 1, collect_entry, &col, err, sizeof(err));
@@ -396,8 +388,8 @@ main(int argc, char **argv)
 	}
 
 	log_debug("read %zu entries from %s in %.0f ms", col.n,
-	    cfg->account_base, now_ms() - t0);
-	t0 = now_ms();
+	    cfg->account_base, clock_ms() - t0);
+	t0 = clock_ms();
 	prm.mail_base = cfg->mail_base;
 	prm.shared_dir = cfg->shared_dir;
 	prm.shared_maildirs_dir = cfg->shared_maildirs_dir;
@@ -445,11 +437,11 @@ main(int argc, char **argv)
 	phase_init(ph2, nobj);
 	use = xcalloc(nobj ? nobj : 1, 1);
 	bad = xcalloc(col.n ? col.n : 1, sizeof(*bad));
-	log_debug("planned %zu objects in %.0f ms", nobj, now_ms() - t0);
-	t0 = now_ms();
+	log_debug("planned %zu objects in %.0f ms", nobj, clock_ms() - t0);
+	t0 = clock_ms();
 	phase(fs, pl, 1, NULL, NULL, NULL, NULL, ph1);
-	log_debug("looked at them in %.0f ms", now_ms() - t0);
-	t0 = now_ms();
+	log_debug("looked at them in %.0f ms", clock_ms() - t0);
+	t0 = clock_ms();
 	for (size_t e = 0; e < col.n; e++)
 		bad[e] = entry_failure(pl, e, ph1);
 	for (size_t e = 0; e < col.n; e++) {
@@ -464,7 +456,7 @@ main(int argc, char **argv)
 		    ph1->st[i] != O_FAILED)
 			use[i] = 1;	/* shared_dir, shared_maildirs_dir */
 	phase(fs, pl, dry, print_change, &run, use, ph1, ph2);
-	log_debug("%s in %.0f ms", dry ? "told" : "made", now_ms() - t0);
+	log_debug("%s in %.0f ms", dry ? "told" : "made", clock_ms() - t0);
 
 	/* Every entry with a part missing, once, with the first reason;
 	 * and what failed for nobody in particular. */
