@@ -13,7 +13,9 @@
  * override it.  $name expands the text of a parameter defined earlier:
  * any global (a default counts as defined) and, inside a map section, that
  * map's own earlier parameters.  A global without a value, an unknown name
- * and a lone "$" are errors: "$$" is a literal "$".
+ * and a lone "$" are errors: "$$" is a literal "$".  $bind_pw expands
+ * nowhere, and no message quotes a piece of a bind_pw value (a line
+ * without "=" is not quoted when its first word looks like a password's).
  *
  * What only the whole file can tell (required parameters, bind_dn and its
  * password, the built-in profile, tcp_listen naming a defined map, one
@@ -46,7 +48,8 @@
 
 /* Global parameters, in the order of the SPEC table. */
 enum {
-	G_LDAP_URI, G_BIND_DN, G_BIND_PW, G_BIND_PW_FILE, G_TLS,
+	G_LDAP_URI, G_BIND_DN, G_BIND_PW, G_BIND_PW_FILE,
+	G_BIND_PW_FILE_READABLE, G_TLS,
 	G_TLS_CA_FILE, G_TLS_REQUIRE_CERT, G_LDAP_TIMEOUT, G_DOMAIN_BASE,
 	G_ACCOUNT_BASE, G_SOCKETMAP_LISTEN, G_TCP_LISTEN, G_CACHE_DIR,
 	G_REFRESH, G_MISS_LOOKUP, G_NEGATIVE_TTL, G_MIN_REFRESH, G_MAX_STALE,
@@ -111,6 +114,8 @@ static const struct gparam gparams[G_COUNT] = {
 	[G_BIND_PW] = G("bind_pw", NULL, set_str_opt, bind_pw, 0, 0),
 	[G_BIND_PW_FILE] = G("bind_pw_file", NULL, set_abs_path,
 	    bind_pw_file, 0, 0),
+	[G_BIND_PW_FILE_READABLE] = G("bind_pw_file_readable", "no", set_bool,
+	    bind_pw_file_readable, 0, 0),
 	[G_TLS] = G("tls", "no", set_tls, tls, 0, 0),
 	[G_TLS_CA_FILE] = G("tls_ca_file", NULL, set_abs_path, tls_ca_file,
 	    0, 0),
@@ -910,6 +915,11 @@ expand(struct pstate *ps, const char *v, struct buf *out)
 		memcpy(name, s, nlen > CFG_MAPNAME_MAX ? CFG_MAPNAME_MAX : nlen);
 		name[nlen > CFG_MAPNAME_MAX ? CFG_MAPNAME_MAX : nlen] = '\0';
 		if ((g = find_gparam(s, nlen)) >= 0) {
+			/* The password goes to the bind and nowhere else
+			 * (not into a value that a message may quote). */
+			if (g == G_BIND_PW)
+				return err(ps, "\"$%s\": the password cannot "
+				    "be expanded into another parameter", name);
 			if ((text = ps->gtext[g]) == NULL)
 				return err(ps, "\"$%s\": parameter \"%s\" has "
 				    "no value", name, name);
@@ -1064,9 +1074,18 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 	char **texts;
 	int idx;
 
-	if (eq == NULL)
+	if (eq == NULL) {
+		/* "bind_pw secret": a line whose first word has "pw" or
+		 * "pass" in it is not quoted. */
+		for (e = s; *e != '\0' && !is_ws(*e) && *e != ':'; e++)
+			if (strncasecmp(e, "pw", 2) == 0 ||
+			    strncasecmp(e, "pass", 4) == 0)
+				return err(ps, "expected \"name = value\" or "
+				    "\"[map NAME]\" (the line may hold a "
+				    "password: not shown)");
 		return err(ps, "expected \"name = value\" or \"[map NAME]\", "
 		    "got \"%s\"", show(ps, 0, s));
+	}
 	for (e = eq; e > s && is_ws(e[-1]); e--)
 		;
 	nlen = (size_t)(e - s);
@@ -1092,8 +1111,13 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 		    "a [map NAME] section", name);
 	for (v = eq + 1; is_ws(*v); v++)
 		;
-	if (expand(ps, v, val) != 0)
+	if (expand(ps, v, val) != 0) {
+		/* Its message would quote a piece of the password. */
+		if (g == G_BIND_PW)
+			return err(ps, "bind_pw: bad \"$\" in the value (not "
+			    "shown; write $$ for a literal \"$\")");
 		return -1;
+	}
 
 	texts = g >= 0 ? ps->gtext : ps->mtext;
 	lines = g >= 0 ? ps->gline : ps->mline;
@@ -1301,6 +1325,7 @@ check_all(struct pstate *ps)
 	    cfg->bind_pw_file == NULL)
 		return errat(ps, ps->gline[G_BIND_DN], "bind_dn needs bind_pw "
 		    "or bind_pw_file");
+	cfg->bind_pw_file_line = ps->gline[G_BIND_PW_FILE];
 	if (strcmp(cfg->shared_dir, cfg->shared_maildirs_dir) == 0) {
 		a = ps->gline[G_SHARED_DIR];
 		b = ps->gline[G_SHARED_MAILDIRS_DIR];
@@ -1481,6 +1506,40 @@ read_all(int fd, size_t max, char **out, size_t *outlen)
 	return 0;
 }
 
+/*
+ * What is wrong with bind_pw_file, whose status is st: 0 nothing, 1 a
+ * warning (readable by others, allowed by bind_pw_file_readable), -1 it
+ * must not be used.  msg says why, as "FILE:LINE: text".  Only a regular
+ * file will do (a FIFO would block the reader, a device never ends); a
+ * symlink counts as its target.
+ */
+static int
+pw_file_problem(const struct cfg *cfg, const struct stat *st, char *msg,
+    size_t msgsz)
+{
+	char where[PATH_MAX + 64];
+
+	/* Cut short at worst: it is only a message. */
+	if (snprintf(where, sizeof(where), "%s:%d: bind_pw_file %s", cfg->file,
+	    cfg->bind_pw_file_line, cfg->bind_pw_file) < 0)
+		where[0] = '\0';
+	if (!S_ISREG(st->st_mode)) {
+		seterr(msg, msgsz, "%s: not a regular file", where);
+		return -1;
+	}
+	if (!(st->st_mode & S_IROTH))
+		return 0;
+	if (cfg->bind_pw_file_readable) {
+		seterr(msg, msgsz, "%s is readable by others (mode %04o)",
+		    where, (unsigned)(st->st_mode & 07777));
+		return 1;
+	}
+	seterr(msg, msgsz, "%s is readable by others (mode %04o): refused "
+	    "(chmod o-r, or set bind_pw_file_readable = yes)", where,
+	    (unsigned)(st->st_mode & 07777));
+	return -1;
+}
+
 struct cfg *
 cfg_load(const char *path, char *err, size_t errsz)
 {
@@ -1530,6 +1589,20 @@ cfg_load(const char *path, char *err, size_t errsz)
 		strlist_add(&cfg->warnings, b.p, b.len);
 		buf_free(&b);
 	}
+	/* A file that is not there yet is the bind's problem, not ours. */
+	if (cfg != NULL && cfg->bind_pw_file != NULL &&
+	    stat(cfg->bind_pw_file, &st) == 0) {
+		char msg[PATH_MAX + 256];
+
+		r = pw_file_problem(cfg, &st, msg, sizeof(msg));
+		if (r > 0) {
+			strlist_add(&cfg->warnings, msg, strlen(msg));
+		} else if (r < 0) {
+			seterr(err, errsz, "%s", msg);
+			cfg_free(cfg);
+			return NULL;
+		}
+	}
 	return cfg;
 }
 
@@ -1538,6 +1611,7 @@ cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
     size_t errsz)
 {
 	const char *f = cfg->bind_pw_file;
+	char msg[PATH_MAX + 256];
 	struct stat st;
 	size_t len;
 	char *text;
@@ -1550,7 +1624,8 @@ cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
 	}
 	if (f == NULL)
 		return 0;
-	if ((fd = open(f, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if ((fd = open(f, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return seterr(err, errsz, "bind_pw_file %s: cannot open: %s", f,
 		    strerror(errno));
 	if (fstat(fd, &st) != 0) {
@@ -1559,13 +1634,14 @@ cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
 		return seterr(err, errsz, "bind_pw_file %s: cannot stat: %s", f,
 		    strerror(r));
 	}
-	if (!S_ISREG(st.st_mode)) {
+	/* Checked again at every read: the file may have changed since. */
+	r = pw_file_problem(cfg, &st, msg, sizeof(msg));
+	if (r < 0) {
 		close(fd);
-		return seterr(err, errsz, "bind_pw_file %s: not a regular "
-		    "file", f);
+		return seterr(err, errsz, "%s", msg);
 	}
-	if (st.st_mode & S_IROTH)
-		log_warn("bind_pw_file %s is readable by others", f);
+	if (r > 0)
+		log_warn("%s", msg);
 	r = read_all(fd, CFG_PW_MAX, &text, &len);
 	close(fd);
 	if (r < 0)

@@ -60,6 +60,8 @@ struct cfg {
 	char *bind_dn;
 	char *bind_pw;
 	char *bind_pw_file;
+	int bind_pw_file_readable;	/* others may read it: warn only */
+	int bind_pw_file_line;		/* where it is set, for messages */
 	enum cfg_tls tls;
 	char *tls_ca_file;
 	int tls_require_cert;

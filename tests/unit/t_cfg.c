@@ -97,6 +97,8 @@ test_defaults(void)
 	CHECK("bind_dn default NULL", c->bind_dn == NULL);
 	CHECK("bind_pw default NULL", c->bind_pw == NULL);
 	CHECK("bind_pw_file default NULL", c->bind_pw_file == NULL);
+	CHECK("bind_pw_file_readable default no",
+	    c->bind_pw_file_readable == 0);
 	CHECK("tls default no", c->tls == CFG_TLS_NO);
 	CHECK("tls_ca_file default NULL", c->tls_ca_file == NULL);
 	CHECK("tls_require_cert default yes", c->tls_require_cert == 1);
@@ -215,6 +217,30 @@ static const struct ecase errors[] = {
 	  "\"refresh 10\"" },
 	{ "no name", BASE "= 10\n",
 	  "t.conf:4: missing parameter name before \"=\"" },
+	/* Never a piece of a password in a message. */
+	{ "no = on a bind_pw line", BASE "bind_pw S3cret\n",
+	  "t.conf:4: expected \"name = value\" or \"[map NAME]\" (the line "
+	  "may hold a password: not shown)" },
+	{ "no = on a password: line", BASE "Password: S3cret\n",
+	  "t.conf:4: expected \"name = value\" or \"[map NAME]\" (the line "
+	  "may hold a password: not shown)" },
+	{ "bind_pw with an unknown $name", BASE "bind_pw = S3c$ret\n",
+	  "t.conf:4: bind_pw: bad \"$\" in the value (not shown; write $$ for "
+	  "a literal \"$\")" },
+	{ "bind_pw with an unterminated ${", BASE "bind_pw = S3c${ret\n",
+	  "t.conf:4: bind_pw: bad \"$\" in the value (not shown; write $$ for "
+	  "a literal \"$\")" },
+	{ "bind_pw with a lone $", BASE "bind_pw = S3cret$\n",
+	  "t.conf:4: bind_pw: bad \"$\" in the value (not shown; write $$ for "
+	  "a literal \"$\")" },
+	{ "$bind_pw expanded elsewhere", BASE "bind_dn = cn=a\nbind_pw = S3c\n"
+	  "refresh = $bind_pw\n",
+	  "t.conf:6: \"$bind_pw\": the password cannot be expanded into another "
+	  "parameter" },
+	{ "${bind_pw} expanded elsewhere", BASE "bind_dn = cn=a\nbind_pw = S3c\n"
+	  "bind_dn = ${bind_pw}\n",
+	  "t.conf:6: \"$bind_pw\": the password cannot be expanded into another "
+	  "parameter" },
 	{ "bad name", BASE "re-fresh = 10\n",
 	  "t.conf:4: bad parameter name \"re-fresh\"" },
 	{ "name with space", BASE "re fresh = 10\n",
@@ -384,6 +410,9 @@ static const struct ecase errors[] = {
 	  "t.conf:4: miss_lookup: \"\" is not a boolean (yes or no)" },
 	{ "bool y", BASE "miss_lookup = y\n",
 	  "t.conf:4: miss_lookup: \"y\" is not a boolean (yes or no)" },
+	{ "bind_pw_file_readable maybe", BASE "bind_pw_file_readable = maybe\n",
+	  "t.conf:4: bind_pw_file_readable: \"maybe\" is not a boolean (yes "
+	  "or no)" },
 
 	/* Integers. */
 	{ "ldap_timeout 0", BASE "ldap_timeout = 0\n",
@@ -981,9 +1010,9 @@ test_expansion(void)
 	CHECK_STR("$socket_mode default text", c ? c->bind_pw : NULL,
 	    "0660+");
 	cfg_free(c);
-	c = parse("expansion once", BASE "bind_dn = cn=a\n"
-	    "bind_pw = $$account_base\nmail_owner = $bind_pw\n");
-	CHECK_STR("$$name stays literal", c ? c->bind_pw : NULL,
+	c = parse("expansion once", BASE "bind_dn = $$account_base\n"
+	    "bind_pw = p\nmail_owner = $bind_dn\n");
+	CHECK_STR("$$name stays literal", c ? c->bind_dn : NULL,
 	    "$account_base");
 	CHECK_STR("an expanded $ is not expanded again",
 	    c ? c->mail_owner : NULL, "$account_base");
@@ -1003,8 +1032,8 @@ test_expansion(void)
 	CHECK_STR("$name ends at a comma", c ? c->bind_dn : NULL, "o=x,x");
 	cfg_free(c);
 	CHECK_STR("$name ends at a non-name character",
-	    error_of(BASE "bind_dn = a\nbind_pw = $account_base_x\n"),
-	    "t.conf:5: \"$account_base_x\": unknown parameter \"account_base_x\"");
+	    error_of(BASE "bind_dn = $account_base_x\nbind_pw = p\n"),
+	    "t.conf:4: \"$account_base_x\": unknown parameter \"account_base_x\"");
 	c = parse("map expansion", BASE "[map m]\nbase = ou=m,$account_base\n"
 	    "key = uid mail\nresult = $key\n"
 	    "filter = (&(objectClass=x)(cn=$$))\nformat = $(base):%s\n");
@@ -1205,7 +1234,8 @@ bind_password(const struct cfg *c, char **pw, char *err, size_t errsz,
 static void
 test_files(void)
 {
-	char path[256], pwpath[256], text[1024], err[512], log[1024], want[600];
+	char path[256], pwpath[256], cpath[256], text[1024], err[512],
+	    log[1024], want[1200];
 	struct cfg *c;
 	char *pw;
 	int r;
@@ -1283,18 +1313,120 @@ test_files(void)
 		cfg_free(c);
 	}
 
+	/* Readable by others: refused, unless bind_pw_file_readable. */
 	write_file("bind.pw", "secret\n", 0644, pwpath, sizeof(pwpath));
 	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n",
 	    pwpath);
 	c = parse("readable pw file", text);
+	r = c ? bind_password(c, &pw, err, sizeof(err), log, sizeof(log)) : 0;
+	snprintf(want, sizeof(want), "t.conf:5: bind_pw_file %s is readable by "
+	    "others (mode 0644): refused (chmod o-r, or set "
+	    "bind_pw_file_readable = yes)", pwpath);
+	CHECK_STR("readable pw file refused at bind", r == -1 ? err : "(read)",
+	    want);
+	CHECK("readable pw file refused: nothing logged", log[0] == '\0');
+	CHECK("readable pw file refused: no password", r != 0 || pw == NULL);
+	cfg_free(c);
+
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n"
+	    "bind_pw_file_readable = yes\n", pwpath);
+	c = parse("readable pw file allowed", text);
+	CHECK("bind_pw_file_readable = yes parsed",
+	    c && c->bind_pw_file_readable == 1);
 	r = c ? bind_password(c, &pw, err, sizeof(err), log, sizeof(log)) : -1;
-	CHECK_STR("readable pw file still used", r == 0 ? pw : err, "secret");
+	CHECK_STR("readable pw file allowed: used", r == 0 ? pw : err,
+	    "secret");
 	if (r == 0)
 		free(pw);
-	snprintf(want, sizeof(want), "warning: bind_pw_file %s is readable by "
-	    "others\n", pwpath);
-	CHECK("readable pw file: warning logged", strstr(log, want) != NULL);
+	snprintf(want, sizeof(want), "warning: t.conf:5: bind_pw_file %s is "
+	    "readable by others (mode 0644)\n", pwpath);
+	CHECK("readable pw file allowed: warning logged",
+	    strstr(log, want) != NULL);
 	cfg_free(c);
+
+	/* The same at cfg_load, naming the file and the line. */
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n",
+	    pwpath);
+	write_file("pwro.conf", text, 0600, path, sizeof(path));
+	c = cfg_load(path, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:5: bind_pw_file %s is readable by "
+	    "others (mode 0644): refused (chmod o-r, or set "
+	    "bind_pw_file_readable = yes)", path, pwpath);
+	CHECK_STR("load: readable pw file refused", c == NULL ? err :
+	    "(loaded)", want);
+	cfg_free(c);
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\n"
+	    "bind_pw_file_readable = yes\nbind_pw_file = %s\n", pwpath);
+	write_file("pwro.conf", text, 0600, path, sizeof(path));
+	c = cfg_load(path, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:6: bind_pw_file %s is readable by "
+	    "others (mode 0644)", path, pwpath);
+	CHECK_STR("load: readable pw file allowed, a warning",
+	    c && c->warnings.n == 1 ? c->warnings.v[0] : err, want);
+	cfg_free(c);
+	write_file("bind.pw", "secret\n", 0640, pwpath, sizeof(pwpath));
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n",
+	    pwpath);
+	write_file("pwro.conf", text, 0600, path, sizeof(path));
+	c = cfg_load(path, err, sizeof(err));
+	CHECK("load: pw file 0640, no warning", c && c->warnings.n == 0);
+	cfg_free(c);
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = "
+	    "%s/later\n", tmpdir);
+	write_file("pwro.conf", text, 0600, path, sizeof(path));
+	c = cfg_load(path, err, sizeof(err));
+	CHECK("load: pw file not there yet is left to the bind",
+	    c && c->warnings.n == 0);
+	cfg_free(c);
+
+	/* A symlink counts as its target. */
+	snprintf(path, sizeof(path), "%s/pw.link", tmpdir);
+	unlink(path);
+	if (symlink(pwpath, path) != 0)
+		perror(path);
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n",
+	    path);
+	c = parse("pw file through a symlink", text);
+	r = c ? bind_password(c, &pw, err, sizeof(err), log, sizeof(log)) : -1;
+	CHECK_STR("pw file through a symlink to a 0640 file", r == 0 ? pw : err,
+	    "secret");
+	if (r == 0)
+		free(pw);
+	chmod(pwpath, 0604);
+	r = c ? bind_password(c, &pw, err, sizeof(err), log, sizeof(log)) : 0;
+	snprintf(want, sizeof(want), "t.conf:5: bind_pw_file %s is readable by "
+	    "others (mode 0604): refused (chmod o-r, or set "
+	    "bind_pw_file_readable = yes)", path);
+	CHECK_STR("symlink to a file others read: refused", r == -1 ? err :
+	    "(read)", want);
+	cfg_free(c);
+	unlink(path);
+
+	/* A FIFO: refused at once, not read (that would wait forever). */
+	snprintf(path, sizeof(path), "%s/pw.fifo", tmpdir);
+	unlink(path);
+	if (mkfifo(path, 0600) != 0)
+		perror(path);
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n",
+	    path);
+	c = parse("pw file is a FIFO", text);
+	r = c ? bind_password(c, &pw, err, sizeof(err), log, sizeof(log)) : 0;
+	snprintf(want, sizeof(want), "t.conf:5: bind_pw_file %s: not a regular "
+	    "file", path);
+	CHECK_STR("pw file is a FIFO: refused without blocking", r == -1 ? err :
+	    "(read)", want);
+	cfg_free(c);
+	write_file("pwro.conf", text, 0600, cpath, sizeof(cpath));
+	c = cfg_load(cpath, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:5: bind_pw_file %s: not a regular "
+	    "file", cpath, path);
+	CHECK_STR("load: pw file is a FIFO", c == NULL ? err : "(loaded)",
+	    want);
+	cfg_free(c);
+	unlink(path);
+	unlink(cpath);
+	snprintf(text, sizeof(text), BASE "bind_dn = cn=a\nbind_pw_file = %s\n",
+	    pwpath);
 
 	write_file("bind.pw", "", 0600, pwpath, sizeof(pwpath));
 	c = parse("empty pw file", text);
@@ -1320,8 +1452,8 @@ test_files(void)
 	    "%s\n", tmpdir);
 	c = parse("pw file is a directory", text);
 	r = c ? bind_password(c, &pw, err, sizeof(err), log, sizeof(log)) : 0;
-	snprintf(want, sizeof(want), "bind_pw_file %s: not a regular file",
-	    tmpdir);
+	snprintf(want, sizeof(want), "t.conf:5: bind_pw_file %s: not a "
+	    "regular file", tmpdir);
 	CHECK_STR("pw file is a directory", r == -1 ? err : "(read)", want);
 	cfg_free(c);
 
