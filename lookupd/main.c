@@ -183,6 +183,16 @@ cmd_serve(const char *path, int argc, char **argv)
 		cfg_free(cfg);
 		return EX_ERROR;
 	}
+	/* Before any thread exists: signals go to the loop's signalfd.  And
+	 * before the sockets exist: whoever sees them may signal us (a SIGHUP
+	 * would otherwise kill a daemon that has not reached its loop yet). */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
 	srv = server_new(cfg, err, sizeof(err));
 	if (srv == NULL) {
 		log_error("%s", err);
@@ -199,14 +209,6 @@ cmd_serve(const char *path, int argc, char **argv)
 		log_error("cannot become a daemon: %s", strerror(errno));
 		goto fail;
 	}
-	/* Before any thread exists: signals go to the loop's signalfd. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-
 	eng = engine_new(cfg, err, sizeof(err));
 	if (eng == NULL) {
 		log_error("%s", err);

@@ -158,6 +158,9 @@ def slapd_back():
 
 @t.test
 def started_while_slapd_down():
+    # The live find reaches the cdb file first (early rebuild).
+    t.wait_until(lambda: cdb("mailbox", "comeback@mydomain.nl") ==
+                 (0, "/vmail/comeback/Maildir/"), 10)
     S["lk"].stop()
     S["slapd"].stop()
     lk = t.Lookupd(S["cfg"], dir=S["dir"]).start()
@@ -260,6 +263,9 @@ def damaged_snapshot_while_running():
     S["slapd"].start()
     t.ok(t.wait_until(lambda: q("mailbox", ALBERT) ==
                       b"OK " + ALBERT_BOX.encode(), 15), "rebuilt")
+    # (the answer above may be a live one: wait for the file itself)
+    t.ok(t.wait_until(lambda: cdb("mailbox", ALBERT) ==
+                      (0, ALBERT_BOX), 15), "rebuilt on disk")
     # Altered in place, same size: noticed by its mtime.
     S["slapd"].stop()
     time.sleep(1.1)
@@ -327,6 +333,8 @@ def drops_privileges():
     # reads it at every bind, so its user must be able to read it.
     os.chown(os.path.join(d, "bindpw"), nobody.pw_uid, nogroup.gr_gid)
     lk = t.Lookupd(cfg, dir=d, name="lookupd-nobody").start()
+    # The socket is there before the drop, answers only after it.
+    q2(lk, "alias", ALBERT)
     with open("/proc/%d/status" % lk.pid) as f:
         st = dict(line.split(":", 1) for line in f.read().splitlines())
     t.eq(st["Uid"].split(), [str(nobody.pw_uid)] * 4,
