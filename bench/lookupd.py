@@ -19,7 +19,8 @@ instead, measured side by side in one run (never pass/fail).
    relay on loopback that holds each chunk 0.5 ms in each direction).
 3. Full snapshot (lookupd sync, all maps) of --users and --big accounts:
    wall time and peak RSS, against a plain unpaged ldapsearch of the same
-   entries and attributes to /dev/null; and lookupd's memory with the big
+   entries and attributes to /dev/null (as the rootdn: no limits, no ACLs),
+   and against the read lookupd really needs (as the system DN, paged); and lookupd's memory with the big
    snapshot loaded, before and after looking up 200,000 keys.
 
 Needs the release build (`make && make bench-tools`), slapd, postfix,
@@ -39,6 +40,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import ldapmail_test as t                                   # noqa: E402
 
 BENCH_BIN = os.path.join(t.SRC, "build", "rel", "bench")
+RELAY = os.path.join(t.SRC, "build", "rel", "tests", "tools", "delay-relay")
 FILTER = "(|(accountStatus=active)(accountStatus=shared))"
 DOMAINS = ["example%d.test" % i for i in range(10)]
 
@@ -199,7 +201,7 @@ def throughput(args, slapd, pairs, d):
 
     # Slapd 1 ms of round trip away.
     rport = t.free_port()
-    relay = t.Daemon([os.path.join(BENCH_BIN, "delay-relay"), str(rport),
+    relay = t.Daemon([RELAY, str(rport),
                       "127.0.0.1", str(slapd.port), "500"],
                      name="relay").start()
     time.sleep(0.3)
@@ -255,16 +257,27 @@ def snapshot_cost(label, slapd, d, big_mem=False):
     search = ["/usr/bin/ldapsearch", "-x", "-H", slapd.uri, "-D", t.ROOT_DN,
               "-w", t.ROOT_PW, "-b", t.ACCOUNT_BASE, "-LLL", FILTER,
               "mail", "mailAlternateAddress", "mailMessageStore"]
+    # The same read as lookupd does it: as the system DN (ACLs apply),
+    # paged (the system DN is held to 500 entries otherwise).
+    search_sys = ["/usr/bin/ldapsearch", "-x", "-H", slapd.uri, "-D",
+                  t.SYSTEM_DN, "-w", t.SYSTEM_PW, "-b", t.ACCOUNT_BASE,
+                  "-LLL", "-E", "pr=500/noprompt", FILTER, "mail",
+                  "mailAlternateAddress", "mailMessageStore"]
     s_secs, s_rss = timed(search)
+    p_secs, _ = timed(search_sys)
     l_secs, l_rss = timed([t.LOOKUPD, "-c", conf, "sync"])
     size = sum(os.path.getsize(os.path.join(ld, "cache", m + ".cdb"))
                for m in ("domain", "alias", "mailbox"))
     say("\n## Full snapshot, %s accounts" % label)
     say("  ldapsearch, plain, unpaged, to /dev/null: %6.2f s  peak %7d KiB"
         % (s_secs, s_rss))
+    say("  ldapsearch, system DN, paged 500:          %6.2f s"
+        % p_secs)
     say("  lookupd sync (all 3 maps, paged):          %6.2f s  peak %7d KiB"
         % (l_secs, l_rss))
-    say("  ratio %.2f; cdb files %.1f MB" % (l_secs / s_secs, size / 1e6))
+    say("  lookupd / plain ldapsearch %.2f; lookupd / same paged read %.2f;"
+        " cdb files %.1f MB" % (l_secs / s_secs, l_secs / p_secs,
+                                size / 1e6))
     if big_mem:
         lk = t.Lookupd(cfg, dir=ld).start()
         time.sleep(1)
@@ -295,8 +308,8 @@ def main():
     ap.add_argument("--keys", type=int, default=20000)
     ap.add_argument("--relay-keys", type=int, default=3000)
     args = ap.parse_args()
-    for tool in ("floor-sockmap", "delay-relay"):
-        if not os.access(os.path.join(BENCH_BIN, tool), os.X_OK):
+    for tool in (os.path.join(BENCH_BIN, "floor-sockmap"), RELAY):
+        if not os.access(tool, os.X_OK):
             sys.exit("build first: make && make bench-tools")
     d = t.tmpdir("ldapmail-bench-")
     say("# bench/lookupd.py on %s, %d CPUs, %s" % (
