@@ -154,7 +154,10 @@ def phase_2():
     # e.g. the 3 MB of cache tables a SIGHUP frees are in it or not); a
     # leak of even one small block per request (~500,000 per phase) is far
     # beyond that.
-    slack = 4096 + 1024 if S["asan"] else 256
+    # Under valgrind (t.SLOW > 1) RSS also holds valgrind's own growing
+    # translation cache and shadow memory: 16 MB there, where memcheck's
+    # leak check (make check-valgrind) is what finds a leak.
+    slack = 4096 + 1024 if S["asan"] else 256 if t.SLOW == 1 else 16384
     t.ok(a2["anon"] - a1["anon"] <= slack, "RssAnon not growing between "
          "two equal phases: %d kB after phase 1, %d kB after phase 2 (VmRSS "
          "%d, %d kB; slack %d kB)" % (a1["anon"], a2["anon"], a1["rss"],

@@ -35,6 +35,9 @@ Environment (set by tests/run; defaults for running a file by hand):
   LDAPMAIL_LONG   "1": run the long variants
   LDAPMAIL_KEEP   "1": keep temporary directories (printed on stderr)
   VERBOSE         "1": show commands run and their results as "#" lines
+  LDAPMAIL_SLOW   N: the programs under test run N times slower than
+                  usual (valgrind): SLOW = N (default 1) scales every
+                  timeout here; tests scale their own timing assertions
 """
 
 import atexit
@@ -54,6 +57,7 @@ import traceback
 
 __all__ = [
     "SRC", "BIN", "BUILD", "LOOKUPD", "MAILDIRMAKE", "TEST_SLAPD", "LONG",
+    "SLOW",
     "SUFFIX", "ROOT_DN", "ROOT_PW", "SYSTEM_DN", "SYSTEM_PW",
     "DOMAIN_BASE", "ACCOUNT_BASE",
     "test", "ok", "eq", "skip", "note", "main", "failures",
@@ -85,6 +89,7 @@ TEST_SLAPD = os.path.join(SRC, "scripts", "test-slapd")
 LONG = os.environ.get("LDAPMAIL_LONG") == "1"
 KEEP = os.environ.get("LDAPMAIL_KEEP") == "1"
 VERBOSE = os.environ.get("VERBOSE") == "1"
+SLOW = max(1.0, float(os.environ.get("LDAPMAIL_SLOW") or 1))
 
 # The fixture's directory (see ../shared/fixtures/seed-example.ldif).
 SUFFIX = "o=company"
@@ -258,7 +263,7 @@ def run(cmd, timeout=60, input=None, env=None, cwd=None, check=False):
     try:
         p = subprocess.run(argv, input=input, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=full_env, cwd=cwd,
-                           timeout=timeout,
+                           timeout=timeout * SLOW,
                            stdin=None if input is not None
                            else subprocess.DEVNULL)
         r = Result(argv, p.returncode, p.stdout, p.stderr,
@@ -297,8 +302,8 @@ def tmpdir(prefix="ldapmail-"):
 
 def wait_until(fn, timeout=10.0, interval=0.02):
     """Call fn until it returns something true (returned), or until
-    timeout seconds passed (returns the last false value)."""
-    deadline = time.monotonic() + timeout
+    timeout seconds (times SLOW) passed (returns the last false value)."""
+    deadline = time.monotonic() + timeout * SLOW
     while True:
         v = fn()
         if v or time.monotonic() >= deadline:
@@ -420,7 +425,7 @@ class Daemon:
         if self.proc is None:
             return self.status
         try:
-            self.status = self.proc.wait(timeout=timeout)
+            self.status = self.proc.wait(timeout=timeout * SLOW)
         except subprocess.TimeoutExpired:
             return None
         return self.status
@@ -437,7 +442,7 @@ class Daemon:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(timeout=timeout)
+                self.proc.wait(timeout=timeout * SLOW)
             except subprocess.TimeoutExpired:
                 sys.stderr.write("%s (PID %d) ignored signal %d for %s s: "
                                  "SIGKILL\n" % (self.name, self.proc.pid,
@@ -490,7 +495,7 @@ def _parse_addr(addr):
 def _connect(addr, timeout):
     fam, sa = _parse_addr(addr)
     s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    s.settimeout(timeout * SLOW)
     try:
         s.connect(sa)
     except OSError:
