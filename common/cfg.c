@@ -1443,22 +1443,6 @@ cfg_map_find(const struct cfg *cfg, const char *name, size_t len)
 	return NULL;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		r = vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-		if (r < 0)
-			err[0] = '\0';
-	}
-	return -1;
-}
-
 /*
  * Read at most max bytes of fd into a fresh NUL-terminated buffer; 1 if
  * the file holds more, -1 with errno on a read error.
@@ -1524,17 +1508,17 @@ pw_file_problem(const struct cfg *cfg, const struct stat *st, char *msg,
 	    cfg->bind_pw_file_line, cfg->bind_pw_file) < 0)
 		where[0] = '\0';
 	if (!S_ISREG(st->st_mode)) {
-		seterr(msg, msgsz, "%s: not a regular file", where);
+		log_errf(msg, msgsz, "%s: not a regular file", where);
 		return -1;
 	}
 	if (!(st->st_mode & S_IROTH))
 		return 0;
 	if (cfg->bind_pw_file_readable) {
-		seterr(msg, msgsz, "%s is readable by others (mode %04o)",
+		log_errf(msg, msgsz, "%s is readable by others (mode %04o)",
 		    where, (unsigned)(st->st_mode & 07777));
 		return 1;
 	}
-	seterr(msg, msgsz, "%s is readable by others (mode %04o): refused "
+	log_errf(msg, msgsz, "%s is readable by others (mode %04o): refused "
 	    "(chmod o-r, or set bind_pw_file_readable = yes)", where,
 	    (unsigned)(st->st_mode & 07777));
 	return -1;
@@ -1550,18 +1534,18 @@ cfg_load(const char *path, char *err, size_t errsz)
 	int fd, r;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		seterr(err, errsz, "%s: cannot open: %s", path,
+		log_errf(err, errsz, "%s: cannot open: %s", path,
 		    strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0) {
-		seterr(err, errsz, "%s: cannot stat: %s", path,
+		log_errf(err, errsz, "%s: cannot stat: %s", path,
 		    strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size >= CFG_FILE_MAX) {
-		seterr(err, errsz, "%s: file too large (at most %d bytes)",
+		log_errf(err, errsz, "%s: file too large (at most %d bytes)",
 		    path, CFG_FILE_MAX - 1);
 		close(fd);
 		return NULL;
@@ -1569,10 +1553,10 @@ cfg_load(const char *path, char *err, size_t errsz)
 	r = read_all(fd, CFG_FILE_MAX - 1, &text, &len);
 	if (r != 0) {
 		if (r < 0)
-			seterr(err, errsz, "%s: cannot read: %s", path,
+			log_errf(err, errsz, "%s: cannot read: %s", path,
 			    strerror(errno));
 		else
-			seterr(err, errsz, "%s: file too large (at most %d "
+			log_errf(err, errsz, "%s: file too large (at most %d "
 			    "bytes)", path, CFG_FILE_MAX - 1);
 		close(fd);
 		return NULL;
@@ -1598,7 +1582,7 @@ cfg_load(const char *path, char *err, size_t errsz)
 		if (r > 0) {
 			strlist_add(&cfg->warnings, msg, strlen(msg));
 		} else if (r < 0) {
-			seterr(err, errsz, "%s", msg);
+			log_errf(err, errsz, "%s", msg);
 			cfg_free(cfg);
 			return NULL;
 		}
@@ -1626,29 +1610,29 @@ cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
 		return 0;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
 	if ((fd = open(f, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return seterr(err, errsz, "bind_pw_file %s: cannot open: %s", f,
+		return log_errf(err, errsz, "bind_pw_file %s: cannot open: %s", f,
 		    strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		r = errno;
 		close(fd);
-		return seterr(err, errsz, "bind_pw_file %s: cannot stat: %s", f,
+		return log_errf(err, errsz, "bind_pw_file %s: cannot stat: %s", f,
 		    strerror(r));
 	}
 	/* Checked again at every read: the file may have changed since. */
 	r = pw_file_problem(cfg, &st, msg, sizeof(msg));
 	if (r < 0) {
 		close(fd);
-		return seterr(err, errsz, "%s", msg);
+		return log_errf(err, errsz, "%s", msg);
 	}
 	if (r > 0)
 		log_warn("%s", msg);
 	r = read_all(fd, CFG_PW_MAX, &text, &len);
 	close(fd);
 	if (r < 0)
-		return seterr(err, errsz, "bind_pw_file %s: cannot read: %s", f,
+		return log_errf(err, errsz, "bind_pw_file %s: cannot read: %s", f,
 		    strerror(errno));
 	if (r > 0)
-		return seterr(err, errsz, "bind_pw_file %s: longer than %d "
+		return log_errf(err, errsz, "bind_pw_file %s: longer than %d "
 		    "bytes", f, CFG_PW_MAX);
 	if (len > 0 && text[len - 1] == '\n') {
 		len--;
@@ -1659,7 +1643,7 @@ cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
 	if (len == 0 || memchr(text, '\0', len) != NULL) {
 		explicit_bzero(text, len);
 		free(text);
-		return seterr(err, errsz, len == 0 ? "bind_pw_file %s is empty" :
+		return log_errf(err, errsz, len == 0 ? "bind_pw_file %s is empty" :
 		    "bind_pw_file %s holds a NUL byte", f);
 	}
 	*pw = text;

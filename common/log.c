@@ -202,17 +202,18 @@ log_printable(char *out, size_t outsz, const char *s, size_t len)
 	return out;
 }
 
-void
+int
 log_errf(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	if (err == NULL || errsz == 0)
-		return;
+		return -1;
 	va_start(ap, fmt);
 	r = vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
 	if (r < 0)
 		err[0] = '\0';
+	return -1;
 }

@@ -26,8 +26,9 @@ void log_fatal(int status, const char *fmt, ...)
 
 /* Format a one-line error into the caller's buffer err (errsz bytes), as
  * the functions of this project hand errors back: cut when too long (it is
- * read by people), "" if the format fails, nothing if err is NULL. */
-void log_errf(char *err, size_t errsz, const char *fmt, ...)
+ * read by people), "" if the format fails, nothing if err is NULL.
+ * Returns -1, so that "return log_errf(...);" reports a failure. */
+int log_errf(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Copy at most 100 bytes of s into out as printable ASCII (others as \xHH),
