@@ -315,6 +315,17 @@ def ask_many(lk, keys):
     return out
 
 
+def all_temp_in_time(label, timeout, bound, res):
+    """Every (key, reply, seconds) of res is TEMP, the slowest in bound."""
+    worst = max(s for _, _, s in res)
+    t.ok(all(r.startswith(b"TEMP ") for _, r, _ in res),
+         "%s: live lookups answer TEMP" % label, res)
+    t.ok(worst < bound, "%s: within ldap_timeout (%d s) + margin"
+         % (label, timeout), "%.2f s" % worst)
+    t.note("%s: TEMP after %.2f s at worst; %s" % (
+        label, worst, res[0][1].decode()))
+
+
 def hits_worst(lk, n=200):
     worst, wrong = 0.0, []
     with t.SocketmapClient(lk.socket, timeout=10) as c:
@@ -341,14 +352,8 @@ def ldap_slow():
     bound = timeout + 1.0 * t.SLOW     # the margin: scheduling, reconnect
 
     # New connections: the bind itself is slow.
-    res = ask_many(lk, ["new%d@mydomain.nl" % i for i in range(6)])
-    worst = max(s for _, _, s in res)
-    t.ok(all(r.startswith(b"TEMP ") for _, r, _ in res),
-         "slow bind: live lookups answer TEMP", res)
-    t.ok(worst < bound, "slow bind: within ldap_timeout (%d s) + margin"
-         % timeout, "%.2f s" % worst)
-    t.note("slow bind: TEMP after %.2f s at worst; %s" % (
-        worst, res[0][1].decode()))
+    all_temp_in_time("slow bind", timeout, bound, ask_many(
+        lk, ["new%d@mydomain.nl" % i for i in range(6)]))
 
     # Sessions bound while LDAP was fast, then LDAP turns slow.
     rl.send_signal(signal.SIGUSR1)
@@ -365,14 +370,7 @@ def ldap_slow():
     time.sleep(0.2)
     hw, wrong = hits_worst(lk)
     th.join(60)
-    res = got["r"]
-    worst = max(s for _, _, s in res)
-    t.ok(all(r.startswith(b"TEMP ") for _, r, _ in res),
-         "slow search: live lookups answer TEMP", res)
-    t.ok(worst < bound, "slow search: within ldap_timeout (%d s) + margin"
-         % timeout, "%.2f s" % worst)
-    t.note("slow search: TEMP after %.2f s at worst; %s" % (
-        worst, res[0][1].decode()))
+    all_temp_in_time("slow search", timeout, bound, got["r"])
     t.eq(wrong, [], "slow LDAP: snapshot hits right")
     t.ok(hw < 0.1 * t.SLOW, "slow LDAP: worst of 200 snapshot hits under "
          "100 ms", "%.1f ms" % (hw * 1000))
@@ -492,8 +490,14 @@ def cache_dir_full_and_read_only():
           lambda: os.unlink(lk.path("filler")))
 
     def ro():
-        r = lk.nsenter("mount", "-o", "remount,ro", cache)
-        t.ok(r.rc == 0, "cache_dir remounted read-only", r.why())
+        # EBUSY while a file is open for writing there: a build that a
+        # live find brought forward may still be writing (under valgrind
+        # it takes a second or more); try again until it is done.
+        r = t.wait_until(lambda: (lambda x: x if x.rc == 0 else None)(
+            lk.nsenter("mount", "-o", "remount,ro", cache)), 10, 0.1)
+        t.ok(r, "cache_dir remounted read-only",
+             None if r else lk.nsenter("mount", "-o", "remount,ro",
+                                       cache).why())
 
     def rw():
         r = lk.nsenter("mount", "-o", "remount,rw", cache)
