@@ -20,8 +20,10 @@ instead, measured side by side in one run (never pass/fail).
 3. Full snapshot (lookupd sync, all maps) of --users and --big accounts:
    wall time and peak RSS, against a plain unpaged ldapsearch of the same
    entries and attributes to /dev/null (as the rootdn: no limits, no ACLs),
-   and against the read lookupd really needs (as the system DN, paged); and lookupd's memory with the big
-   snapshot loaded, before and after looking up 200,000 keys.
+   and against the read lookupd really needs (as the system DN, paged),
+   and the rootdn's read paged (what paging alone costs slapd); and
+   lookupd's memory with the big snapshot loaded, before and after
+   looking up 200,000 keys.
 
 Needs the release build (`make && make bench-tools`), slapd, postfix,
 postfix-ldap, postfix-cdb.  Everything runs under a temp dir, on loopback,
@@ -263,7 +265,13 @@ def snapshot_cost(label, slapd, d, big_mem=False):
                   t.SYSTEM_DN, "-w", t.SYSTEM_PW, "-b", t.ACCOUNT_BASE,
                   "-LLL", "-E", "pr=500/noprompt", FILTER, "mail",
                   "mailAlternateAddress", "mailMessageStore"]
+    # What paging alone costs slapd: the rootdn's read, paged (500 and
+    # 5000 a page: the page size hardly matters).
+    search_pg = search[:-4] + ["-E", "pr=500/noprompt"] + search[-4:]
+    search_pg5k = search[:-4] + ["-E", "pr=5000/noprompt"] + search[-4:]
     s_secs, s_rss = timed(search)
+    r_secs, _ = timed(search_pg)
+    r5_secs, _ = timed(search_pg5k)
     p_secs, _ = timed(search_sys)
     l_secs, l_rss = timed([t.LOOKUPD, "-c", conf, "sync"])
     size = sum(os.path.getsize(os.path.join(ld, "cache", m + ".cdb"))
@@ -271,6 +279,8 @@ def snapshot_cost(label, slapd, d, big_mem=False):
     say("\n## Full snapshot, %s accounts" % label)
     say("  ldapsearch, plain, unpaged, to /dev/null: %6.2f s  peak %7d KiB"
         % (s_secs, s_rss))
+    say("  ldapsearch, rootdn, paged 500 / 5000:      %6.2f s / %.2f s"
+        % (r_secs, r5_secs))
     say("  ldapsearch, system DN, paged 500:          %6.2f s"
         % p_secs)
     say("  lookupd sync (all 3 maps, paged):          %6.2f s  peak %7d KiB"
