@@ -682,15 +682,44 @@ make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
 
 /* ---- the delivery link ---- */
 
+/*
+ * Is the object st (at dirfd/name, not followed) the link o asks for?
+ * 0 if so; -1 with a message in err if something else is in the way (a
+ * directory, a file, a link elsewhere): it is left alone.
+ */
+static int
+is_our_link(int dirfd, const char *name, const struct stat *st,
+    const struct mdm_obj *o, char *err, size_t errsz)
+{
+	char have[PATH_MAX];
+	ssize_t n;
+
+	if (S_ISDIR(st->st_mode))
+		return log_errf(err, errsz, "%s is a directory, not the link "
+		    "to %s (mail delivered before the link existed? move it "
+		    "into the folder and remove it; left alone)", o->path,
+		    o->arg);
+	if (!S_ISLNK(st->st_mode))
+		return log_errf(err, errsz, "%s exists and is not the link to "
+		    "%s (left alone)", o->path, o->arg);
+	n = readlinkat(dirfd, name, have, sizeof(have));
+	if (n < 0 || (size_t)n >= sizeof(have))
+		return log_errf(err, errsz, "%s: readlink: %s", o->path,
+		    n < 0 ? strerror(errno) : "too long");
+	if ((size_t)n != strlen(o->arg) || memcmp(have, o->arg, (size_t)n) != 0)
+		return log_errf(err, errsz, "%s is a link to %.*s, not to %s "
+		    "(left alone)", o->path, (int)n, have, o->arg);
+	return 0;
+}
+
 static enum mdm_result
 make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
     const char *name, const struct mdm_obj *o, int dry, mdm_change_fn fn,
     void *arg, char *err, size_t errsz)
 {
 	enum mdm_result res = MDM_R_EXISTS;
-	char tmp[64], have[PATH_MAX];
+	char tmp[64];
 	struct stat st;
-	ssize_t n;
 	int fd, r;
 
 	if ((r = clean_leftover(fs, dirfd, dirpath, name, dry, fn, arg, err,
@@ -698,35 +727,9 @@ make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
 		return MDM_R_FAILED;
 	if (r > 0)
 		res = dry ? MDM_R_WOULD : MDM_R_CREATED;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			log_errf(err, errsz,
-			    "%s is a directory, not the link to "
-			    "%s (mail delivered before the link existed? move "
-			    "it into the folder and remove it; left alone)",
-			    o->path, o->arg);
-			return MDM_R_FAILED;
-		}
-		if (!S_ISLNK(st.st_mode)) {
-			log_errf(err, errsz,
-			    "%s exists and is not the link to %s "
-			    "(left alone)", o->path, o->arg);
-			return MDM_R_FAILED;
-		}
-		n = readlinkat(dirfd, name, have, sizeof(have));
-		if (n < 0 || (size_t)n >= sizeof(have)) {
-			log_errf(err, errsz, "%s: readlink: %s", o->path,
-			    n < 0 ? strerror(errno) : "too long");
-			return MDM_R_FAILED;
-		}
-		if ((size_t)n != strlen(o->arg) || memcmp(have, o->arg,
-		    (size_t)n) != 0) {
-			log_errf(err, errsz, "%s is a link to %.*s, not to %s "
-			    "(left alone)", o->path, (int)n, have, o->arg);
-			return MDM_R_FAILED;
-		}
-		return res;
-	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return is_our_link(dirfd, name, &st, o, err, errsz) == 0 ? res :
+		    MDM_R_FAILED;
 	if (errno != ENOENT) {
 		log_errf(err, errsz, "%s: %s", o->path, strerror(errno));
 		return MDM_R_FAILED;
@@ -1000,9 +1003,8 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 {
 	const struct layout *ly;
 	const char *rel = o->path + o->rel;
-	char sub[PATH_MAX], have[PATH_MAX];
+	char sub[PATH_MAX];
 	struct stat st;
-	ssize_t n;
 	int r;
 
 	err[0] = '\0';
@@ -1014,32 +1016,9 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 		log_errf(err, errsz, "%s: %s", o->path, strerror(errno));
 		return MDM_R_FAILED;
 	}
-	if (o->kind == MDM_LINK) {
-		if (S_ISDIR(st.st_mode)) {
-			log_errf(err, errsz,
-			    "%s is a directory, not the link to "
-			    "%s (mail delivered before the link existed? move "
-			    "it into the folder and remove it; left alone)",
-			    o->path, o->arg);
-			return MDM_R_FAILED;
-		}
-		if (!S_ISLNK(st.st_mode)) {
-			log_errf(err, errsz,
-			    "%s exists and is not the link to %s "
-			    "(left alone)", o->path, o->arg);
-			return MDM_R_FAILED;
-		}
-		n = readlinkat(fs->basefd, rel, have, sizeof(have));
-		if (n < 0 || (size_t)n >= sizeof(have) ||
-		    (size_t)n != strlen(o->arg) ||
-		    memcmp(have, o->arg, (size_t)n) != 0) {
-			log_errf(err, errsz, "%s is a link to %.*s, not to %s "
-			    "(left alone)", o->path, n < 0 ? 0 : (int)n, have,
-			    o->arg);
-			return MDM_R_FAILED;
-		}
-		return MDM_R_EXISTS;
-	}
+	if (o->kind == MDM_LINK)
+		return is_our_link(fs->basefd, rel, &st, o, err, errsz) == 0 ?
+		    MDM_R_EXISTS : MDM_R_FAILED;
 	if (S_ISLNK(st.st_mode)) {
 		log_errf(err, errsz,
 		    "%s is a symlink (not followed; left alone)",

@@ -186,6 +186,37 @@ def pre_planted_symlinks_in_the_layout():
     t.eq(os.readlink(link), OUT, "a wrong delivery link is left alone")
 
 
+@t.test
+def something_else_where_the_delivery_link_belongs():
+    """A link elsewhere, a directory or a file where the delivery link
+    belongs: left alone and named with its entry, in a real and in a
+    dry run."""
+    link = os.path.join(BASE, "shared", "timetravel.weekly", "incoming")
+    c = conf(t.ACCOUNT_BASE)
+    for what, plant, want in (
+            ("a link elsewhere", lambda: os.symlink(OUT, link),
+             "%s is a link to %s, not to " % (link, OUT)),
+            ("directory", lambda: os.mkdir(link),
+             "%s is a directory, not the link to " % link),
+            ("file", lambda: open(link, "w").close(),
+             "%s exists and is not the link to " % link)):
+        m.clear(BASE)
+        m.clear(OUT)
+        t.eq(m.run(c, "-q").rc, 0, "%s: first run" % what)
+        os.unlink(link)
+        plant()
+        for args in ((), ("-n",)):
+            r = m.run(c, *args)
+            t.eq(r.rc, 1, "%s in place of the link %s: exit 1" % (
+                what, " ".join(args)), r.why())
+            t.ok(want in r.err and "cn=Timetravel weekly" in r.err,
+                 "%s %s: named with its entry" % (what, " ".join(args)),
+                 r.err)
+        t.ok(os.readlink(link) == OUT if os.path.islink(link) else
+             what != "a link elsewhere" and os.path.exists(link),
+             "%s: left alone" % what)
+
+
 # ------------------------------------------------------------- ownership
 
 def owners_of(root):
