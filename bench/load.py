@@ -449,9 +449,7 @@ def proc_sample(pid):
     """fds, VmRSS, RssAnon, RssFile (kB), cpu seconds of pid."""
     try:
         nfd = len(os.listdir("/proc/%d/fd" % pid))
-        with open("/proc/%d/status" % pid) as f:
-            st = dict(ln.split(":", 1) for ln in f.read().splitlines()
-                      if ":" in ln)
+        st = t.proc_status(pid)
         with open("/proc/%d/stat" % pid) as f:
             fl = f.read().rsplit(")", 1)[1].split()
         cpu = (int(fl[11]) + int(fl[12])) / os.sysconf("SC_CLK_TCK")

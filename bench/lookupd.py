@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import ldapmail_test as t                                   # noqa: E402
 
 BENCH_BIN = os.path.join(t.SRC, "build", "rel", "bench")
-RELAY = os.path.join(t.SRC, "build", "rel", "tests", "tools", "delay-relay")
+RELAY = t.tool("delay-relay")
 FILTER = "(|(accountStatus=active)(accountStatus=shared))"
 DOMAINS = ["example%d.test" % i for i in range(10)]
 
@@ -137,8 +137,7 @@ def ldap_cf(path, uri):
 
 
 def proc_mem(pid):
-    with open("/proc/%d/status" % pid) as f:
-        st = dict(l.split(":", 1) for l in f.read().splitlines())
+    st = t.proc_status(pid)
     return {k: int(st[k].split()[0]) for k in
             ("VmRSS", "RssAnon", "RssFile")}
 
@@ -203,10 +202,7 @@ def throughput(args, slapd, pairs, d):
 
     # Slapd 1 ms of round trip away.
     rport = t.free_port()
-    relay = t.Daemon([RELAY, str(rport),
-                      "127.0.0.1", str(slapd.port), "500"],
-                     name="relay").start()
-    time.sleep(0.3)
+    relay = t.delay_relay(rport, slapd.port, 500)
     ruri = "ldap://127.0.0.1:%d" % rport
     rkeys = keys[:args.relay_keys]
     rkeyfile = os.path.join(d, "rkeys")

@@ -39,7 +39,6 @@ import ldapmail_test as t                                   # noqa: E402
 
 N = 3000                       # generated accounts: 6 pages of 500
 DELAY_US = 200000              # the slow relay: 64 KiB per 0.2 s at most
-RELAY = t.tool("delay-relay")
 ALBERT = "ao@anotherdomain.nu"
 ALBERT_MAIL = "albert.onestone@anotherdomain.nu"
 MAPS = ("domain", "alias", "mailbox")
@@ -121,13 +120,7 @@ class Checker:
 
 
 def relay(port, target_port, delay_us=DELAY_US):
-    r = t.Daemon([RELAY, str(port), "127.0.0.1", str(target_port),
-                  str(delay_us)], name="relay-%d" % port, dir=S["dir"])
-    n = r.output().count("listening")       # the same file, appended
-    r.start()
-    if not t.wait_until(lambda: r.output().count("listening") > n, 5):
-        raise RuntimeError("delay-relay did not start: " + r.errors())
-    return r
+    return t.delay_relay(port, target_port, delay_us, dir=S["dir"])
 
 
 def cache_files(cache):

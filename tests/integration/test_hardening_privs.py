@@ -37,7 +37,6 @@ import mdm_util as m                                        # noqa: E402
 ALBERT = "ao@anotherdomain.nu"
 ALBERT_MAIL = "albert.onestone@anotherdomain.nu"
 WRONG_PW = "Wr0ng-Pw-6f1c9e"
-RELAY = t.tool("delay-relay")
 S = {}
 
 
@@ -57,12 +56,7 @@ def write_pw(path, pw, mode=0o600, owner=None):
         os.chown(path, *owner)
 
 
-def proc_status(pid, task=None):
-    path = "/proc/%d/status" % pid if task is None else \
-        "/proc/%d/task/%s/status" % (pid, task)
-    with open(path) as f:
-        return dict(ln.split(":", 1) for ln in f.read().splitlines()
-                    if ":" in ln)
+proc_status = t.proc_status
 
 
 def dropped(st, uid, gid):
@@ -82,12 +76,8 @@ def dropped(st, uid, gid):
 
 def start_relay(delay_us):
     port = t.free_port()
-    r = t.Daemon([RELAY, str(port), "127.0.0.1", str(S["slapd"].port),
-                  str(delay_us)], name="relay-%d" % port, dir=S["dir"])
-    r.start()
-    if not t.wait_until(lambda: "listening" in r.output(), 5):
-        raise RuntimeError("delay-relay did not start: " + r.errors())
-    return r, "ldap://127.0.0.1:%d/" % port
+    return (t.delay_relay(port, S["slapd"].port, delay_us, dir=S["dir"]),
+            "ldap://127.0.0.1:%d/" % port)
 
 
 @t.test

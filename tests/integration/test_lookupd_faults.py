@@ -335,8 +335,7 @@ def drops_privileges():
     lk = t.Lookupd(cfg, dir=d, name="lookupd-nobody").start()
     # The socket is there before the drop, answers only after it.
     q2(lk, "alias", ALBERT)
-    with open("/proc/%d/status" % lk.pid) as f:
-        st = dict(line.split(":", 1) for line in f.read().splitlines())
+    st = t.proc_status(lk.pid)
     t.eq(st["Uid"].split(), [str(nobody.pw_uid)] * 4,
          "real, effective, saved, fs uid are nobody's")
     t.eq(st["Gid"].split(), [str(nogroup.gr_gid)] * 4,

@@ -626,8 +626,7 @@ def daemon_fds():
 
 
 def daemon_rss_kb():
-    with open("/proc/%d/status" % S["lk"].pid) as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    return int(t.proc_status(S["lk"].pid)["VmRSS"].split()[0])
 
 
 @t.test

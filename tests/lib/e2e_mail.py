@@ -45,10 +45,8 @@ import json
 import os
 import pwd
 import re
-import shutil
 import signal
 import smtplib
-import subprocess
 import time
 import uuid
 
@@ -64,7 +62,6 @@ COURIERTCPD = "/usr/sbin/couriertcpd"
 IMAPLOGIN = "/usr/lib/courier/courier/imaplogin"
 IMAPD = "/usr/bin/imapd"
 
-VMAIL_USER = "ldapmail-test-vmail"      # the same user as mdm_util's
 
 INACTIVE_DN = "cn=Ina Active,ou=Tokelau,o=company"
 INACTIVE_MAIL = "ina.active@anotherdomain.nu"
@@ -79,23 +76,8 @@ def shipped(rel):
 
 
 def vmail_owner():
-    """(uid, gid, name) of the unprivileged owner of every maildir: the
-    user ldapmail-test-vmail (made with useradd --system when missing),
-    else nobody."""
-    try:
-        pw = pwd.getpwnam(VMAIL_USER)
-    except KeyError:
-        if os.geteuid() == 0 and shutil.which("useradd"):
-            subprocess.run(["useradd", "--system", "--no-create-home",
-                            "--home-dir", "/nonexistent", "--shell",
-                            "/usr/sbin/nologin", "--user-group", VMAIL_USER],
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        try:
-            pw = pwd.getpwnam(VMAIL_USER)
-        except KeyError:
-            pw = pwd.getpwnam("nobody")
-    return pw.pw_uid, pw.pw_gid, pw.pw_name
+    """(uid, gid, name) of the unprivileged owner of every maildir."""
+    return t.test_user()
 
 
 def set_params(text, values):
@@ -147,11 +129,7 @@ def set_rc(text, values):
     return "\n".join(out)
 
 
-def write(path, text, mode=0o644):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, mode)
-    return path
+write = t.write
 
 
 def listdir(path):
@@ -441,39 +419,7 @@ def _master_key(entry):
 
 # ------------------------------------------------------------ lookupd
 
-_san = []
-
-
-def san_dir():
-    """Where programs run as another user write sanitizer reports (the
-    directory of tests/run is root's): checked by san_reports()."""
-    if not _san:
-        d = t.tmpdir("ldapmail-e2e-san-")
-        os.chmod(d, 0o1777)
-        _san.append(d)
-    return _san[0]
-
-
-def san_env():
-    env = {}
-    for name, prefix in (("ASAN_OPTIONS", "asan"),
-                         ("UBSAN_OPTIONS", "ubsan")):
-        cur = os.environ.get(name)
-        if cur:
-            parts = [p for p in cur.split(":")
-                     if not p.startswith("log_path=")]
-            env[name] = ":".join(parts + ["log_path=%s/%s" % (san_dir(),
-                                                              prefix)])
-    return env
-
-
-def san_reports():
-    out = []
-    for d in _san:
-        for name in listdir(d):
-            with open(os.path.join(d, name), errors="replace") as f:
-                out.append((name, f.read()))
-    return out
+san_reports = t.user_san_reports
 
 
 class UserLookupd(t.Lookupd):
@@ -482,7 +428,7 @@ class UserLookupd(t.Lookupd):
 
     def __init__(self, cfg_text, uid, gid, **kw):
         self.uid, self.gid = uid, gid
-        kw.setdefault("env", san_env())
+        kw.setdefault("env", t.user_san_env())
         super().__init__(cfg_text, **kw)
 
     def set_config(self, cfg_text):

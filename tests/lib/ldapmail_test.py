@@ -62,6 +62,8 @@ __all__ = [
     "DOMAIN_BASE", "ACCOUNT_BASE",
     "test", "ok", "eq", "skip", "note", "main", "failures",
     "run", "Result", "free_port", "tmpdir", "wait_until", "pid_alive",
+    "write", "proc_status", "test_user", "user_san_env", "user_san_reports",
+    "delay_relay",
     "fixture_path", "tool", "Slapd", "Entry", "SearchResult", "LdapError",
     "parse_ldif",
     "Daemon", "Lookupd", "lookupd_config",
@@ -309,6 +311,85 @@ def wait_until(fn, timeout=10.0, interval=0.02):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def write(path, text, mode=0o644):
+    """Write text to path with mode; returns path."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def proc_status(pid, task=None):
+    """/proc/PID/status (or of its thread task) as a dict of stripped-less
+    "name: value" texts."""
+    path = "/proc/%d/status" % pid if task is None else \
+        "/proc/%d/task/%s/status" % (pid, task)
+    with open(path) as f:
+        return dict(ln.split(":", 1) for ln in f.read().splitlines()
+                    if ":" in ln)
+
+
+TEST_USER = "ldapmail-test-vmail"
+_test_user = []
+
+
+def test_user():
+    """(uid, gid, name) of an unprivileged user for the tests (maildir
+    owner, lookupd's user): TEST_USER, made with useradd --system when
+    missing and we are root, else nobody."""
+    if _test_user:
+        return _test_user[0]
+    import pwd
+    try:
+        pw = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        if os.geteuid() == 0 and shutil.which("useradd"):
+            subprocess.run(["useradd", "--system", "--no-create-home",
+                            "--home-dir", "/nonexistent", "--shell",
+                            "/usr/sbin/nologin", "--user-group", TEST_USER],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        try:
+            pw = pwd.getpwnam(TEST_USER)
+        except KeyError:
+            pw = pwd.getpwnam("nobody")
+    _test_user.append((pw.pw_uid, pw.pw_gid, pw.pw_name))
+    return _test_user[0]
+
+
+_user_san = []
+
+
+def user_san_env():
+    """Sanitizer options for a program run as another user: its reports
+    go to a directory any user may write (tests/run's is root's), read
+    back by user_san_reports()."""
+    if not _user_san:
+        d = tmpdir("ldapmail-user-san-")
+        os.chmod(d, 0o1777)
+        _user_san.append(d)
+    env = {}
+    for name, prefix in (("ASAN_OPTIONS", "asan"),
+                         ("UBSAN_OPTIONS", "ubsan")):
+        cur = os.environ.get(name)
+        if cur:
+            parts = [p for p in cur.split(":")
+                     if not p.startswith("log_path=")]
+            env[name] = ":".join(parts + ["log_path=%s/%s" % (
+                _user_san[0], prefix)])
+    return env
+
+
+def user_san_reports():
+    """Reports written through user_san_env(): [(path, text)]."""
+    out = []
+    for d in _user_san:
+        for name in sorted(os.listdir(d)):
+            with open(os.path.join(d, name), errors="replace") as f:
+                out.append((os.path.join(d, name), f.read()))
+    return out
 
 
 def _proc_state(pid):
@@ -624,6 +705,21 @@ def lookupd_config(slapd, dir, **params):
     text = "".join("%s = %s\n" % (k, v) for k, v in conf.items()
                    if v is not None)
     return text + extra
+
+
+def delay_relay(port, target_port, delay_us, dir=None):
+    """tests/tools/delay-relay on 127.0.0.1:port to 127.0.0.1:target_port,
+    holding each chunk delay_us us each way (SIGUSR1: no delay from now
+    on, SIGUSR2: delay again); returned once it listens.  A relay started
+    again on the same port (same dir) appends to the same output file."""
+    r = Daemon([tool("delay-relay"), str(port), "127.0.0.1",
+                str(target_port), str(delay_us)], name="relay-%d" % port,
+               dir=dir)
+    n = r.output().count("listening")
+    r.start()
+    if not wait_until(lambda: r.output().count("listening") > n, 5):
+        raise RuntimeError("delay-relay did not start: " + r.errors())
+    return r
 
 
 def _cleanup():

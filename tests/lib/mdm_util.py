@@ -26,7 +26,6 @@ import ldapmail_test as t
 COURIER = "/usr/bin/maildirmake"
 LOCK = ".ldap-maildirmake.lock"
 TMP_PREFIX = "ldap-maildirmake.tmp."
-TEST_USER = "ldapmail-test-vmail"
 
 # ------------------------------------------------------------------ LDIF
 
@@ -85,11 +84,7 @@ def rewrite_fixture(base):
     return text.replace(": /vmail/", ": %s/" % base)
 
 
-def write(path, text, mode=0o644):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, mode)
-    return path
+write = t.write
 
 
 # ---------------------------------------------------------------- config
@@ -115,30 +110,9 @@ def config(slapd, dir, mail_base, account_base=t.ACCOUNT_BASE,
     return path
 
 
-_owner = []
-
-
 def default_owner():
-    """(uid, gid) of an unprivileged mail_owner for the tests: the user
-    ldapmail-test-vmail (made with useradd --system when missing and we
-    are root), else nobody."""
-    if _owner:
-        return _owner[0]
-    try:
-        pw = pwd.getpwnam(TEST_USER)
-    except KeyError:
-        if os.geteuid() == 0 and shutil.which("useradd"):
-            subprocess.run(["useradd", "--system", "--no-create-home",
-                            "--home-dir", "/nonexistent", "--shell",
-                            "/usr/sbin/nologin", "--user-group", TEST_USER],
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        try:
-            pw = pwd.getpwnam(TEST_USER)
-        except KeyError:
-            pw = pwd.getpwnam("nobody")
-    _owner.append((pw.pw_uid, pw.pw_gid))
-    return _owner[0]
+    """(uid, gid) of an unprivileged mail_owner for the tests."""
+    return t.test_user()[:2]
 
 
 def owner_name():
@@ -156,41 +130,14 @@ def run(conf, *args, as_user=None, umask=None, timeout=300, env=None):
         uid, gid = as_user
         argv = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid,
                 "--clear-groups", "--"] + argv
-        env.update(_user_san_env())
+        env.update(t.user_san_env())
     if umask is not None:
         argv = ["/bin/sh", "-c", 'umask %03o; exec "$@"' % umask, "sh"] + \
             argv
     return t.run(argv, timeout=timeout, env=env)
 
 
-_san = []
-
-
-def _user_san_env():
-    if not _san:
-        d = t.tmpdir("ldapmail-mdm-san-")
-        os.chmod(d, 0o1777)
-        _san.append(d)
-    d = _san[0]
-    env = {}
-    for name, prefix in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS",
-                                                    "ubsan")):
-        cur = os.environ.get(name)
-        if cur:
-            parts = [p for p in cur.split(":") if not p.startswith(
-                "log_path=")]
-            env[name] = ":".join(parts + ["log_path=%s/%s" % (d, prefix)])
-    return env
-
-
-def san_reports():
-    """Sanitizer reports written by runs as another user: [(path, text)]."""
-    out = []
-    for d in _san:
-        for p in sorted(glob.glob(os.path.join(d, "*"))):
-            with open(p, errors="replace") as f:
-                out.append((p, f.read()))
-    return out
+san_reports = t.user_san_reports
 
 
 # ------------------------------------------------------------- snapshots
