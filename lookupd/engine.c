@@ -65,11 +65,10 @@ struct job {
 	size_t map;
 	struct walk w;
 	uint64_t token;
-	struct timespec t0;
+	double t0;			/* clock_ms() when it was queued */
 	double ms;
 	struct live_answer a;
 	struct buf value;
-	struct buf dns;
 };
 
 /* What the builder hands to the loop: one opened snapshot per map. */
@@ -114,7 +113,7 @@ struct engine {
 	char last_error[640];
 	time_t last_error_at;
 	int live_down;			/* a live walk found LDAP down... */
-	struct timespec live_down_at;	/* ...then (CLOCK_MONOTONIC) */
+	double live_down_at;		/* ...then (clock_ms()) */
 	char live_down_err[512];
 	unsigned long long builds_ok, builds_failed;
 
@@ -165,13 +164,6 @@ wake_loop(struct engine *e)
 		log_warn("engine: eventfd: %s", strerror(errno));
 }
 
-static int
-ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 static void
 set_error(struct engine *e, const char *what, const char *err)
 {
@@ -205,14 +197,14 @@ worker_main(void *arg)
 			e->queue_tail = &e->queue;
 		e->queued--;
 		m = &j->cr->cfg->maps[j->map];
-		if (e->live_down && ts_before(&j->t0, &e->live_down_at) &&
-		    clock_ms_since(&e->live_down_at) <
+		if (e->live_down && j->t0 < e->live_down_at &&
+		    clock_ms() - e->live_down_at <
 		    1000.0 * j->cr->cfg->ldap_timeout) {
 			/* It waited while LDAP failed: do not wait again. */
 			j->a.res = RES_TEMP;
 			snprintf(j->a.err, sizeof(j->a.err), "%s",
 			    e->live_down_err);
-			j->ms = clock_ms_since(&j->t0);
+			j->ms = clock_ms() - j->t0;
 			j->next = e->done;
 			e->done = j;
 			wake_loop(e);
@@ -227,16 +219,15 @@ worker_main(void *arg)
 			lc = ldapconn_new(lc_cr->cfg);
 		}
 		j->a.value = &j->value;
-		j->a.dns = &j->dns;
-		live_walk(lc, j->cr->cfg, m, &j->w, &j->a);
-		j->ms = clock_ms_since(&j->t0);
+		live_walk(lc, m, &j->w, &j->a);
+		j->ms = clock_ms() - j->t0;
 		if (j->a.res == RES_TEMP && j->a.err[0])
 			set_error(e, "live lookup", j->a.err);
 
 		pthread_mutex_lock(&e->mu);
 		if (j->a.unreachable) {
 			e->live_down = 1;
-			clock_gettime(CLOCK_MONOTONIC, &e->live_down_at);
+			e->live_down_at = clock_ms();
 			snprintf(e->live_down_err, sizeof(e->live_down_err),
 			    "%s", j->a.err);
 		} else if (j->a.res != RES_TEMP) {
@@ -257,7 +248,6 @@ job_free(struct job *j)
 {
 	maps_walk_free(&j->w);
 	buf_free(&j->value);
-	buf_free(&j->dns);
 	cfgref_put(j->cr);
 	free(j);
 }
@@ -299,14 +289,23 @@ snapset_free(struct snapset *s)
 	free(s);
 }
 
+/* A build is due: asked for now, `refresh` is up, or an early one was
+ * asked for and `min_refresh` has passed since the last build. */
+static int
+build_wanted(const struct engine *e, time_t now)
+{
+	return e->want_now || now >= e->next_build || (e->want_early &&
+	    now >= e->last_build + e->build_cr->cfg->min_refresh);
+}
+
+/* Anything for the builder to do (a build or a reopen); if not, *wake is
+ * when there will be. */
 static int
 build_due(struct engine *e, time_t now, time_t *wake)
 {
 	time_t early = e->last_build + e->build_cr->cfg->min_refresh;
 
-	if (e->want_now || e->want_reopen || now >= e->next_build)
-		return 1;
-	if (e->want_early && now >= early)
+	if (build_wanted(e, now) || e->want_reopen)
 		return 1;
 	*wake = e->next_build;
 	if (e->want_early && early < *wake)
@@ -335,8 +334,7 @@ builder_main(void *arg)
 			pthread_cond_timedwait(&e->build_cv, &e->mu, &ts);
 			continue;
 		}
-		build = e->want_now || now >= e->next_build || (e->want_early &&
-		    now >= e->last_build + e->build_cr->cfg->min_refresh);
+		build = build_wanted(e, now);
 		e->want_reopen = 0;
 		if (build)
 			e->want_now = e->want_early = 0;
@@ -370,6 +368,10 @@ builder_main(void *arg)
 			pthread_mutex_lock(&e->mu);
 			s->next = e->sets;
 			e->sets = s;
+			/* These are the files on disk now: a replacement the
+			 * tick saw meanwhile (our own commit) is in them.  One
+			 * that comes later is seen again at the next tick. */
+			e->want_reopen = 0;
 			wake_loop(e);
 		}
 		if (build) {
@@ -650,7 +652,7 @@ engine_lookup(struct engine *e, const char *map, size_t maplen,
 	j->map = k;
 	j->w = w;
 	j->token = token;
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->t0 = clock_ms();
 	*e->queue_tail = j;
 	e->queue_tail = &j->next;
 	e->queued++;
@@ -729,7 +731,7 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 
 	e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (e->efd < 0) {
-		snprintf(err, errsz, "eventfd: %s", strerror(errno));
+		log_errf(err, errsz, "eventfd: %s", strerror(errno));
 		free(e);
 		return NULL;
 	}
@@ -749,9 +751,8 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 	e->cur = cfgref_new(cfg);
 	e->ms = mapstate_new(cfg->n_maps);
 
-	/* The last good snapshots answer at once, LDAP or not. */
-	if (sync_cache_dir(cfg, err, errsz) != 0)
-		log_warn("%s", err);
+	/* The last good snapshots answer at once, LDAP or not (cache_dir
+	 * was made by the caller, before the privileges were dropped). */
 	s = open_set(e->cur, 0);
 	take_set(e, s);
 	snapset_free(s);
@@ -767,7 +768,7 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 	for (int i = 0; i < NWORKERS; i++) {
 		r = pthread_create(&e->workers[i], NULL, worker_main, e);
 		if (r != 0) {
-			snprintf(err, errsz, "pthread_create: %s", strerror(r));
+			log_errf(err, errsz, "pthread_create: %s", strerror(r));
 			engine_free(e);
 			return NULL;
 		}
@@ -775,7 +776,7 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 	}
 	r = pthread_create(&e->builder, NULL, builder_main, e);
 	if (r != 0) {
-		snprintf(err, errsz, "pthread_create: %s", strerror(r));
+		log_errf(err, errsz, "pthread_create: %s", strerror(r));
 		engine_free(e);
 		return NULL;
 	}
@@ -938,7 +939,7 @@ engine_stats(struct engine *e, struct buf *out)
 		qsort(v, n, sizeof(*v), cmp_double);
 		buf_printf(out, "live.latency_ms_p50 %.3f\n", v[n / 2]);
 		buf_printf(out, "live.latency_ms_p99 %.3f\n",
-		    v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]);
+		    v[n * 99 / 100]);
 		free(v);
 	} else {
 		buf_puts(out, "live.latency_ms_p50 0\nlive.latency_ms_p99 0\n");

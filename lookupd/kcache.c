@@ -160,9 +160,3 @@ kcache_put(struct kcache *c, const char *key, size_t klen, const char *val,
 	*pp = e;
 	c->count++;
 }
-
-size_t
-kcache_count(const struct kcache *c)
-{
-	return c->count;
-}

@@ -26,6 +26,5 @@ void kcache_put(struct kcache *c, const char *key, size_t klen,
 /* Drop entries expired at now. */
 void kcache_expire(struct kcache *c, time_t now);
 void kcache_clear(struct kcache *c);
-size_t kcache_count(const struct kcache *c);
 
 #endif

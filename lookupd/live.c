@@ -23,7 +23,6 @@ struct collect {
 	struct buf val[WALK_MAX];	/* merged values per step */
 	size_t nval[WALK_MAX];
 	struct buf dns[WALK_MAX];
-	const char *last_dn[WALK_MAX];
 };
 
 static int
@@ -83,7 +82,7 @@ live_entry(const struct lentry *e, void *arg)
 }
 
 enum result
-live_walk(struct ldapconn *lc, const struct cfg *cfg, const struct cfg_map *m,
+live_walk(struct ldapconn *lc, const struct cfg_map *m,
     const struct walk *w, struct live_answer *a)
 {
 	struct collect c;
@@ -94,7 +93,6 @@ live_walk(struct ldapconn *lc, const struct cfg *cfg, const struct cfg_map *m,
 	enum ldapconn_status st;
 	char printable[LOG_PRINTABLE_SIZE];
 
-	(void)cfg;
 	a->err[0] = '\0';
 	a->step = 0;
 	a->unreachable = 0;

@@ -28,7 +28,7 @@ struct live_answer {
 };
 
 /* Ask LDAP for w on map m.  value and dns are appended to (caller resets). */
-enum result live_walk(struct ldapconn *lc, const struct cfg *cfg,
-    const struct cfg_map *m, const struct walk *w, struct live_answer *a);
+enum result live_walk(struct ldapconn *lc, const struct cfg_map *m,
+    const struct walk *w, struct live_answer *a);
 
 #endif

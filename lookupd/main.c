@@ -329,7 +329,7 @@ cmd_query(const char *path, int argc, char **argv)
 		a.value = &val;
 		lc = ldapconn_new(cfg);
 		maps_walk(cfg, m, argv[1], strlen(argv[1]), &w);
-		res = live_walk(lc, cfg, m, &w, &a);
+		res = live_walk(lc, m, &w, &a);
 		if (res == RES_FOUND)
 			maps_answer(m, &w, a.step, val.p, val.len, &out);
 		snprintf(err, sizeof(err), "%s", a.err);

@@ -1193,7 +1193,7 @@ real_live(struct real *x, const struct cfg_map *m, const struct walk *w,
 		snprintf(la->err, sizeof(la->err), "%s", x->ldap_err);
 		return la->res;
 	}
-	live_walk(x->lc, x->cfg, m, w, la);
+	live_walk(x->lc, m, w, la);
 	/* Not a single-valued conflict, nor a request the server refused. */
 	if (la->res == RES_TEMP && la->unreachable) {
 		*unreachable = 1;

@@ -165,7 +165,7 @@ struct server {
 	char rbuf[READ_CHUNK];
 
 	/* Counters for server_stats(). */
-	unsigned long long accepted, refused, closed_idle, closed_error;
+	unsigned long long accepted, refused, closed_idle;
 	unsigned long long req_sockmap, req_tcp, req_bad, req_async;
 	unsigned long long req_stats;
 	unsigned long long dropped, npending;
@@ -441,15 +441,22 @@ listen_inet(struct server *s, const struct cfg_listen *cl, enum proto proto,
 	return 0;
 }
 
+/* The limits a configuration sets (at start and at every SIGHUP). */
+static void
+set_limits(struct server *s, const struct cfg *cfg)
+{
+	s->max_conn = cfg->max_connections;
+	s->idle_ms = (int64_t)cfg->idle_timeout * 1000;
+	s->max_req = (size_t)cfg->max_request_size;
+}
+
 struct server *
 server_new(const struct cfg *cfg, char *err, size_t errsz)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
 
 	s->ep = s->sigfd = s->tfd = -1;
-	s->max_conn = cfg->max_connections;
-	s->idle_ms = (int64_t)cfg->idle_timeout * 1000;
-	s->max_req = (size_t)cfg->max_request_size;
+	set_limits(s, cfg);
 	s->listen_sig = listen_signature(cfg);
 	for (size_t i = 0; i < cfg->n_socketmap_listen +
 	    cfg->n_tcp_listen; i++) {
@@ -1037,9 +1044,7 @@ apply_limits(struct server *s, const struct cfg *cfg)
 {
 	char *sig = listen_signature(cfg);
 
-	s->max_conn = cfg->max_connections;
-	s->idle_ms = (int64_t)cfg->idle_timeout * 1000;
-	s->max_req = (size_t)cfg->max_request_size;
+	set_limits(s, cfg);
 	check_fd_limit(s->max_conn, s->nls);
 	if (strcmp(sig, s->listen_sig) != 0)
 		log_warn("socketmap_listen, tcp_listen, socket_group or "

@@ -124,7 +124,7 @@ commit_all(struct group *groups, size_t ng, size_t *entries, char *err,
 		if (jobs[k].started)
 			pthread_join(jobs[k].th, NULL);
 		if (jobs[k].rc != 0 && rc == 0) {
-			snprintf(err, errsz, "map %s: %s", jobs[k].name,
+			log_errf(err, errsz, "map %s: %s", jobs[k].name,
 			    jobs[k].err);
 			rc = -1;
 		}
@@ -145,9 +145,8 @@ sync_cache_dir(const struct cfg *cfg, char *err, size_t errsz)
 	if (errno == EEXIST && stat(cfg->cache_dir, &st) == 0 &&
 	    S_ISDIR(st.st_mode))
 		return 0;
-	snprintf(err, errsz, "cache_dir %s: %s", cfg->cache_dir,
+	return log_errf(err, errsz, "cache_dir %s: %s", cfg->cache_dir,
 	    errno == EEXIST ? "not a directory" : strerror(errno));
-	return -1;
 }
 
 int
