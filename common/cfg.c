@@ -199,23 +199,17 @@ errat(struct pstate *ps, int line, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
-	int r;
 
 	if (ps->err == NULL || ps->errsz == 0)
 		return -1;
 	va_start(ap, fmt);
-	r = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		msg[0] = '\0';
+	va_end(ap);
 	if (line > 0)
-		r = snprintf(ps->err, ps->errsz, "%s:%d: %s", ps->cfg->file,
+		return log_errf(ps->err, ps->errsz, "%s:%d: %s", ps->cfg->file,
 		    line, msg);
-	else
-		r = snprintf(ps->err, ps->errsz, "%s: %s", ps->cfg->file, msg);
-	if (r < 0)
-		ps->err[0] = '\0';
-	return -1;
+	return log_errf(ps->err, ps->errsz, "%s: %s", ps->cfg->file, msg);
 }
 
 #define err(ps, ...) errat((ps), (ps)->line, __VA_ARGS__)
@@ -1020,6 +1014,7 @@ section(struct pstate *ps, const char *s)
 {
 	const char *p = s + 1, *name, *e;
 	struct cfg *cfg = ps->cfg;
+	const struct cfg_map *dup;
 	struct cfg_map *m;
 	size_t len;
 
@@ -1049,11 +1044,9 @@ section(struct pstate *ps, const char *s)
 		    CFG_MAPNAME_MAX);
 	if (map_finish(ps) != 0)
 		return -1;
-	for (size_t k = 0; k < cfg->n_maps; k++)
-		if (strlen(cfg->maps[k].name) == len &&
-		    memcmp(cfg->maps[k].name, name, len) == 0)
-			return err(ps, "[map %s] is already defined at line %d",
-			    cfg->maps[k].name, cfg->maps[k].line);
+	if ((dup = cfg_map_find(cfg, name, len)) != NULL)
+		return err(ps, "[map %s] is already defined at line %d",
+		    dup->name, dup->line);
 	m = map_add(cfg, name, len);
 	m->file = cfg->file;
 	m->line = ps->line;

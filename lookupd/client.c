@@ -32,14 +32,14 @@ connect_to(const struct cfg_listen *l, int timeout, char *err, size_t errsz)
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
 		if (strlen(l->path) >= sizeof(sun.sun_path)) {
-			snprintf(err, errsz, "%s: path too long", l->text);
+			log_errf(err, errsz, "%s: path too long", l->text);
 			return -1;
 		}
 		memcpy(sun.sun_path, l->path, strlen(l->path) + 1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sun,
 		    sizeof(sun)) != 0) {
-			snprintf(err, errsz, "%s: %s", l->text, strerror(errno));
+			log_errf(err, errsz, "%s: %s", l->text, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return -1;
@@ -52,10 +52,10 @@ connect_to(const struct cfg_listen *l, int timeout, char *err, size_t errsz)
 		hints.ai_socktype = SOCK_STREAM;
 		r = getaddrinfo(l->host, l->port, &hints, &res);
 		if (r != 0) {
-			snprintf(err, errsz, "%s: %s", l->text, gai_strerror(r));
+			log_errf(err, errsz, "%s: %s", l->text, gai_strerror(r));
 			return -1;
 		}
-		snprintf(err, errsz, "%s: no address", l->text);
+		log_errf(err, errsz, "%s: no address", l->text);
 		for (ai = res; ai; ai = ai->ai_next) {
 			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 			    ai->ai_protocol);
@@ -64,7 +64,7 @@ connect_to(const struct cfg_listen *l, int timeout, char *err, size_t errsz)
 			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 			if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 				break;
-			snprintf(err, errsz, "%s: %s", l->text, strerror(errno));
+			log_errf(err, errsz, "%s: %s", l->text, strerror(errno));
 			close(fd);
 			fd = -1;
 		}
@@ -140,7 +140,7 @@ ask_sockmap(int fd, const char *map, const char *key, size_t keylen,
 		req = ns;
 	}
 	if (send_all(fd, req.p, req.len) != 0) {
-		snprintf(err, errsz, "send: %s", strerror(errno));
+		log_errf(err, errsz, "send: %s", strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -150,13 +150,13 @@ ask_sockmap(int fd, const char *map, const char *key, size_t keylen,
 		if (st == NS_OK)
 			break;
 		if (st != NS_MORE) {
-			snprintf(err, errsz, "bad reply from the daemon");
+			log_errf(err, errsz, "bad reply from the daemon");
 			goto out;
 		}
 		int r = recv_some(fd, &in);
 
 		if (r <= 0) {
-			snprintf(err, errsz, "no reply from the daemon: %s",
+			log_errf(err, errsz, "no reply from the daemon: %s",
 			    r < 0 ? strerror(errno) : "connection closed");
 			goto out;
 		}
@@ -171,7 +171,7 @@ ask_sockmap(int fd, const char *map, const char *key, size_t keylen,
 	    word(payload, plen, "TIMEOUT", &skip))
 		res = RES_TEMP;
 	else {
-		snprintf(err, errsz, "unexpected reply from the daemon");
+		log_errf(err, errsz, "unexpected reply from the daemon");
 		goto out;
 	}
 	buf_append(out, payload + skip, plen - skip);
@@ -194,17 +194,17 @@ ask_tcp(int fd, const char *key, size_t keylen, struct buf *out, char *err,
 	tcpmap_escape(&req, key, keylen);
 	buf_putc(&req, '\n');
 	if (send_all(fd, req.p, req.len) != 0) {
-		snprintf(err, errsz, "send: %s", strerror(errno));
+		log_errf(err, errsz, "send: %s", strerror(errno));
 		goto out;
 	}
 	while ((nl = in.p ? memchr(in.p, '\n', in.len) : NULL) == NULL) {
 		if (in.len > TCPMAP_LINE_MAX || recv_some(fd, &in) <= 0) {
-			snprintf(err, errsz, "no reply from the daemon");
+			log_errf(err, errsz, "no reply from the daemon");
 			goto out;
 		}
 	}
 	if (nl - in.p < 4 || in.p[3] != ' ') {
-		snprintf(err, errsz, "unexpected reply from the daemon");
+		log_errf(err, errsz, "unexpected reply from the daemon");
 		goto out;
 	}
 	switch (in.p[0]) {
@@ -219,7 +219,7 @@ ask_tcp(int fd, const char *key, size_t keylen, struct buf *out, char *err,
 		break;
 	}
 	if (tcpmap_unescape(out, in.p + 4, (size_t)(nl - in.p - 4)) != 0) {
-		snprintf(err, errsz, "bad %%-encoding in the daemon's reply");
+		log_errf(err, errsz, "bad %%-encoding in the daemon's reply");
 		res = RES_TEMP;
 		goto out;
 	}
@@ -251,7 +251,7 @@ client_query(const struct cfg *cfg, const char *map, const char *key,
 		is_tcp = 1;
 	}
 	if (l == NULL) {
-		snprintf(err, errsz, "%s: no socketmap_listen, and no "
+		log_errf(err, errsz, "%s: no socketmap_listen, and no "
 		    "tcp_listen for map %s", cfg->file, map);
 		return RES_TEMP;
 	}
@@ -271,7 +271,7 @@ client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
 	enum result res;
 
 	if (cfg->n_socketmap_listen == 0) {
-		snprintf(err, errsz, "%s: stats asks the daemon over "
+		log_errf(err, errsz, "%s: stats asks the daemon over "
 		    "socketmap_listen, and there is none", cfg->file);
 		return -1;
 	}
@@ -279,7 +279,7 @@ client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
 	if (res == RES_FOUND)
 		return 0;
 	if (err[0] == '\0')
-		snprintf(err, errsz, "the daemon refused: %s", buf_str(out));
+		log_errf(err, errsz, "the daemon refused: %s", buf_str(out));
 	return -1;
 }
 

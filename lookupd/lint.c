@@ -48,6 +48,7 @@
 #include "common/log.h"
 #include "common/safepath.h"
 #include "lookupd/lint.h"
+#include "lookupd/maps.h"
 
 #define SHOW_MAX	200	/* bytes of a value shown in a message */
 
@@ -123,14 +124,6 @@ struct lint {
 };
 
 /* ---- text ---------------------------------------------------------- */
-
-static void
-lower(char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] - 'A' + 'a');
-}
 
 static int
 eq_nocase(const struct val *v, const char *lit)
@@ -307,7 +300,7 @@ lint_add_domain(struct lint *l, const char *d, size_t len)
 		free(s);
 		return;
 	}
-	lower(s, len);
+	maps_lower(s, len);
 	l->dom = xreallocarray(l->dom, l->ndom + 1, sizeof(*l->dom));
 	l->dom[l->ndom++] = s;
 }
@@ -327,7 +320,7 @@ lint_add_entry(struct lint *l, const char *dn)
 	buf_free(&b);
 	if ((e->ndn = ldapconn_dn_normalize(dn)) == NULL) {
 		e->ndn = xstrdup(dn);
-		lower(e->ndn, strlen(e->ndn));
+		maps_lower(e->ndn, strlen(e->ndn));
 	}
 	return l->n++;
 }
@@ -500,7 +493,7 @@ check_addresses(struct lint *l, size_t i)
 			}
 			dlen = (size_t)(v->p + v->len - at - 1);
 			dom = xstrndup(at + 1, dlen);
-			lower(dom, dlen);
+			maps_lower(dom, dlen);
 			if (!domain_accepted(l, dom))
 				say(l, i, "%s %s: domain %s is not accepted "
 				    "(no associatedDomain holds it)", name,
@@ -682,7 +675,7 @@ check_duplicates(struct lint *l)
 				v[n].len = vs->v[k].len;
 				v[n].key = xmalloc(v[n].len + 1);
 				memcpy(v[n].key, vs->v[k].p, v[n].len + 1);
-				lower(v[n].key, v[n].len);
+				maps_lower(v[n].key, v[n].len);
 				v[n].ent = i;
 				v[n].attr = a;
 				v[n].idx = k;
@@ -826,35 +819,20 @@ lint_read(struct lint *l, const struct cfg *cfg, struct ldapconn *lc,
 {
 	static const char *const dattrs[] = { "associatedDomain", NULL };
 	char why[1024];
-	int r;
 
-	if (errsz == 0)
-		return -1;	/* nowhere to say why: a caller's bug */
-	if (cfg->domain_base == NULL) {
-		r = snprintf(err, errsz, "%s: domain_base is not set (lint "
+	if (cfg->domain_base == NULL)
+		return log_errf(err, errsz, "%s: domain_base is not set (lint "
 		    "reads the accepted domains there)", cfg->file);
-		if (r < 0 || (size_t)r >= errsz)
-			err[0] = '\0';
-		return -1;
-	}
 	if (ldapconn_search(lc, cfg->domain_base, CFG_SCOPE_SUB,
 	    "(objectClass=domainRelatedObject)", dattrs, 1, read_domain, l,
-	    why, sizeof(why)) != LDAPCONN_OK) {
-		r = snprintf(err, errsz, "cannot read domain_base %s: %s",
+	    why, sizeof(why)) != LDAPCONN_OK)
+		return log_errf(err, errsz, "cannot read domain_base %s: %s",
 		    cfg->domain_base, why);
-		if (r < 0 || (size_t)r >= errsz)
-			err[0] = '\0';
-		return -1;
-	}
 	if (ldapconn_search(lc, cfg->account_base, CFG_SCOPE_SUB,
 	    "(objectClass=*)", lint_attrs(), 1, read_entry, l, why,
-	    sizeof(why)) != LDAPCONN_OK) {
-		r = snprintf(err, errsz, "cannot read account_base %s: %s",
+	    sizeof(why)) != LDAPCONN_OK)
+		return log_errf(err, errsz, "cannot read account_base %s: %s",
 		    cfg->account_base, why);
-		if (r < 0 || (size_t)r >= errsz)
-			err[0] = '\0';
-		return -1;
-	}
 	return 0;
 }
 

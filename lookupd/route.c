@@ -651,7 +651,11 @@ static struct step *
 shared_step(struct route *rt, const char *rcpt, const char *path,
     const struct memo *mb, char **target)
 {
-	char *prefix = xprintf("%s/%s/", rt->p.mail_base, rt->p.shared_dir);
+	/* mail_base "/" joins without a second "/" (as lint and
+	 * ldap-maildirmake do). */
+	const char *base = strcmp(rt->p.mail_base, "/") == 0 ? "" :
+	    rt->p.mail_base;
+	char *prefix = xprintf("%s/%s/", base, rt->p.shared_dir);
 	size_t plen = strlen(prefix), len = strlen(path);
 	char *link = NULL, *smd = NULL, *uid = NULL, *why = NULL;
 	const char *slash;
@@ -673,7 +677,7 @@ shared_step(struct route *rt, const char *rcpt, const char *path,
 		    "in a directory below %s (lookupd lint says more)", prefix);
 		goto out;
 	}
-	smd = xprintf("%s/%s/%.*s", rt->p.mail_base,
+	smd = xprintf("%s/%s/%.*s", base,
 	    rt->p.shared_maildirs_dir, (int)(slash - link - (ptrdiff_t)plen),
 	    link + plen);
 	/* The folder is the entry's uid, which only the directory knows. */
@@ -1415,7 +1419,7 @@ route_command(const char *cfg_path, int argc, char **argv)
 	    &x };
 	struct route_params p;
 	struct route *rt;
-	struct buf out = BUF_INIT, base = BUF_INIT;
+	struct buf out = BUF_INIT;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
@@ -1456,12 +1460,8 @@ route_command(const char *cfg_path, int argc, char **argv)
 	x.snaps = xcalloc(cfg->n_maps ? cfg->n_maps : 1, sizeof(*x.snaps));
 	x.now = time(NULL);
 
-	/* mail_base as ldap-maildirmake compares it: no trailing "/". */
-	buf_puts(&base, cfg->mail_base);
-	while (base.len > 1 && base.p[base.len - 1] == '/')
-		base.p[--base.len] = '\0';
 	memset(&p, 0, sizeof(p));
-	p.mail_base = buf_str(&base);
+	p.mail_base = cfg->mail_base;		/* normalized by cfg */
 	p.shared_dir = cfg->shared_dir;
 	p.shared_maildirs_dir = cfg->shared_maildirs_dir;
 	p.recursion_limit = p.expansion_limit = p.addrlen_limit =
@@ -1479,7 +1479,6 @@ route_command(const char *cfg_path, int argc, char **argv)
 
 	route_free(rt);
 	buf_free(&out);
-	buf_free(&base);
 	for (size_t i = 0; i < cfg->n_maps; i++)
 		if (x.snaps[i].s)
 			snapshot_close(x.snaps[i].s);

@@ -137,7 +137,8 @@ note(mdm_change_fn fn, void *arg, int dry, const char *verb,
 	buf_free(&b);
 }
 
-void
+/* The temporary name used for name in its parent (NUL-terminated). */
+static void
 mdm_tmp_name(char *out, size_t outsz, const char *name)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -616,13 +617,6 @@ fail:
 	return MDM_R_FAILED;
 }
 
-static const char *
-made_name(enum mdm_kind k)
-{
-	return k == MDM_DIR ? "directory" : k == MDM_MAILDIR ? "maildir" :
-	    k == MDM_SHARABLE ? "sharable maildir" : "shared folder";
-}
-
 static enum mdm_result
 make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
     const char *name, const struct mdm_obj *o, int dry, mdm_change_fn fn,
@@ -662,16 +656,16 @@ make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
 			return MDM_R_FAILED;
 		}
 		if (dry) {
-			note(fn, arg, 1, "create", "%s %s/", made_name(o->kind),
-			    o->path);
+			note(fn, arg, 1, "create", "%s %s/",
+			    mdm_kind_name(o->kind), o->path);
 			return MDM_R_WOULD;
 		}
 		r = build_dir(fs, dirfd, name, o, ly, err, errsz);
 		if (r < 0)
 			return MDM_R_FAILED;
 		if (r > 0) {
-			note(fn, arg, 0, "create", "%s %s/", made_name(o->kind),
-			    o->path);
+			note(fn, arg, 0, "create", "%s %s/",
+			    mdm_kind_name(o->kind), o->path);
 			return MDM_R_CREATED;
 		}
 		/* Made by someone else meanwhile: look at it again. */
@@ -1071,8 +1065,8 @@ would_make(const struct mdm_obj *o, mdm_change_fn fn, void *arg)
 		    (int)strcspn(o->arg, "\t"), o->arg, o->path,
 		    SHARED_MAILDIRS);
 	else
-		note(fn, arg, 1, "create", "%s %s/", made_name(o->kind),
-		    o->path);
+		note(fn, arg, 1, "create", "%s %s/",
+		    mdm_kind_name(o->kind), o->path);
 	return MDM_R_WOULD;
 }
 

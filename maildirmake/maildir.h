@@ -54,7 +54,4 @@ enum mdm_result mdm_fs_make(struct mdm_fs *fs, const struct mdm_obj *o,
 enum mdm_result mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o,
     char *err, size_t errsz);
 
-/* The temporary name used for name in its parent (NUL-terminated). */
-void mdm_tmp_name(char *out, size_t outsz, const char *name);
-
 #endif

@@ -474,6 +474,35 @@ test_json_escaping(void)
 	buf_free(&json);
 }
 
+/* mail_base "/": stores are /shared/..., not //shared/... */
+static const struct row root_base[] = {
+	DOM("d.nu"),
+	{ "alias", "tt@d.nu", RES_FOUND, "tt@d.nu", "cn=TT,o=x", 0 },
+	{ "mailbox", "tt@d.nu", RES_FOUND, "/shared/tt.weekly/incoming/",
+	    "cn=TT,o=x", 0 },
+};
+
+static void
+test_root_base(void)
+{
+	struct table t = { root_base, sizeof(root_base) / sizeof(root_base[0]),
+	    builtin, "incoming", NULL, NULL, 0 };
+	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t };
+	struct route_params p = { "/", "shared", "shared.maildirs",
+	    1000, 1000, 1000, 0 };
+	struct buf text = BUF_INIT;
+	struct route *rt = route_run(&p, &r, "tt@d.nu");
+
+	route_text(rt, &text);
+	CHECK("mail_base /: deliverable", route_exit(rt) == 0);
+	CHECK("mail_base /: the link", has_line(&text,
+	    "  link: /shared/tt.weekly/incoming"));
+	CHECK("mail_base /: the shared maildir", has_line(&text,
+	    "  shared_maildir: /shared.maildirs/tt.weekly"));
+	route_free(rt);
+	buf_free(&text);
+}
+
 int
 main(void)
 {
@@ -481,5 +510,6 @@ main(void)
 	test_limits();
 	test_extra_maps();
 	test_json_escaping();
+	test_root_base();
 	return unit_done();
 }
