@@ -50,7 +50,9 @@
 enum {
 	G_LDAP_URI, G_BIND_DN, G_BIND_PW, G_BIND_PW_FILE,
 	G_BIND_PW_FILE_READABLE, G_TLS,
-	G_TLS_CA_FILE, G_TLS_REQUIRE_CERT, G_LDAP_TIMEOUT, G_DOMAIN_BASE,
+	G_TLS_CA_FILE, G_TLS_REQUIRE_CERT,
+	G_SASL_MECH, G_SASL_AUTHZ_ID, G_TLS_CERT_FILE, G_TLS_KEY_FILE,
+	G_LDAP_TIMEOUT, G_DOMAIN_BASE,
 	G_ACCOUNT_BASE, G_SOCKETMAP_LISTEN, G_TCP_LISTEN, G_CACHE_DIR,
 	G_REFRESH, G_MISS_LOOKUP, G_NEGATIVE_TTL, G_MIN_REFRESH, G_MAX_STALE,
 	G_RECIPIENT_DELIMITER, G_USER, G_GROUP, G_SOCKET_GROUP,
@@ -104,6 +106,8 @@ static int set_mail_base(struct pstate *, int, const char *);
 static int set_delim(struct pstate *, int, const char *);
 static int set_octal(struct pstate *, int, const char *);
 static int set_component(struct pstate *, int, const char *);
+static int set_sasl_mech(struct pstate *, int, const char *);
+static int set_authz_id(struct pstate *, int, const char *);
 
 #define G(name, def, fn, field, min, max) \
 	{ name, def, fn, offsetof(struct cfg, field), min, max }
@@ -121,6 +125,13 @@ static const struct gparam gparams[G_COUNT] = {
 	    0, 0),
 	[G_TLS_REQUIRE_CERT] = G("tls_require_cert", "yes", set_bool,
 	    tls_require_cert, 0, 0),
+	[G_SASL_MECH] = G("sasl_mech", NULL, set_sasl_mech, sasl_mech, 0, 0),
+	[G_SASL_AUTHZ_ID] = G("sasl_authz_id", NULL, set_authz_id,
+	    sasl_authz_id, 0, 0),
+	[G_TLS_CERT_FILE] = G("tls_cert_file", NULL, set_abs_path,
+	    tls_cert_file, 0, 0),
+	[G_TLS_KEY_FILE] = G("tls_key_file", NULL, set_abs_path,
+	    tls_key_file, 0, 0),
 	[G_LDAP_TIMEOUT] = G("ldap_timeout", "5", set_int, ldap_timeout,
 	    1, 3600),
 	[G_DOMAIN_BASE] = G("domain_base", NULL, set_str_opt, domain_base,
@@ -568,6 +579,38 @@ set_delim(struct pstate *ps, int i, const char *v)
 			return err(ps, "%s: \"%s\" may hold only printable "
 			    "ASCII characters other than \"@\" and space",
 			    gparams[i].name, show(ps, 0, v));
+	set_string(GFIELD(ps, i, char *), v);
+	return 0;
+}
+
+/* Only EXTERNAL: the mechanisms that need a secret would want one more
+ * password file, and libsasl2 has EXTERNAL built in (no plugin). */
+static int
+set_sasl_mech(struct pstate *ps, int i, const char *v)
+{
+	if (*v == '\0') {
+		set_string(GFIELD(ps, i, char *), NULL);
+		return 0;
+	}
+	if (strcasecmp(v, "EXTERNAL") != 0)
+		return err(ps, "%s: \"%s\" is not supported (only EXTERNAL; "
+		    "leave it unset for a simple bind with bind_dn)",
+		    gparams[i].name, show(ps, 0, v));
+	set_string(GFIELD(ps, i, char *), "EXTERNAL");
+	return 0;
+}
+
+/* RFC 4513 authzId: "dn:DN" or "u:NAME". */
+static int
+set_authz_id(struct pstate *ps, int i, const char *v)
+{
+	if (*v == '\0') {
+		set_string(GFIELD(ps, i, char *), NULL);
+		return 0;
+	}
+	if (strncasecmp(v, "dn:", 3) != 0 && strncasecmp(v, "u:", 2) != 0)
+		return err(ps, "%s: \"%s\" must start with \"dn:\" or \"u:\"",
+		    gparams[i].name, show(ps, 0, v));
 	set_string(GFIELD(ps, i, char *), v);
 	return 0;
 }
@@ -1287,6 +1330,84 @@ check_endpoints(struct pstate *ps)
 }
 
 static int
+uri_scheme_is(const char *uri, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strncasecmp(uri, scheme, n) == 0 && strncmp(uri + n, "://", 3)
+	    == 0;
+}
+
+/*
+ * The SASL bind and the client certificate against the rest: EXTERNAL
+ * takes its identity from the connection (ldapi:// peer credentials, or
+ * the certificate over TLS), so it takes no bind_dn or password, and
+ * every server in ldap_uri must be able to give it one.
+ */
+static int
+check_sasl(struct pstate *ps)
+{
+	struct cfg *cfg = ps->cfg;
+	int sl = ps->gline[G_SASL_MECH];
+	int cl = ps->gline[G_TLS_CERT_FILE], kl = ps->gline[G_TLS_KEY_FILE];
+	int tls_on = cfg->tls != CFG_TLS_NO;
+
+	cfg->tls_cert_file_line = cl;
+	cfg->tls_key_file_line = kl;
+	if (cfg->tls_cert_file != NULL && cfg->tls_key_file == NULL)
+		return errat(ps, cl, "tls_cert_file is set but tls_key_file is "
+		    "not");
+	if (cfg->tls_key_file != NULL && cfg->tls_cert_file == NULL)
+		return errat(ps, kl, "tls_key_file is set but tls_cert_file is "
+		    "not");
+	if (cfg->tls_cert_file != NULL && !tls_on) {
+		int any_ldaps = 0;
+
+		for (size_t i = 0; i < cfg->ldap_uri.n; i++)
+			any_ldaps |= uri_scheme_is(cfg->ldap_uri.v[i], "ldaps");
+		if (!any_ldaps)
+			return errat(ps, cl, "tls_cert_file needs TLS (tls = "
+			    "starttls or ldaps, or an ldaps:// URI)");
+	}
+	if (cfg->sasl_mech == NULL) {
+		if (cfg->sasl_authz_id != NULL)
+			return errat(ps, ps->gline[G_SASL_AUTHZ_ID],
+			    "sasl_authz_id is set but sasl_mech is not");
+		return 0;
+	}
+	if (cfg->bind_pw != NULL)
+		return errat(ps, ps->gline[G_BIND_PW], "bind_pw is set but "
+		    "sasl_mech = %s binds without a password (sasl_mech at "
+		    "line %d)", cfg->sasl_mech, sl);
+	if (cfg->bind_pw_file != NULL)
+		return errat(ps, ps->gline[G_BIND_PW_FILE], "bind_pw_file is "
+		    "set but sasl_mech = %s binds without a password "
+		    "(sasl_mech at line %d)", cfg->sasl_mech, sl);
+	if (cfg->bind_dn != NULL)
+		return errat(ps, ps->gline[G_BIND_DN], "bind_dn is set but "
+		    "sasl_mech = %s takes the identity from the connection "
+		    "(sasl_mech at line %d; sasl_authz_id = dn:... asks for "
+		    "another DN)", cfg->sasl_mech, sl);
+	for (size_t i = 0; i < cfg->ldap_uri.n; i++) {
+		const char *u = cfg->ldap_uri.v[i];
+
+		if (uri_scheme_is(u, "ldapi"))
+			continue;	/* peer credentials */
+		if (uri_scheme_is(u, "ldap") && !tls_on)
+			return errat(ps, sl, "sasl_mech = %s over \"%s\" needs "
+			    "TLS and a client certificate (tls = starttls, "
+			    "tls_cert_file, tls_key_file), or an ldapi:// URI",
+			    cfg->sasl_mech, show(ps, 0, u));
+		if (cfg->tls_cert_file == NULL)
+			return errat(ps, sl, "sasl_mech = %s over \"%s\" needs "
+			    "a client certificate (tls_cert_file, tls_key_file)"
+			    "; without one it works over ldapi:// only",
+			    cfg->sasl_mech, show(ps, 0, u));
+	}
+	return 0;
+}
+
+static int
 check_all(struct pstate *ps)
 {
 	struct cfg *cfg = ps->cfg;
@@ -1299,6 +1420,8 @@ check_all(struct pstate *ps)
 	if (cfg->account_base == NULL)
 		return errat(ps, 0, "missing required parameter "
 		    "\"account_base\"");
+	if (check_sasl(ps) != 0)
+		return -1;
 	if (cfg->bind_pw != NULL && cfg->bind_pw_file != NULL) {
 		a = ps->gline[G_BIND_PW];
 		b = ps->gline[G_BIND_PW_FILE];
@@ -1413,7 +1536,9 @@ cfg_free(struct cfg *cfg)
 		    gparams[i].set == set_abs_path ||
 		    gparams[i].set == set_mail_base ||
 		    gparams[i].set == set_component ||
-		    gparams[i].set == set_delim)
+		    gparams[i].set == set_delim ||
+		    gparams[i].set == set_sasl_mech ||
+		    gparams[i].set == set_authz_id)
 			free(*(char **)f);
 	}
 	listen_free(cfg->socketmap_listen, cfg->n_socketmap_listen);
@@ -1484,37 +1609,86 @@ read_all(int fd, size_t max, char **out, size_t *outlen)
 }
 
 /*
- * What is wrong with bind_pw_file, whose status is st: 0 nothing, 1 a
- * warning (readable by others, allowed by bind_pw_file_readable), -1 it
- * must not be used.  msg says why, as "FILE:LINE: text".  Only a regular
- * file will do (a FIFO would block the reader, a device never ends); a
- * symlink counts as its target.
+ * What is wrong with a file that holds a secret (bind_pw_file,
+ * tls_key_file), set at line of the config as name, whose status is st:
+ * 0 nothing, 1 a warning (readable by others, allowed by readable_ok),
+ * -1 it must not be used.  msg says why, as "FILE:LINE: text"; hint ends
+ * the refusal of a file others can read.  Only a regular file will do (a
+ * FIFO would block the reader, a device never ends); a symlink counts as
+ * its target.  secret = 0: the file only has to be regular.
  */
 static int
-pw_file_problem(const struct cfg *cfg, const struct stat *st, char *msg,
-    size_t msgsz)
+file_problem(const struct cfg *cfg, const char *name, const char *path,
+    int line, int secret, int readable_ok, const char *hint,
+    const struct stat *st, char *msg, size_t msgsz)
 {
 	char where[PATH_MAX + 64];
 
 	/* Cut short at worst: it is only a message. */
-	if (snprintf(where, sizeof(where), "%s:%d: bind_pw_file %s", cfg->file,
-	    cfg->bind_pw_file_line, cfg->bind_pw_file) < 0)
+	if (snprintf(where, sizeof(where), "%s:%d: %s %s", cfg->file, line,
+	    name, path) < 0)
 		where[0] = '\0';
 	if (!S_ISREG(st->st_mode)) {
 		log_errf(msg, msgsz, "%s: not a regular file", where);
 		return -1;
 	}
-	if (!(st->st_mode & S_IROTH))
+	if (!secret || !(st->st_mode & S_IROTH))
 		return 0;
-	if (cfg->bind_pw_file_readable) {
+	if (readable_ok) {
 		log_errf(msg, msgsz, "%s is readable by others (mode %04o)",
 		    where, (unsigned)(st->st_mode & 07777));
 		return 1;
 	}
 	log_errf(msg, msgsz, "%s is readable by others (mode %04o): refused "
-	    "(chmod o-r, or set bind_pw_file_readable = yes)", where,
-	    (unsigned)(st->st_mode & 07777));
+	    "(%s)", where, (unsigned)(st->st_mode & 07777), hint);
 	return -1;
+}
+
+static int
+pw_file_problem(const struct cfg *cfg, const struct stat *st, char *msg,
+    size_t msgsz)
+{
+	return file_problem(cfg, "bind_pw_file", cfg->bind_pw_file,
+	    cfg->bind_pw_file_line, 1, cfg->bind_pw_file_readable,
+	    "chmod o-r, or set bind_pw_file_readable = yes", st, msg, msgsz);
+}
+
+int
+cfg_tls_client_files(const struct cfg *cfg, char *err, size_t errsz)
+{
+	struct {
+		const char *name, *path;
+		int line, secret;
+	} f[2] = {
+		{ "tls_cert_file", cfg->tls_cert_file,
+		    cfg->tls_cert_file_line, 0 },
+		{ "tls_key_file", cfg->tls_key_file, cfg->tls_key_file_line, 1 },
+	};
+
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+		int fd, r;
+
+		if (f[i].path == NULL)
+			continue;
+		/* Opened, not access(2)ed: what counts is what we can read. */
+		fd = open(f[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK);
+		if (fd < 0)
+			return log_errf(err, errsz, "%s:%d: %s %s: cannot open: "
+			    "%s", cfg->file, f[i].line, f[i].name, f[i].path,
+			    strerror(errno));
+		r = fstat(fd, &st);
+		close(fd);
+		if (r != 0)
+			return log_errf(err, errsz, "%s:%d: %s %s: cannot stat: "
+			    "%s", cfg->file, f[i].line, f[i].name, f[i].path,
+			    strerror(errno));
+		if (file_problem(cfg, f[i].name, f[i].path, f[i].line,
+		    f[i].secret, 0, "chmod o-r", &st, err, errsz) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 struct cfg *
@@ -1579,6 +1753,10 @@ cfg_load(const char *path, char *err, size_t errsz)
 			cfg_free(cfg);
 			return NULL;
 		}
+	}
+	if (cfg != NULL && cfg_tls_client_files(cfg, err, errsz) != 0) {
+		cfg_free(cfg);
+		return NULL;
 	}
 	return cfg;
 }

@@ -65,6 +65,13 @@ struct cfg {
 	enum cfg_tls tls;
 	char *tls_ca_file;
 	int tls_require_cert;
+	/* SASL bind and client certificate (NULL: unset) */
+	char *sasl_mech;		/* "EXTERNAL"; NULL: simple bind */
+	char *sasl_authz_id;		/* "dn:..." or "u:..." */
+	char *tls_cert_file;
+	char *tls_key_file;
+	int tls_cert_file_line;		/* where they are set, for messages */
+	int tls_key_file_line;
 	int ldap_timeout;
 	char *domain_base;
 	char *account_base;
@@ -117,5 +124,10 @@ const struct cfg_map *cfg_map_find(const struct cfg *cfg, const char *name,
  * for an anonymous bind.  -1 with err set when the file cannot be read. */
 int cfg_bind_password(const struct cfg *cfg, char **pw, char *err,
     size_t errsz);
+
+/* Check that tls_cert_file and tls_key_file (when set) are regular files
+ * this process can open, the key not readable by others.  -1 with
+ * "FILE:LINE: text" in err if not; 0 otherwise (and when unset). */
+int cfg_tls_client_files(const struct cfg *cfg, char *err, size_t errsz);
 
 #endif

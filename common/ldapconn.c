@@ -1,7 +1,23 @@
 /*
  * ldapconn: one LDAP session (see ldapconn.h): connecting to the first
- * ldap_uri that answers, TLS, a simple bind with a freshly read password,
+ * ldap_uri that answers, TLS (with a client certificate when configured),
+ * a simple bind with a freshly read password or a SASL EXTERNAL bind,
  * RFC 2696 paging, a bound on every wait, and reconnecting.
+ *
+ * SASL EXTERNAL (sasl_mech): slapd takes the identity from the connection
+ * (ldapi:// peer credentials, or the client certificate's subject over
+ * TLS) and maps it to a DN with authz-regexp.  A mapping that is missing
+ * or wrong still binds, and then every search comes back empty or "no
+ * such object": mail would bounce.  So after the bind the session asks
+ * who it is (RFC 4532) and reads one entry of account_base; an identity
+ * that cannot is a failed bind (TEMP) whose message names the identity.
+ * EXTERNAL is built into libsasl2 itself: no plugin package is needed.
+ *
+ * With a client certificate, libldap 2.5 (tls_g.c) leaks the key and
+ * certificate it loads into every new TLS context (some 14 kB), so such a
+ * session keeps one context and gives it to each new connection; it makes
+ * a new one only when tls_ca_file, tls_cert_file or tls_key_file changed
+ * on disk (a renewed certificate is picked up at the next connect).
  *
  * Answers:
  *   OK    the server sent a complete answer (every page of a paged search);
@@ -34,6 +50,7 @@
  * folds ASCII case only.
  */
 #include <ldap.h>
+#include <sasl/sasl.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,13 +59,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
+
+/* Exported by libldap (OPENLDAP_2.5), declared in no installed header:
+ * drops the reference that LDAP_OPT_X_TLS_CTX's ldap_get_option took. */
+void ldap_pvt_tls_ctx_free(void *ctx);
 
 #define PAGE_ENTRIES	500	/* slapd's default size limit */
 #define RETRY_PAUSE_MS	1000	/* after a failed connect */
@@ -63,6 +86,13 @@ struct ldapconn {
 	LDAP *ld;		/* NULL: not connected */
 	struct ldap_conncb cb;	/* tells which URI answered */
 	char server[300];	/* that URI; "" when not connected */
+	char identity[300];	/* Who am I? after a SASL bind; "" otherwise */
+
+	/* The TLS context kept with a client certificate (see the top),
+	 * and what its files looked like when it was made. */
+	void *tls_ctx;
+	struct timespec tls_mtime[3];	/* CA, certificate, key */
+	ino_t tls_ino[3];
 
 	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
 	int failed;
@@ -507,6 +537,39 @@ uses_tls(const struct cfg *cfg)
 	return 0;
 }
 
+static void
+tls_ctx_forget(struct ldapconn *lc)
+{
+	if (lc->tls_ctx != NULL)
+		ldap_pvt_tls_ctx_free(lc->tls_ctx);
+	lc->tls_ctx = NULL;
+}
+
+/* Note what the TLS files look like now; 1 if that differs from what it
+ * was when lc->tls_ctx was made. */
+static int
+tls_files_changed(struct ldapconn *lc)
+{
+	const char *f[3] = { lc->cfg->tls_ca_file, lc->cfg->tls_cert_file,
+	    lc->cfg->tls_key_file };
+	int changed = 0;
+
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+
+		memset(&st, 0, sizeof(st));
+		if (f[i] == NULL || stat(f[i], &st) != 0)
+			memset(&st, 0, sizeof(st));
+		if (st.st_ino != lc->tls_ino[i] ||
+		    st.st_mtim.tv_sec != lc->tls_mtime[i].tv_sec ||
+		    st.st_mtim.tv_nsec != lc->tls_mtime[i].tv_nsec)
+			changed = 1;
+		lc->tls_ino[i] = st.st_ino;
+		lc->tls_mtime[i] = st.st_mtim;
+	}
+	return changed;
+}
+
 /* Options of a new handle; -1 with err set if one cannot be set. */
 static int
 set_options(struct ldapconn *lc, char *err, size_t errsz)
@@ -553,20 +616,48 @@ set_options(struct ldapconn *lc, char *err, size_t errsz)
 		if (cfg->tls_ca_file && *cfg->tls_ca_file)
 			OPT(LDAP_OPT_X_TLS_CACERTFILE, cfg->tls_ca_file);
 		OPT(LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
+		if (cfg->tls_cert_file != NULL) {
+			/* GnuTLS only says "error"; say which file and why,
+			 * as the user we run as now (after a privilege drop). */
+			if (cfg_tls_client_files(cfg, err, errsz) != 0) {
+				one_line(err);
+				return -1;
+			}
+			OPT(LDAP_OPT_X_TLS_CERTFILE, cfg->tls_cert_file);
+			OPT(LDAP_OPT_X_TLS_KEYFILE, cfg->tls_key_file);
+			if (tls_files_changed(lc))
+				tls_ctx_forget(lc);
+			if (lc->tls_ctx != NULL) {
+				OPT(LDAP_OPT_X_TLS_CTX, lc->tls_ctx);
+				goto tls_done;
+			}
+		}
 		/* The settings above take effect in a context of our own. */
 		what = "TLS context";
 		if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server) !=
 		    LDAP_OPT_SUCCESS) {
 			char *d = ld_diag(ld);
 
-			linef(err, errsz, "cannot set up TLS%s%s%s%s",
+			linef(err, errsz, "cannot set up TLS%s%s%s%s%s%s%s%s",
 			    cfg->tls_ca_file ? " with tls_ca_file " : "",
 			    cfg->tls_ca_file ? cfg->tls_ca_file : "",
+			    cfg->tls_cert_file ? " and tls_cert_file " : "",
+			    cfg->tls_cert_file ? cfg->tls_cert_file : "",
+			    cfg->tls_cert_file ? ", tls_key_file " : "",
+			    cfg->tls_cert_file ? cfg->tls_key_file : "",
 			    d ? ": " : "", d ? d : "");
 			ldap_memfree(d);
 			return -1;
 		}
+		if (cfg->tls_cert_file != NULL &&
+		    ldap_get_option(ld, LDAP_OPT_X_TLS_CTX, &lc->tls_ctx) !=
+		    LDAP_OPT_SUCCESS)
+			lc->tls_ctx = NULL;
 	}
+tls_done:
+	/* No reverse DNS lookup of the server's address for SASL. */
+	if (cfg->sasl_mech != NULL)
+		OPT(LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON);
 #undef OPT
 	return 0;
 fail:
@@ -574,14 +665,176 @@ fail:
 	return -1;
 }
 
+/* Why a bind (who: "bind as DN", "SASL EXTERNAL bind", ...) failed with
+ * LDAP code rc, into err. */
+static void
+bind_error(struct ldapconn *lc, int rc, const char *who, const char *hint,
+    char *err, size_t errsz)
+{
+	char *d = ld_diag(lc->ld);
+	char what[600];
+
+	if (rc == LDAP_TIMEOUT)
+		linef(err, errsz, "%s: bind timed out after %d s",
+		    server_name(lc), lc->timeout);
+	else if (conn_lost(rc) && d == NULL && lc->cfg->tls_require_cert &&
+	    has_scheme(lc->server, "ldaps"))
+		/* Connected (the callback named the server), then failed:
+		 * the handshake. */
+		linef(err, errsz, "%s: TLS handshake failed (%s)", lc->server,
+		    TLS_HINT);
+	else if (conn_lost(rc))
+		set_err(err, errsz, rc, d, "%s", server_name(lc));
+	else if (hint == NULL)
+		set_err(err, errsz, rc, d, "%s failed", who);
+	else {
+		set_err(what, sizeof(what), rc, d, "%s failed", who);
+		linef(err, errsz, "%s; %s", what, hint);
+	}
+	ldap_memfree(d);
+}
+
+/* libsasl2 asks EXTERNAL for the authorization identity only. */
+static int
+sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *in)
+{
+	const char *authz = defaults;
+
+	(void)ld;
+	(void)flags;
+	for (sasl_interact_t *i = in; i->id != SASL_CB_LIST_END; i++) {
+		const char *v = i->id == SASL_CB_USER && authz ? authz : "";
+
+		i->result = v;
+		i->len = (unsigned)strlen(v);
+	}
+	return LDAP_SUCCESS;
+}
+
+static int
+ends_with_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && name_eq(s + n - m, m, suffix, m);
+}
+
+/* Two "dn:" authorization identities name the same DN. */
+static int
+same_dn_authz(const char *a, const char *b)
+{
+	char *na, *nb;
+	int same;
+
+	if (strncasecmp(a, "dn:", 3) != 0 || strncasecmp(b, "dn:", 3) != 0)
+		return 0;
+	na = ldapconn_dn_normalize(a + 3);
+	nb = ldapconn_dn_normalize(b + 3);
+	same = na && nb && strcmp(na, nb) == 0;
+	free(na);
+	free(nb);
+	return same;
+}
+
+/*
+ * After a SASL bind: who the server says we are (lc->identity), and
+ * whether that identity reads anything of account_base (one entry is
+ * enough; a size limit of 1 keeps it cheap).  Unmapped or mapped wrong,
+ * it would read nothing and every lookup would say "not found".
+ */
+static enum ldapconn_status
+sasl_identity(struct ldapconn *lc, char *err, size_t errsz)
+{
+	const struct cfg *cfg = lc->cfg;
+	char attr[] = LDAP_NO_ATTRS, *attrs[2] = { attr, NULL };
+	struct timeval tv = { lc->timeout, 0 };
+	struct berval *id = NULL;
+	LDAPMessage *res = NULL;
+	const char *who;
+	int rc, n;
+
+	rc = ldap_whoami_s(lc->ld, &id, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		bind_error(lc, rc, "Who am I? after the SASL EXTERNAL bind",
+		    NULL, err, errsz);
+		return LDAPCONN_TEMP;
+	}
+	if (id && id->bv_val)
+		linef(lc->identity, sizeof(lc->identity), "%.*s",
+		    (int)(id->bv_len > 280 ? 280 : id->bv_len), id->bv_val);
+	ber_bvfree(id);
+	who = lc->identity;
+	if (*who == '\0') {
+		linef(err, errsz, "%s: SASL EXTERNAL bind: the server made us "
+		    "anonymous", server_name(lc));
+		return LDAPCONN_TEMP;
+	}
+	if (cfg->sasl_authz_id && strncasecmp(cfg->sasl_authz_id, "dn:", 3)
+	    == 0 && !same_dn_authz(who, cfg->sasl_authz_id)) {
+		linef(err, errsz, "%s: SASL EXTERNAL bind: asked to be %s, the "
+		    "server says we are %s", server_name(lc),
+		    cfg->sasl_authz_id, who);
+		return LDAPCONN_TEMP;
+	}
+	rc = ldap_search_ext_s(lc->ld, cfg->account_base, LDAP_SCOPE_SUBTREE,
+	    "(objectClass=*)", attrs, 0, NULL, NULL, &tv, 1, &res);
+	n = res ? ldap_count_entries(lc->ld, res) : 0;
+	ldap_msgfree(res);
+	if ((rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) && n > 0)
+		return LDAPCONN_OK;
+	if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED ||
+	    rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_INSUFFICIENT_ACCESS) {
+		linef(err, errsz, "%s: SASL EXTERNAL bind as %s, which cannot "
+		    "read account_base %s: %s", server_name(lc), who,
+		    cfg->account_base, ends_with_ci(who, ",cn=auth") ?
+		    "slapd mapped it to no DN (authz-regexp)" :
+		    "wrong DN (authz-regexp) or ACLs?");
+		return LDAPCONN_TEMP;
+	}
+	{
+		char what[600];
+
+		linef(what, sizeof(what), "SASL EXTERNAL bind as %s: search %s",
+		    who, cfg->account_base);
+		bind_error(lc, rc, what, NULL, err, errsz);
+	}
+	return LDAPCONN_TEMP;
+}
+
+static enum ldapconn_status
+sasl_bind(struct ldapconn *lc, char *err, size_t errsz)
+{
+	const struct cfg *cfg = lc->cfg;
+	const char *hint = NULL;
+	int rc;
+
+	rc = ldap_sasl_interactive_bind_s(lc->ld, NULL, cfg->sasl_mech, NULL,
+	    NULL, LDAP_SASL_QUIET, sasl_interact, cfg->sasl_authz_id);
+	if (rc == LDAP_SUCCESS)
+		return sasl_identity(lc, err, errsz);
+	if (rc == LDAP_INSUFFICIENT_ACCESS && cfg->sasl_authz_id)
+		hint = "may this identity act as sasl_authz_id (slapd's "
+		    "authz-policy, authzTo/authzFrom)?";
+	else if (has_scheme(lc->server, "ldapi"))
+		hint = "does slapd listen on this ldapi:// socket?";
+	else
+		hint = "did the server ask for our certificate (slapd's "
+		    "TLSVerifyClient try or demand) and trust its issuer?";
+	bind_error(lc, rc, "SASL EXTERNAL bind", hint, err, errsz);
+	return LDAPCONN_TEMP;
+}
+
 static enum ldapconn_status
 do_bind(struct ldapconn *lc, char *err, size_t errsz)
 {
 	const struct cfg *cfg = lc->cfg;
-	char *pw = NULL, empty[1] = "", *d;
+	char *pw = NULL, empty[1] = "", what[600];
 	struct berval cred;
 	int rc;
 
+	lc->identity[0] = '\0';
+	if (cfg->sasl_mech != NULL)
+		return sasl_bind(lc, err, errsz);
 	/* Read now, not at start: a rotated password file is picked up. */
 	if (cfg_bind_password(cfg, &pw, err, errsz) != 0) {
 		if (errsz)
@@ -599,24 +852,11 @@ do_bind(struct ldapconn *lc, char *err, size_t errsz)
 	cred.bv_val = NULL;
 	if (rc == LDAP_SUCCESS)
 		return LDAPCONN_OK;
-
-	d = ld_diag(lc->ld);
-	if (rc == LDAP_TIMEOUT)
-		linef(err, errsz, "%s: bind timed out after %d s",
-		    server_name(lc), lc->timeout);
-	else if (conn_lost(rc) && d == NULL && cfg->tls_require_cert &&
-	    has_scheme(lc->server, "ldaps"))
-		/* Connected (the callback named the server), then failed:
-		 * the handshake. */
-		linef(err, errsz, "%s: TLS handshake failed (%s)", lc->server,
-		    TLS_HINT);
-	else if (conn_lost(rc))
-		set_err(err, errsz, rc, d, "%s", server_name(lc));
-	else if (cfg->bind_dn)
-		set_err(err, errsz, rc, d, "bind as %s failed", cfg->bind_dn);
+	if (cfg->bind_dn)
+		linef(what, sizeof(what), "bind as %s", cfg->bind_dn);
 	else
-		set_err(err, errsz, rc, d, "anonymous bind failed");
-	ldap_memfree(d);
+		linef(what, sizeof(what), "anonymous bind");
+	bind_error(lc, rc, what, NULL, err, errsz);
 	/* Even bad credentials: the lookup must be deferred, not bounced. */
 	return LDAPCONN_TEMP;
 }
@@ -1029,6 +1269,7 @@ ldapconn_free(struct ldapconn *lc)
 	drop(lc);
 	pipe_restore(&g);
 	(void)watchdog_stop(lc);
+	tls_ctx_forget(lc);
 	pthread_cond_destroy(&lc->wd_cv);
 	pthread_mutex_destroy(&lc->wd_mu);
 	free(lc->uris);
@@ -1054,6 +1295,12 @@ const char *
 ldapconn_server(const struct ldapconn *lc)
 {
 	return lc->ld && lc->server[0] ? lc->server : NULL;
+}
+
+const char *
+ldapconn_identity(const struct ldapconn *lc)
+{
+	return lc->ld && lc->identity[0] ? lc->identity : NULL;
 }
 
 char *

@@ -50,6 +50,9 @@ enum ldapconn_status ldapconn_open(struct ldapconn *lc, char *err,
 /* The URI of the server the session is connected to ("ldap://h:port"),
  * or NULL when it is not connected. */
 const char *ldapconn_server(const struct ldapconn *lc);
+/* Who the server says a SASL-bound session is ("dn:..."), or NULL when it
+ * is not connected or bound otherwise. */
+const char *ldapconn_identity(const struct ldapconn *lc);
 
 /* Search base/scope/filter for attrs (NULL-terminated; NULL = all user
  * attributes), calling fn for each entry.  paged: read with RFC 2696

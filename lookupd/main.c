@@ -375,8 +375,12 @@ cmd_check(const char *path, int argc)
 		rc = EX_FAIL;
 		goto out;
 	}
-	printf("ldap: bound as %s\n", cfg->bind_dn ? cfg->bind_dn :
-	    "(anonymous)");
+	if (ldapconn_identity(lc) != NULL)
+		printf("ldap: bound as %s (SASL %s)\n", ldapconn_identity(lc),
+		    cfg->sasl_mech);
+	else
+		printf("ldap: bound as %s\n", cfg->bind_dn ? cfg->bind_dn :
+		    "(anonymous)");
 	for (size_t i = 0; i < cfg->n_maps; i++) {
 		const struct cfg_map *m = &cfg->maps[i];
 		size_t n = 0;

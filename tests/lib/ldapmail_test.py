@@ -916,6 +916,29 @@ class Slapd:
     def alive(self):
         return self.pid is not None and pid_alive(self.pid)
 
+    def client_cert(self, cn, dir=None):
+        """A client certificate for "CN=cn,O=ldapmail test" signed by the
+        test CA (ldaps=True, after start): (cert, key) paths in dir (a new
+        temp dir by default), the key mode 0600.  test-slapd maps
+        cn=lookupd to the system DN for SASL EXTERNAL; other names are
+        not mapped."""
+        d = dir or tmpdir("ldapmail-cert-")
+        key, csr, cert = (os.path.join(d, "%s.%s" % (cn, x))
+                          for x in ("key", "csr", "pem"))
+        tls = os.path.join(self.dir, "tls")
+        for argv in (["openssl", "req", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+                      "/O=ldapmail test/CN=%s" % cn, "-keyout", key,
+                      "-out", csr],
+                     ["openssl", "x509", "-req", "-in", csr, "-CA",
+                      os.path.join(tls, "ca.pem"), "-CAkey",
+                      os.path.join(tls, "ca.key"), "-CAcreateserial",
+                      "-CAserial", os.path.join(d, "ca.srl"), "-days", "2",
+                      "-out", cert]):
+            run(argv, timeout=30, check=True)
+        os.chmod(key, 0o600)
+        return cert, key
+
     def stop(self):
         """SIGTERM by PID (test-slapd stop), waits; the data stays."""
         if self.pid is None:

@@ -1467,6 +1467,181 @@ test_files(void)
 	rmdir(tmpdir);
 }
 
+/* ---- SASL EXTERNAL and client certificates (issue 14) ------------------ */
+
+#define LDAPI "ldap_uri = ldapi://%2Frun%2Fslapd%2Fldapi\naccount_base = o=x\n" \
+	"domain_base = o=d\n"
+#define CERT "tls_cert_file = /c.pem\ntls_key_file = /c.key\n"
+
+static void
+test_sasl(void)
+{
+	static const struct {
+		const char *name, *text, *want;
+	} cases[] = {
+		{ "sasl_mech GSSAPI", BASE "sasl_mech = GSSAPI\n",
+		  "t.conf:4: sasl_mech: \"GSSAPI\" is not supported (only "
+		  "EXTERNAL; leave it unset for a simple bind with bind_dn)" },
+		{ "sasl_mech PLAIN", BASE "sasl_mech = PLAIN\n",
+		  "t.conf:4: sasl_mech: \"PLAIN\" is not supported (only "
+		  "EXTERNAL; leave it unset for a simple bind with bind_dn)" },
+		{ "sasl_authz_id without prefix", LDAPI "sasl_mech = EXTERNAL\n"
+		  "sasl_authz_id = ou=System,o=x\n",
+		  "t.conf:5: sasl_authz_id: \"ou=System,o=x\" must start with "
+		  "\"dn:\" or \"u:\"" },
+		{ "sasl_authz_id without sasl_mech",
+		  LDAPI "sasl_authz_id = dn:ou=System,o=x\n",
+		  "t.conf:4: sasl_authz_id is set but sasl_mech is not" },
+		{ "sasl_mech with bind_pw", LDAPI "sasl_mech = EXTERNAL\n"
+		  "bind_pw = s\n",
+		  "t.conf:5: bind_pw is set but sasl_mech = EXTERNAL binds "
+		  "without a password (sasl_mech at line 4)" },
+		{ "sasl_mech with bind_pw_file", LDAPI "bind_pw_file = /pw\n"
+		  "sasl_mech = EXTERNAL\n",
+		  "t.conf:4: bind_pw_file is set but sasl_mech = EXTERNAL "
+		  "binds without a password (sasl_mech at line 5)" },
+		{ "sasl_mech with bind_dn", LDAPI "sasl_mech = EXTERNAL\n"
+		  "bind_dn = ou=System,o=x\n",
+		  "t.conf:5: bind_dn is set but sasl_mech = EXTERNAL takes the "
+		  "identity from the connection (sasl_mech at line 4; "
+		  "sasl_authz_id = dn:... asks for another DN)" },
+		{ "sasl_mech over plain ldap://", BASE "sasl_mech = EXTERNAL\n",
+		  "t.conf:4: sasl_mech = EXTERNAL over \"ldap://127.0.0.1\" "
+		  "needs TLS and a client certificate (tls = starttls, "
+		  "tls_cert_file, tls_key_file), or an ldapi:// URI" },
+		{ "sasl_mech over StartTLS without a certificate",
+		  BASE "tls = starttls\nsasl_mech = EXTERNAL\n",
+		  "t.conf:5: sasl_mech = EXTERNAL over \"ldap://127.0.0.1\" "
+		  "needs a client certificate (tls_cert_file, tls_key_file); "
+		  "without one it works over ldapi:// only" },
+		{ "sasl_mech: ldapi then plain ldap://",
+		  "ldap_uri = ldapi:/// ldap://b\naccount_base = o=x\n"
+		  "domain_base = o=d\nsasl_mech = EXTERNAL\n",
+		  "t.conf:4: sasl_mech = EXTERNAL over \"ldap://b\" needs TLS "
+		  "and a client certificate (tls = starttls, tls_cert_file, "
+		  "tls_key_file), or an ldapi:// URI" },
+		{ "sasl_mech over ldaps:// without a certificate",
+		  "ldap_uri = ldaps://b\naccount_base = o=x\ndomain_base = o=d\n"
+		  "sasl_mech = EXTERNAL\n",
+		  "t.conf:4: sasl_mech = EXTERNAL over \"ldaps://b\" needs a "
+		  "client certificate (tls_cert_file, tls_key_file); without "
+		  "one it works over ldapi:// only" },
+		{ "tls_cert_file without tls_key_file",
+		  BASE "tls = starttls\ntls_cert_file = /c.pem\n",
+		  "t.conf:5: tls_cert_file is set but tls_key_file is not" },
+		{ "tls_key_file without tls_cert_file",
+		  BASE "tls = starttls\ntls_key_file = /c.key\n",
+		  "t.conf:5: tls_key_file is set but tls_cert_file is not" },
+		{ "tls_cert_file without TLS", BASE CERT,
+		  "t.conf:4: tls_cert_file needs TLS (tls = starttls or ldaps, "
+		  "or an ldaps:// URI)" },
+		{ "tls_cert_file relative", BASE "tls_cert_file = c.pem\n",
+		  "t.conf:4: tls_cert_file: \"c.pem\" is not an absolute path" },
+		{ "tls_key_file relative", BASE "tls_key_file = c.key\n",
+		  "t.conf:4: tls_key_file: \"c.key\" is not an absolute path" },
+		/* accepted */
+		{ "EXTERNAL over ldapi", LDAPI "sasl_mech = EXTERNAL\n",
+		  "(parsed)" },
+		{ "EXTERNAL in lower case", LDAPI "sasl_mech = external\n",
+		  "(parsed)" },
+		{ "EXTERNAL with an authz id", LDAPI "sasl_mech = EXTERNAL\n"
+		  "sasl_authz_id = u:ldapmail\n", "(parsed)" },
+		{ "EXTERNAL over StartTLS with a certificate",
+		  BASE "tls = starttls\nsasl_mech = EXTERNAL\n" CERT,
+		  "(parsed)" },
+		{ "EXTERNAL over ldaps:// and ldapi:// with a certificate",
+		  "ldap_uri = ldaps://a ldapi:///\naccount_base = o=x\n"
+		  "domain_base = o=d\nsasl_mech = EXTERNAL\n" CERT, "(parsed)" },
+		{ "a certificate with a simple bind", BASE "tls = starttls\n"
+		  "bind_dn = cn=a\nbind_pw = s\n" CERT, "(parsed)" },
+		{ "empty sasl_mech is unset", BASE "sasl_mech =\n"
+		  "sasl_authz_id =\n", "(parsed)" },
+	};
+	char dir[] = "/tmp/t_cfg_sasl.XXXXXX", conf[300], cert[300],
+	    key[300], text[1200], err[1024], want[1400];
+	struct cfg *c;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_STR(cases[i].name, error_of(cases[i].text),
+		    cases[i].want);
+
+	c = parse("sasl fields", LDAPI "sasl_mech = external\n"
+	    "sasl_authz_id = dn:ou=System,o=x\n");
+	CHECK_STR("sasl_mech is stored as EXTERNAL", c ? c->sasl_mech : NULL,
+	    "EXTERNAL");
+	CHECK_STR("sasl_authz_id stored", c ? c->sasl_authz_id : NULL,
+	    "dn:ou=System,o=x");
+	CHECK("no certificate", c && !c->tls_cert_file && !c->tls_key_file);
+	cfg_free(c);
+	c = parse("defaults", BASE);
+	CHECK("sasl_mech, sasl_authz_id, tls_cert_file, tls_key_file: "
+	    "unset by default", c && !c->sasl_mech && !c->sasl_authz_id &&
+	    !c->tls_cert_file && !c->tls_key_file);
+	CHECK("no client files: nothing to check",
+	    c && cfg_tls_client_files(c, err, sizeof(err)) == 0);
+	cfg_free(c);
+
+	/* cfg_load opens both files and refuses a key others can read. */
+	if (mkdtemp(dir) == NULL) {
+		CHECK("mkdtemp", 0);
+		return;
+	}
+	snprintf(conf, sizeof(conf), "%s/s.conf", dir);
+	snprintf(cert, sizeof(cert), "%s/c.pem", dir);
+	snprintf(key, sizeof(key), "%s/c.key", dir);
+	snprintf(text, sizeof(text), BASE "tls = starttls\n"
+	    "sasl_mech = EXTERNAL\ntls_cert_file = %s\ntls_key_file = %s\n",
+	    cert, key);
+	{
+		int fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || write(fd, text, strlen(text)) !=
+		    (ssize_t)strlen(text)) {
+			CHECK("write the config", 0);
+			return;
+		}
+		close(fd);
+	}
+	c = cfg_load(conf, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:6: tls_cert_file %s: cannot open: "
+	    "No such file or directory", conf, cert);
+	CHECK_STR("load: missing tls_cert_file", c ? "(loaded)" : err, want);
+	cfg_free(c);
+	close(open(cert, O_WRONLY | O_CREAT, 0644));
+	c = cfg_load(conf, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:7: tls_key_file %s: cannot open: "
+	    "No such file or directory", conf, key);
+	CHECK_STR("load: missing tls_key_file", c ? "(loaded)" : err, want);
+	cfg_free(c);
+	close(open(key, O_WRONLY | O_CREAT, 0644));
+	chmod(key, 0644);
+	c = cfg_load(conf, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:7: tls_key_file %s is readable by "
+	    "others (mode 0644): refused (chmod o-r)", conf, key);
+	CHECK_STR("load: a key others can read is refused",
+	    c ? "(loaded)" : err, want);
+	cfg_free(c);
+	chmod(key, 0640);
+	c = cfg_load(conf, err, sizeof(err));
+	CHECK_STR("load: key 0640, certificate 0644: accepted",
+	    c ? "(loaded)" : err, "(loaded)");
+	CHECK("load: the lines are kept for messages",
+	    c && c->tls_cert_file_line == 6 && c->tls_key_file_line == 7);
+	cfg_free(c);
+	unlink(key);
+	mkdir(key, 0700);
+	c = cfg_load(conf, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:7: tls_key_file %s: not a regular "
+	    "file", conf, key);
+	CHECK_STR("load: a key that is a directory is refused",
+	    c ? "(loaded)" : err, want);
+	cfg_free(c);
+	rmdir(key);
+	unlink(cert);
+	unlink(conf);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -1480,5 +1655,6 @@ main(void)
 	test_duplicates();
 	test_maps();
 	test_files();
+	test_sasl();
 	return unit_done();
 }
