@@ -149,10 +149,15 @@ def slapd_starts_with_shipped_files():
         example = f.read()
     rewritten = re.compile(r"^(include|pidfile|argsfile|loglevel|directory"
                            r"|rootpw|dbnosync|TLS\w+)\b")
+    # The ldapi authz-regexp line, uncommented with our uid for UID.
+    example = example.replace(
+        "\n#authz-regexp \"gidNumber=[0-9]+\\\\+uidNumber=UID,",
+        "\nauthz-regexp \"gidNumber=[0-9]+\\\\+uidNumber=%d," % os.getuid())
     keep = [l for l in example.splitlines() if not rewritten.match(l)]
     got = [l for l in conf.splitlines() if not rewritten.match(l)]
     t.eq(got, keep, "slapd.conf is slapd.conf.example (ACLs, indexes, "
-         "limits) apart from paths, log level and rootpw")
+         "limits) apart from paths, log level, rootpw and the uid of the "
+         "ldapi authz-regexp")
     r = t.run([t.TEST_SLAPD, "status", s.dir])
     t.ok(r.rc == 0 and r.out.strip() == str(s.pid),
          "test-slapd status prints the PID", r.why())
@@ -573,6 +578,36 @@ def cn_config_files():
     r = srch(ALBERT, b=ALBERT[0])
     t.ok(r.rc == 0 and len(t.parse_ldif(r.out)) == 1,
          "cn=config server: Albert binds and reads his entry", r.why())
+    # SASL EXTERNAL: the olcAuthzRegexp the file's comment shows, with
+    # root's uid for UID, maps root's peer credentials as slapd.conf.
+    # example's authz-regexp line does (last: root loses cn=config).
+    lines = dbldif.splitlines()
+    at = [i for i, ln in enumerate(lines) if "olcAuthzRegexp:" in ln]
+    start = [i for i, ln in enumerate(lines[:at[0]] if at else [])
+             if "ldapmodify" in ln]
+    block = []
+    for ln in lines[start[-1] + 1 if start else len(lines):]:
+        if ln.strip() == "#   !":
+            break
+        block.append(ln[len("#   "):])
+    mod = "\n".join(block).replace("uidNumber=UID,", "uidNumber=0,") + "\n"
+    r = t.run(["ldapmodify"] + ext, input=mod)
+    t.ok(r.rc == 0 and "olcAuthzRegexp" in mod,
+         "the olcAuthzRegexp of slapd-ldapmail.ldif's comment applies",
+         r.why() + " " + mod)
+    r = t.run(["ldapwhoami", "-Y", "EXTERNAL", "-Q", "-H", ldapi])
+    t.eq((r.rc, r.out.strip()), (0, "dn:ou=system,o=company"),
+         "cn=config server: root's peer credentials map to the system DN")
+    conv_cfg = []
+    p = os.path.join(conv, "cn=config.ldif")
+    if os.path.exists(p):
+        with open(p) as f:
+            conv_cfg = t.parse_ldif(f.read())
+    t.eq(conv_cfg[0].get("olcAuthzRegexp") if conv_cfg else None,
+         ['{0}"gidNumber=[0-9]+\\+uidNumber=0,cn=peercred,cn=external,'
+          'cn=auth" "ou=System,o=company"'],
+         "slapd.conf.example's authz-regexp (doubled backslash) converts "
+         "to the value of slapd-ldapmail.ldif's comment (single)")
     st = dm.stop()
     t.eq(st, 0, "cn=config slapd stops on SIGTERM with status 0")
 
