@@ -1,6 +1,7 @@
 # ldapmail: one Makefile for the whole tree.
 #
 #   make                 lookupd/lookupd, maildirmake/ldap-maildirmake
+#                        (and the test drivers; `make programs`: only the two)
 #   make check           sanitizer build (ASan+UBSan, -Werror) + whole suite
 #   make check-valgrind  the whole suite under valgrind memcheck (build/vg)
 #   make unit            unit tests only (current build)
@@ -25,7 +26,7 @@ WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 WERROR    ?= -Werror
 CFLAGS    ?= -O2 -g
 HARDEN    ?= -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(HARDEN) $(CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
              -I. $(PKG_CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) -pthread
 
@@ -51,9 +52,10 @@ LIBS        := $(B)/liblookupd.a $(B)/libmdm.a $(B)/libcommon.a
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
 
-.PHONY: all bins bench-tools unit unit-bins check check-build test clean install demo
+.PHONY: all bins programs bench-tools unit unit-bins check check-build test clean install demo
 all: bins
 bins: $(LOOKUPD) $(MDM) $(TOOL_BIN)
+programs: $(LOOKUPD) $(MDM)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -165,6 +167,8 @@ check-long: check-build
 #                                 qmail.schema may live there)
 #   $(EXAMPLESDIR)                ldapmail.conf.example, postfix/, courier/,
 #                                 slapd/, ldap-maildirmake.cron
+#   $(DOCDIR)                     README.md, CHANGES
+# debian/rules builds the Debian package through this target.
 # The units and the cron file name $(SBINDIR) for the programs.
 DATADIR     ?= $(PREFIX)/share
 DOCDIR      ?= $(DATADIR)/doc/ldapmail
@@ -219,6 +223,7 @@ install: $(LOOKUPD) $(MDM)
 	$(SBINSUBST) scripts/ldap-maildirmake.cron \
 	    >$(DESTDIR)$(EXAMPLESDIR)/ldap-maildirmake.cron
 	chmod 0644 $(DESTDIR)$(EXAMPLESDIR)/ldap-maildirmake.cron
+	$(INSTALL) -m 0644 README.md CHANGES $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build lookupd/lookupd maildirmake/ldap-maildirmake

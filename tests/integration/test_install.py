@@ -13,8 +13,8 @@
   exposure stays at 1.2 or below;
 - sysusers.d and tmpfiles.d files, applied to a copy of /etc/passwd and
   /etc/group under a scratch root (systemd-sysusers/-tmpfiles --root),
-  make the user ldapmail and /var/spool/postfix/ldapmail as ldapmail:postfix
-  0750.  The system's own files are not touched.
+  make the user ldapmail, /var/spool/postfix/ldapmail and /var/lib/ldapmail
+  as ldapmail:postfix 0750.  The system's own files are not touched.
 """
 import filecmp
 import glob
@@ -75,6 +75,8 @@ def expected(prefix="/usr"):
                                                "schema/slapd-ldapmail.ldif")
     want[ex + "/ldap-maildirmake.cron"] = (0o644,
                                            "scripts/ldap-maildirmake.cron")
+    for src in ("README.md", "CHANGES"):
+        want[p + "/share/doc/ldapmail/" + src] = (0o644, src)
     for sec in ("5", "8"):
         for f in sorted(glob.glob(os.path.join(t.SRC, "man", "*." + sec))):
             want["%s/share/man/man%s/%s" % (p, sec, os.path.basename(f))] = \
@@ -272,13 +274,14 @@ def sysusers_and_tmpfiles_make_the_user_and_the_socket_directory():
     r = t.run(["systemd-tmpfiles", "--root=" + root, "--create"],
               timeout=60)
     t.eq(r.rc, 0, "systemd-tmpfiles --root --create", r.why())
-    sd = os.path.join(root, "var", "spool", "postfix", "ldapmail")
-    st = os.lstat(sd) if os.path.lexists(sd) else None
-    t.ok(st and stat.S_ISDIR(st.st_mode) and
-         stat.S_IMODE(st.st_mode) == 0o750 and ldapmail and
-         st.st_uid == int(ldapmail[2]) and st.st_gid == pf_gid,
-         "tmpfiles.d: /var/spool/postfix/ldapmail is ldapmail:postfix 0750",
-         st and "%o %d:%d" % (st.st_mode, st.st_uid, st.st_gid))
+    for sd in ("/var/spool/postfix/ldapmail", "/var/lib/ldapmail"):
+        p = os.path.join(root, sd.lstrip("/"))
+        st = os.lstat(p) if os.path.lexists(p) else None
+        t.ok(st and stat.S_ISDIR(st.st_mode) and
+             stat.S_IMODE(st.st_mode) == 0o750 and ldapmail and
+             st.st_uid == int(ldapmail[2]) and st.st_gid == pf_gid,
+             "tmpfiles.d: %s is ldapmail:postfix 0750" % sd,
+             st and "%o %d:%d" % (st.st_mode, st.st_uid, st.st_gid))
     t.eq(read("/etc/passwd"), before, "the system's /etc/passwd is "
          "untouched")
 
