@@ -39,7 +39,6 @@ import pwd
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import time
 

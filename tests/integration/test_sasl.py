@@ -101,6 +101,19 @@ def mdm_conf(name, extra):
     return path
 
 
+def mdm_tls_conf(name, cn):
+    c, k = cert(cn)
+    return mdm_conf(name, "ldap_uri = %s\ntls = starttls\ntls_ca_file = %s\n"
+                    "tls_cert_file = %s\ntls_key_file = %s\n" % (
+                        slapd().uri, slapd().ca_file, c, k))
+
+
+def mdm_changes(r):
+    """ldap-maildirmake's change lines (its summary line left out)."""
+    return [ln for ln in r.out.splitlines()
+            if not ln.startswith("ldap-maildirmake:")]
+
+
 def check_answers(lk, label):
     for map_, key, want in ANSWERS:
         t.eq(t.postmap_q(key, lk.table(map_)), (0, want),
@@ -154,8 +167,7 @@ def ldapi_maildirmake_binds_with_peer_credentials():
     t.ok(os.path.isdir(os.path.join(BASE, "newbie", "Maildir", "new")),
          "ldapi: the entry added later has its maildir too")
     r = m.run(m.config(slapd(), D, BASE))
-    t.ok(r.rc == 0 and [ln for ln in r.out.splitlines()
-                        if not ln.startswith("ldap-maildirmake:")] == [],
+    t.ok(r.rc == 0 and mdm_changes(r) == [],
          "a simple bind then finds the tree complete: both read the same "
          "directory", r.why())
 
@@ -172,14 +184,8 @@ def client_certificate_over_starttls():
     lk.start()
     check_answers(lk, "StartTLS")
     lk.stop()
-    c, k = cert("lookupd")
-    conf = mdm_conf("mdm-tls", "ldap_uri = %s\ntls = starttls\n"
-                    "tls_ca_file = %s\ntls_cert_file = %s\n"
-                    "tls_key_file = %s\n" % (slapd().uri, slapd().ca_file,
-                                             c, k))
-    r = m.run(conf, "-n")
-    t.ok(r.rc == 0 and [ln for ln in r.out.splitlines()
-                        if not ln.startswith("ldap-maildirmake:")] == [],
+    r = m.run(mdm_tls_conf("mdm-tls", "lookupd"), "-n")
+    t.ok(r.rc == 0 and mdm_changes(r) == [],
          "StartTLS: ldap-maildirmake binds with the certificate and reads "
          "the same directory (nothing left to do)", r.why())
 
@@ -228,13 +234,8 @@ def unmapped_certificate_answers_temp():
     t.ok(want in lk.errors(), "unmapped certificate: lookupd logs the "
          "reason", lk.errors()[-600:])
     lk.stop()
-    c, k = cert("stranger")
     m.clear(BASE)
-    conf = mdm_conf("mdm-stranger", "ldap_uri = %s\ntls = starttls\n"
-                    "tls_ca_file = %s\ntls_cert_file = %s\n"
-                    "tls_key_file = %s\n" % (slapd().uri, slapd().ca_file,
-                                             c, k))
-    r = m.run(conf)
+    r = m.run(mdm_tls_conf("mdm-stranger", "stranger"))
     t.ok(r.rc == 2 and want in r.err and os.listdir(BASE) == [],
          "unmapped certificate: ldap-maildirmake exits 2, creates nothing",
          r.why())
