@@ -56,6 +56,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/safepath.h"
 #include "maildirmake/maildir.h"
 
 #define SUBS_MAX	3
@@ -105,20 +106,17 @@ layout_of(enum mdm_kind k)
 	}
 }
 
-static void __attribute__((format(printf, 5, 6)))
-note(mdm_change_fn fn, void *arg, int dry, const char *verb,
-    const char *fmt, ...)
+static void __attribute__((format(printf, 5, 0)))
+vnote(mdm_change_fn fn, void *arg, int dry, const char *verb,
+    const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
 	char line[PATH_MAX * 2 + 256];
-	va_list ap;
 	int r;
 
 	if (fn == NULL)
 		return;
-	va_start(ap, fmt);
 	r = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (r < 0)
 		return;
 	if (dry) {
@@ -135,6 +133,17 @@ note(mdm_change_fn fn, void *arg, int dry, const char *verb,
 		buf_puts(&b, "...");
 	fn(buf_str(&b), arg);
 	buf_free(&b);
+}
+
+static void __attribute__((format(printf, 5, 6)))
+note(mdm_change_fn fn, void *arg, int dry, const char *verb,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote(fn, arg, dry, verb, fmt, ap);
+	va_end(ap);
 }
 
 /* The temporary name used for name in its parent (NUL-terminated). */
@@ -619,10 +628,10 @@ fail:
 
 static enum mdm_result
 make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
-    const char *name, const struct mdm_obj *o, int dry, mdm_change_fn fn,
-    void *arg, char *err, size_t errsz)
+    const char *name, const struct mdm_obj *o, const struct layout *ly,
+    const char *what, int dry, mdm_change_fn fn, void *arg, char *err,
+    size_t errsz)
 {
-	const struct layout *ly = layout_of(o->kind);
 	enum mdm_result res = MDM_R_EXISTS;
 	struct stat st;
 	int r;
@@ -656,16 +665,14 @@ make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
 			return MDM_R_FAILED;
 		}
 		if (dry) {
-			note(fn, arg, 1, "create", "%s %s/",
-			    mdm_kind_name(o->kind), o->path);
+			note(fn, arg, 1, "create", "%s %s/", what, o->path);
 			return MDM_R_WOULD;
 		}
 		r = build_dir(fs, dirfd, name, o, ly, err, errsz);
 		if (r < 0)
 			return MDM_R_FAILED;
 		if (r > 0) {
-			note(fn, arg, 0, "create", "%s %s/",
-			    mdm_kind_name(o->kind), o->path);
+			note(fn, arg, 0, "create", "%s %s/", what, o->path);
 			return MDM_R_CREATED;
 		}
 		/* Made by someone else meanwhile: look at it again. */
@@ -770,9 +777,9 @@ make_link(struct mdm_fs *fs, int dirfd, const char *dirpath,
 
 /* ---- shared-maildirs ---- */
 
-/* Read all of fd (at most SHARED_MAX bytes) into b. */
+/* Read all of fd (at most max bytes) into b. */
 static int
-read_all(int fd, struct buf *b)
+read_all(int fd, struct buf *b, size_t max)
 {
 	char chunk[8192];
 	ssize_t n;
@@ -786,7 +793,7 @@ read_all(int fd, struct buf *b)
 		}
 		if (n == 0)
 			return 0;
-		if (SHARED_MAX - b->len < (size_t)n) {
+		if (max - b->len < (size_t)n) {
 			errno = EFBIG;
 			return -1;
 		}
@@ -934,7 +941,7 @@ make_line(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 		close(fd);
 		return MDM_R_FAILED;
 	}
-	if (read_all(fd, &b) != 0) {
+	if (read_all(fd, &b, SHARED_MAX) != 0) {
 		log_errf(err, errsz, "%s/%s: %s", o->path, SHARED_MAILDIRS,
 		    strerror(errno));
 		goto fail;
@@ -1102,5 +1109,200 @@ mdm_fs_make(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 	if (o->kind == MDM_LINK)
 		return make_link(fs, dirfd, dirpath, name, o, dry, fn, arg, err,
 		    errsz);
-	return make_dir(fs, dirfd, dirpath, name, o, dry, fn, arg, err, errsz);
+	return make_dir(fs, dirfd, dirpath, name, o, layout_of(o->kind),
+	    mdm_kind_name(o->kind), dry, fn, arg, err, errsz);
+}
+
+/* ---- shared with quota.c and folders.c ---- */
+
+void
+mdm_fs_note(mdm_change_fn fn, void *arg, int dry, const char *verb,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote(fn, arg, dry, verb, fmt, ap);
+	va_end(ap);
+}
+
+/* The part of path below mail_base, or NULL (err set). */
+static const char *
+below_base(const struct mdm_fs *fs, const char *path, char *err,
+    size_t errsz)
+{
+	enum safepath_err e;
+	size_t rel;
+
+	e = safepath_under(fs->base, path, strlen(path), &rel);
+	if (e != SAFEPATH_OK) {
+		log_errf(err, errsz, "%s: %s", path, e == SAFEPATH_OUTSIDE ?
+		    "not inside mail_base" : safepath_strerror(e));
+		return NULL;
+	}
+	return path + rel;
+}
+
+int
+mdm_fs_opendir(struct mdm_fs *fs, const char *path, int *eno, char *err,
+    size_t errsz)
+{
+	const char *rel;
+	int fd;
+
+	*eno = EINVAL;
+	if ((rel = below_base(fs, path, err, errsz)) == NULL)
+		return -1;
+	if ((fd = walk(fs, rel, strlen(rel), eno, err, errsz)) < 0)
+		return -1;
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		*eno = errno;
+		log_errf(err, errsz, "%s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+/* A file of a maildir ldap-maildirmake may rewrite: a regular file with
+ * one link, owned by mail_owner, root or us. */
+static int
+trusted_file(const struct mdm_fs *fs, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_nlink == 1 &&
+	    (st->st_uid == fs->uid || st->st_uid == 0 ||
+	    st->st_uid == geteuid());
+}
+
+int
+mdm_fs_read(const struct mdm_fs *fs, int dirfd, const char *dirpath,
+    const char *name, size_t max, struct buf *out, struct stat *st,
+    char *err, size_t errsz)
+{
+	int fd, e;
+
+	buf_reset(out);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return log_errf(err, errsz, "%s/%s: %s", dirpath, name,
+		    errno == ELOOP ? "is a symlink (not followed; left "
+		    "alone)" : strerror(errno));
+	if (fstat(fd, st) != 0 || !trusted_file(fs, st)) {
+		close(fd);
+		return log_errf(err, errsz, "%s/%s is not a regular file with "
+		    "one link owned by mail_owner or root (left alone)",
+		    dirpath, name);
+	}
+	if (read_all(fd, out, max) != 0) {
+		e = errno;
+		close(fd);
+		return log_errf(err, errsz, "%s/%s: %s%s", dirpath, name,
+		    e == EFBIG ? "larger than expected" : strerror(e),
+		    e == EFBIG ? " (left alone)" : "");
+	}
+	close(fd);
+	return 1;
+}
+
+int
+mdm_fs_replace(const struct mdm_fs *fs, int dirfd, const char *dirpath,
+    const char *name, const void *data, size_t len, mode_t mode, char *err,
+    size_t errsz)
+{
+	char tmp[64];
+	const char *what = "tmp";
+	ssize_t n;
+	int tfd, fd = -1, e;
+
+	/* Courier builds maildirsize in the maildir's tmp/ too. */
+	if ((tfd = openat(dirfd, "tmp", DIR_FLAGS)) < 0) {
+		struct stat st;
+
+		/* O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a symlink. */
+		e = errno == ENOTDIR && fstatat(dirfd, "tmp", &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) ? ELOOP :
+		    errno;
+		return log_errf(err, errsz, "%s/tmp: %s", dirpath,
+		    e == ELOOP ? "is a symlink (not followed)" : strerror(e));
+	}
+	mdm_tmp_name(tmp, sizeof(tmp), name);
+	/* A killed run's leftover (unlinkat follows no symlink). */
+	if (unlinkat(tfd, tmp, 0) != 0 && errno != ENOENT)
+		goto fail;
+	what = name;
+	fd = openat(tfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	n = write(fd, data, len);
+	if (n != (ssize_t)len) {
+		if (n >= 0)
+			errno = EIO;
+		goto fail;
+	}
+	if (own(fs, fd) != 0 || fchmod(fd, mode) != 0)
+		goto fail;
+	e = close(fd);
+	fd = -1;
+	if (e != 0 || renameat(tfd, tmp, dirfd, name) != 0)
+		goto fail;
+	close(tfd);
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	(void)unlinkat(tfd, tmp, 0);
+	close(tfd);
+	return log_errf(err, errsz, "%s/%s: cannot write: %s", dirpath, what,
+	    strerror(e));
+}
+
+enum mdm_result
+mdm_fs_make_folder(struct mdm_fs *fs, const char *maildir, const char *name,
+    int dry, mdm_change_fn fn, void *arg, char *err, size_t errsz)
+{
+	/* maildirmake -f NAME: private, as an IMAP CREATE makes it. */
+	static const struct layout private_folder = { 0700, 0700, 3, 1 };
+	enum safepath_err e;
+	struct mdm_obj o;
+	char dname[NAME_MAX + 1], path[PATH_MAX];
+	const char *rel;
+	int dirfd, eno, r;
+
+	err[0] = '\0';
+	if ((e = safepath_folder(name, strlen(name))) != SAFEPATH_OK) {
+		char shown[LOG_PRINTABLE_SIZE];
+
+		log_errf(err, errsz, "%s: folder name \"%s\": %s", maildir,
+		    log_printable(shown, sizeof(shown), name, strlen(name)),
+		    safepath_strerror(e));
+		return MDM_R_FAILED;
+	}
+	r = snprintf(dname, sizeof(dname), ".%s", name);
+	if (r < 0 || (size_t)r >= sizeof(dname))
+		return MDM_R_FAILED;	/* safepath_folder said it fits */
+	r = snprintf(path, sizeof(path), "%s/%s", maildir, dname);
+	if (r < 0 || (size_t)r >= sizeof(path)) {
+		log_errf(err, errsz, "%s/%s: path too long", maildir, dname);
+		return MDM_R_FAILED;
+	}
+	if ((rel = below_base(fs, maildir, err, errsz)) == NULL)
+		return MDM_R_FAILED;
+	memset(&o, 0, sizeof(o));
+	o.kind = MDM_FOLDER;
+	o.path = path;
+	o.rel = (size_t)(rel - maildir);
+	o.parent = o.need = o.entry = MDM_NONE;
+	dirfd = walk(fs, rel, strlen(rel), &eno, err, errsz);
+	if (dirfd < 0) {
+		if (!dry || eno != ENOENT)
+			return MDM_R_FAILED;
+		err[0] = '\0';
+		note(fn, arg, 1, "create", "folder %s/", path);
+		return MDM_R_WOULD;
+	}
+	return make_dir(fs, dirfd, maildir, dname, &o, &private_folder,
+	    "folder", dry, fn, arg, err, errsz);
 }

@@ -54,4 +54,42 @@ enum mdm_result mdm_fs_make(struct mdm_fs *fs, const struct mdm_obj *o,
 enum mdm_result mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o,
     char *err, size_t errsz);
 
+/* ---- pieces quota.c and folders.c share (Courier files in a maildir) */
+
+struct buf;
+struct stat;
+
+/* One change line, as mdm_fs_make gives them ("created ...", "would
+ * create ..."; verb "create", "change", "add", "remove"). */
+void mdm_fs_note(mdm_change_fn fn, void *arg, int dry, const char *verb,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A new descriptor (the caller closes it) of directory path, absolute and
+ * below mail_base, reached without following a symlink; -1 with *eno and
+ * err set. */
+int mdm_fs_opendir(struct mdm_fs *fs, const char *path, int *eno,
+    char *err, size_t errsz);
+
+/* Read name in dirfd (at most max bytes) into out, *st its status: 1
+ * read, 0 there is none, -1 (err set) it is a symlink, not a regular file
+ * with one link owned by mail_owner or root, or larger than max. */
+int mdm_fs_read(const struct mdm_fs *fs, int dirfd, const char *dirpath,
+    const char *name, size_t max, struct buf *out, struct stat *st,
+    char *err, size_t errsz);
+
+/* Make name in dirfd (a maildir) hold data, whole: written under a
+ * temporary name in its tmp/, given to mail_owner with mode, renamed
+ * over name.  0, or -1 (err set; nothing changed). */
+int mdm_fs_replace(const struct mdm_fs *fs, int dirfd, const char *dirpath,
+    const char *name, const void *data, size_t len, mode_t mode, char *err,
+    size_t errsz);
+
+/* Make folder name (a Courier folder name, "." its hierarchy separator)
+ * in maildir as Courier's maildirmake -f NAME does: ".NAME" 0700,
+ * cur/new/tmp 0700, an empty maildirfolder 0600.  The maildir must
+ * exist (dry: may not yet). */
+enum mdm_result mdm_fs_make_folder(struct mdm_fs *fs, const char *maildir,
+    const char *name, int dry, mdm_change_fn fn, void *arg, char *err,
+    size_t errsz);
+
 #endif
