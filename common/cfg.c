@@ -26,9 +26,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +41,18 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/safepath.h"
 
 #define CFG_FILE_MAX	(4 * 1024 * 1024)	/* the file is smaller */
 #define CFG_LINE_MAX	65536			/* a line, and a value */
 #define CFG_MAPNAME_MAX	64
 #define CFG_PW_MAX	4096
 #define CFG_SUN_PATH_MAX 107			/* sizeof(sun_path) - 1 */
+#define CFG_FOLDERS_MAX	64			/* default_folders */
+/* include = GLOB */
+#define CFG_INCLUDE_DEPTH	8		/* files including files */
+#define CFG_INCLUDE_FILES	1000		/* files in all */
+#define CFG_INCLUDE_BYTES	(64 * 1024 * 1024)	/* read in all */
 
 /* Global parameters, in the order of the SPEC table. */
 enum {
@@ -58,7 +66,9 @@ enum {
 	G_RECIPIENT_DELIMITER, G_USER, G_GROUP, G_SOCKET_GROUP,
 	G_SOCKET_MODE, G_MAX_CONNECTIONS, G_IDLE_TIMEOUT,
 	G_MAX_REQUEST_SIZE, G_MAIL_BASE, G_MAIL_OWNER, G_SHARED_DIR,
-	G_SHARED_MAILDIRS_DIR, G_COUNT
+	G_SHARED_MAILDIRS_DIR,
+	G_DEFAULT_FOLDERS,
+	G_COUNT
 };
 
 enum {
@@ -70,6 +80,7 @@ struct pstate {
 	struct cfg *cfg;
 	char *err;
 	size_t errsz;
+	const char *file;		/* the file at work (main or included) */
 	int line;			/* of the logical line at work */
 	int in_map;			/* cfg->maps[n_maps - 1] is open */
 	char *gtext[G_COUNT];		/* text for $name; NULL: no value */
@@ -77,6 +88,14 @@ struct pstate {
 	char *mtext[M_COUNT];		/* of the open map */
 	int mline[M_COUNT];
 	char show[2][LOG_PRINTABLE_SIZE];	/* values in messages */
+
+	/* include = GLOB (NULL files: parsing from memory, no include) */
+	const struct cfg_files *files;
+	int depth;			/* 0 in the main file */
+	struct strlist ids;		/* every file read, main first */
+	struct strlist where;		/* "FILE:LINE" that included each */
+	char *stack[CFG_INCLUDE_DEPTH + 1];	/* ids being read */
+	size_t bytes;			/* read by include so far */
 };
 
 struct gparam {
@@ -108,6 +127,8 @@ static int set_octal(struct pstate *, int, const char *);
 static int set_component(struct pstate *, int, const char *);
 static int set_sasl_mech(struct pstate *, int, const char *);
 static int set_authz_id(struct pstate *, int, const char *);
+static int set_folders(struct pstate *, int, const char *);
+static int include(struct pstate *, const char *, struct buf *);
 
 #define G(name, def, fn, field, min, max) \
 	{ name, def, fn, offsetof(struct cfg, field), min, max }
@@ -174,6 +195,8 @@ static const struct gparam gparams[G_COUNT] = {
 	    shared_dir, 0, 0),
 	[G_SHARED_MAILDIRS_DIR] = G("shared_maildirs_dir", "shared.maildirs",
 	    set_component, shared_maildirs_dir, 0, 0),
+	[G_DEFAULT_FOLDERS] = G("default_folders", "", set_folders,
+	    default_folders, 0, 0),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);
@@ -218,9 +241,9 @@ errat(struct pstate *ps, int line, const char *fmt, ...)
 		msg[0] = '\0';
 	va_end(ap);
 	if (line > 0)
-		return log_errf(ps->err, ps->errsz, "%s:%d: %s", ps->cfg->file,
-		    line, msg);
-	return log_errf(ps->err, ps->errsz, "%s: %s", ps->cfg->file, msg);
+		return log_errf(ps->err, ps->errsz, "%s:%d: %s", ps->file, line,
+		    msg);
+	return log_errf(ps->err, ps->errsz, "%s: %s", ps->file, msg);
 }
 
 #define err(ps, ...) errat((ps), (ps)->line, __VA_ARGS__)
@@ -265,9 +288,9 @@ warnat(struct pstate *ps, int line, const char *fmt, ...)
 	if (r < 0)
 		msg[0] = '\0';
 	if (line > 0)
-		buf_printf(&b, "%s:%d: %s", ps->cfg->file, line, msg);
+		buf_printf(&b, "%s:%d: %s", ps->file, line, msg);
 	else
-		buf_printf(&b, "%s: %s", ps->cfg->file, msg);
+		buf_printf(&b, "%s: %s", ps->file, msg);
 	strlist_add(&ps->cfg->warnings, b.p, b.len);
 	buf_free(&b);
 }
@@ -569,6 +592,80 @@ set_component(struct pstate *ps, int i, const char *v)
 		    show(ps, 0, v));
 	set_string(GFIELD(ps, i, char *), v);
 	return 0;
+}
+
+/*
+ * default_folders: Courier folder names (safepath_folder), split at
+ * commas and white space; a name with a space is written in double
+ * quotes ("Sent Items"), and a quote may only enclose a whole name.
+ */
+static int
+set_folders(struct pstate *ps, int i, const char *v)
+{
+	struct strlist l = { NULL, 0 };
+	const char *p = v, *s, *e;
+	enum safepath_err se;
+
+	for (;;) {
+		while (*p == ',' || is_ws(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '"') {
+			s = ++p;
+			if ((e = strchr(s, '"')) == NULL || (e[1] != '\0' &&
+			    e[1] != ',' && !is_ws(e[1]))) {
+				err(ps, "%s: a quote must enclose a whole name "
+				    "in \"%s\"", gparams[i].name, show(ps, 0, v));
+				goto fail;
+			}
+			p = e + 1;
+		} else {
+			s = p;
+			while (*p != '\0' && *p != ',' && !is_ws(*p))
+				p++;
+			e = p;
+			if (memchr(s, '"', (size_t)(e - s)) != NULL) {
+				err(ps, "%s: a quote must enclose a whole name "
+				    "in \"%s\"", gparams[i].name, show(ps, 0, v));
+				goto fail;
+			}
+		}
+		if ((se = safepath_folder(s, (size_t)(e - s))) != SAFEPATH_OK) {
+			err(ps, "%s: folder name \"%s\" %s", gparams[i].name,
+			    log_printable(ps->show[0], sizeof(ps->show[0]), s,
+			    (size_t)(e - s)), safepath_strerror(se));
+			goto fail;
+		}
+		/* Courier-IMAP shows a folder NAME as INBOX.NAME already. */
+		if ((e - s == 5 || (e - s > 5 && s[5] == '.')) &&
+		    strncasecmp(s, "INBOX", 5) == 0) {
+			err(ps, "%s: \"%s\": write the folder name without "
+			    "\"INBOX.\" (Sent, not INBOX.Sent)", gparams[i].name,
+			    log_printable(ps->show[0], sizeof(ps->show[0]), s,
+			    (size_t)(e - s)));
+			goto fail;
+		}
+		for (size_t k = 0; k < l.n; k++)
+			if (strlen(l.v[k]) == (size_t)(e - s) &&
+			    memcmp(l.v[k], s, (size_t)(e - s)) == 0) {
+				err(ps, "%s: \"%s\" is listed twice",
+				    gparams[i].name, show(ps, 0, l.v[k]));
+				goto fail;
+			}
+		if (l.n >= CFG_FOLDERS_MAX) {
+			err(ps, "%s: more than %d folders", gparams[i].name,
+			    CFG_FOLDERS_MAX);
+			goto fail;
+		}
+		strlist_add(&l, s, (size_t)(e - s));
+	}
+	strlist_free(GFIELD(ps, i, struct strlist));
+	*GFIELD(ps, i, struct strlist) = l;
+	return 0;
+fail:
+	strlist_free(&l);
+	return -1;
 }
 
 static int
@@ -1087,11 +1184,15 @@ section(struct pstate *ps, const char *s)
 		    CFG_MAPNAME_MAX);
 	if (map_finish(ps) != 0)
 		return -1;
-	if ((dup = cfg_map_find(cfg, name, len)) != NULL)
+	if ((dup = cfg_map_find(cfg, name, len)) != NULL) {
+		if (dup->file != NULL && strcmp(dup->file, ps->file) != 0)
+			return err(ps, "[map %s] is already defined at %s:%d",
+			    dup->name, dup->file, dup->line);
 		return err(ps, "[map %s] is already defined at line %d",
 		    dup->name, dup->line);
+	}
 	m = map_add(cfg, name, len);
-	m->file = cfg->file;
+	m->file = ps->file;
 	m->line = ps->line;
 	ps->in_map = 1;
 	return 0;
@@ -1132,6 +1233,11 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 			return err(ps, "bad parameter name \"%s\"",
 			    log_printable(ps->show[0], sizeof(ps->show[0]), s,
 			    nlen));
+	if (nlen == 7 && memcmp(s, "include", 7) == 0) {
+		for (v = eq + 1; is_ws(*v); v++)
+			;
+		return include(ps, v, val);
+	}
 	g = find_gparam(s, nlen);
 	m = g < 0 ? find_mparam(s, nlen) : -1;
 	if (g < 0 && m < 0)
@@ -1139,6 +1245,9 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 		    log_printable(ps->show[0], sizeof(ps->show[0]), s, nlen));
 	memcpy(name, s, nlen);
 	name[nlen] = '\0';
+	if (g >= 0 && ps->depth > 0)
+		return err(ps, "\"%s\" is a global parameter: an included "
+		    "file holds only [map] sections", name);
 	if (g >= 0 && ps->in_map)
 		return err(ps, "\"%s\" is a global parameter, not allowed "
 		    "inside [map %s]", name, cur_map_name(ps));
@@ -1170,6 +1279,144 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 		r = mparams[m].set(ps, &ps->cfg->maps[ps->cfg->n_maps - 1],
 		    m, buf_str(val));
 	return r;
+}
+
+/* ---- include = GLOB --------------------------------------------------- */
+
+static int read_lines(struct pstate *, const char *, size_t);
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The pattern, relative ones taken from the including file's directory. */
+static void
+include_pattern(const struct pstate *ps, const char *v, struct buf *out)
+{
+	const char *slash = strrchr(ps->file, '/');
+
+	buf_reset(out);
+	if (*v != '/') {
+		if (slash == NULL)
+			buf_puts(out, ".");
+		else if (slash == ps->file)
+			buf_puts(out, "");	/* the file is in "/" */
+		else
+			buf_append(out, ps->file, (size_t)(slash - ps->file));
+		buf_putc(out, '/');
+	}
+	buf_puts(out, v);
+}
+
+/* Read one included file; 0, or -1 (err set). */
+static int
+include_one(struct pstate *ps, const char *path)
+{
+	const struct cfg_files *f = ps->files;
+	char why[512], *text = NULL, *id = NULL;
+	const char *saved_file = ps->file;
+	int saved_line = ps->line, rc = -1;
+	size_t len = 0, k;
+	struct buf where = BUF_INIT;
+
+	if (ps->cfg->include_files.n >= CFG_INCLUDE_FILES)
+		return err(ps, "include: more than %d files", CFG_INCLUDE_FILES);
+	why[0] = '\0';
+	if (f->read(f->arg, path, CFG_FILE_MAX - 1, &text, &len, &id, why,
+	    sizeof(why)) != 0)
+		return err(ps, "include %s: %s", show(ps, 0, path), why);
+	for (k = 0; k < ps->ids.n; k++)
+		if (strcmp(ps->ids.v[k], id) == 0)
+			break;
+	if (k < ps->ids.n) {
+		int loop = 0;
+
+		for (int d = 0; d <= ps->depth; d++)
+			loop |= strcmp(ps->stack[d], id) == 0;
+		if (loop)
+			err(ps, "include %s: an include loop (the file is "
+			    "being read already)", show(ps, 0, path));
+		else	/* k > 0: the main file is always being read */
+			err(ps, "include %s: already included at %s",
+			    show(ps, 0, path), ps->where.v[k]);
+		goto out;
+	}
+	if (ps->depth + 1 > CFG_INCLUDE_DEPTH) {
+		err(ps, "include %s: included files nested deeper than %d",
+		    show(ps, 0, path), CFG_INCLUDE_DEPTH);
+		goto out;
+	}
+	if (CFG_INCLUDE_BYTES - ps->bytes < len) {
+		err(ps, "include %s: more than %d bytes included in all",
+		    show(ps, 0, path), CFG_INCLUDE_BYTES);
+		goto out;
+	}
+	ps->bytes += len;
+	buf_printf(&where, "%s:%d", ps->file, ps->line);
+	strlist_add(&ps->ids, id, strlen(id));
+	strlist_add(&ps->where, where.p, where.len);
+	strlist_add(&ps->cfg->include_files, path, strlen(path));
+	ps->stack[++ps->depth] = ps->ids.v[ps->ids.n - 1];
+	ps->file = ps->cfg->include_files.v[ps->cfg->include_files.n - 1];
+	/* A section ends with its file. */
+	rc = read_lines(ps, text, len) == 0 && map_finish(ps) == 0 ? 0 : -1;
+	ps->depth--;
+	if (rc == 0) {
+		ps->file = saved_file;
+		ps->line = saved_line;
+	}
+out:
+	if (text != NULL)
+		explicit_bzero(text, len);
+	free(text);
+	free(id);
+	buf_free(&where);
+	return rc;
+}
+
+/*
+ * include = GLOB: the files it names, in name order (strcmp), each read
+ * as map sections.  It ends the section open before it.  A pattern
+ * without * ? [ must name a file; one with them may name none.
+ */
+static int
+include(struct pstate *ps, const char *v, struct buf *val)
+{
+	struct strlist paths = { NULL, 0 };
+	struct buf pat = BUF_INIT;
+	char why[512];
+	int rc = -1;
+
+	if (map_finish(ps) != 0)
+		return -1;
+	if (ps->files == NULL)
+		return err(ps, "include: not available here (the configuration "
+		    "is not read from a file)");
+	if (expand(ps, v, val) != 0)
+		return -1;
+	if (val->len == 0)
+		return err(ps, "include needs a file name or a pattern");
+	include_pattern(ps, buf_str(val), &pat);
+	why[0] = '\0';
+	if (strpbrk(buf_str(&pat), "*?[") == NULL)
+		strlist_add(&paths, pat.p, pat.len);
+	else if (ps->files->glob(ps->files->arg, buf_str(&pat), &paths, why,
+	    sizeof(why)) != 0) {
+		err(ps, "include %s: %s", show(ps, 0, buf_str(&pat)), why);
+		goto out;
+	}
+	if (paths.n > 1)
+		qsort(paths.v, paths.n, sizeof(*paths.v), by_name);
+	for (size_t i = 0; i < paths.n; i++)
+		if (include_one(ps, paths.v[i]) != 0)
+			goto out;
+	rc = 0;
+out:
+	strlist_free(&paths);
+	buf_free(&pat);
+	return rc;
 }
 
 static void
@@ -1481,6 +1728,14 @@ struct cfg *
 cfg_parse(const char *text, size_t len, const char *name, char *err,
     size_t errsz)
 {
+	return cfg_parse_files(text, len, name, name != NULL ? name :
+	    "(config)", NULL, err, errsz);
+}
+
+struct cfg *
+cfg_parse_files(const char *text, size_t len, const char *name,
+    const char *id, const struct cfg_files *files, char *err, size_t errsz)
+{
 	struct pstate *ps;
 	struct cfg *cfg;
 	int rc = -1;
@@ -1491,8 +1746,13 @@ cfg_parse(const char *text, size_t len, const char *name, char *err,
 	cfg = xcalloc(1, sizeof(*cfg));
 	cfg->file = xstrdup(name != NULL ? name : "(config)");
 	ps->cfg = cfg;
+	ps->file = cfg->file;
 	ps->err = err;
 	ps->errsz = errsz;
+	ps->files = files;
+	strlist_add(&ps->ids, id, strlen(id));
+	strlist_add(&ps->where, "", 0);
+	ps->stack[0] = ps->ids.v[0];
 	for (int i = 0; i < G_COUNT; i++) {
 		if (gparams[i].def == NULL)
 			continue;
@@ -1505,13 +1765,18 @@ cfg_parse(const char *text, size_t len, const char *name, char *err,
 		    CFG_FILE_MAX - 1);
 		goto out;
 	}
-	if (read_lines(ps, text, len) != 0 || check_all(ps) != 0)
+	if (read_lines(ps, text, len) != 0)
+		goto out;
+	ps->file = cfg->file;
+	if (check_all(ps) != 0)
 		goto out;
 	rc = 0;
 out:
 	for (int i = 0; i < G_COUNT; i++)
 		free(ps->gtext[i]);
 	mtext_clear(ps);
+	strlist_free(&ps->ids);
+	strlist_free(&ps->where);
 	free(ps);
 	if (rc != 0) {
 		cfg_free(cfg);
@@ -1528,7 +1793,8 @@ cfg_free(struct cfg *cfg)
 	for (int i = 0; i < G_COUNT; i++) {
 		void *f = (char *)cfg + gparams[i].off;
 
-		if (gparams[i].set == set_uri_list)
+		if (gparams[i].set == set_uri_list ||
+		    gparams[i].set == set_folders)
 			strlist_free(f);
 		else if (gparams[i].set == set_str_opt ||
 		    gparams[i].set == set_str_req ||
@@ -1547,6 +1813,7 @@ cfg_free(struct cfg *cfg)
 		map_free(&cfg->maps[i]);
 	free(cfg->maps);
 	strlist_free(&cfg->warnings);
+	strlist_free(&cfg->include_files);
 	free(cfg->file);
 	free(cfg);
 }
@@ -1691,9 +1958,68 @@ cfg_tls_client_files(const struct cfg *cfg, char *err, size_t errsz)
 	return 0;
 }
 
+/* include on the file system: glob(3), sorted by include() itself. */
+static int
+fs_glob(void *arg, const char *pattern, struct strlist *paths, char *err,
+    size_t errsz)
+{
+	glob_t g;
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	r = glob(pattern, GLOB_ERR | GLOB_NOSORT, NULL, &g);
+	if (r == GLOB_NOMATCH) {
+		globfree(&g);
+		return 0;
+	}
+	if (r != 0) {
+		globfree(&g);
+		return log_errf(err, errsz, r == GLOB_ABORTED ? "cannot read a "
+		    "directory of the pattern" : "cannot expand the pattern");
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		strlist_add(paths, g.gl_pathv[i], strlen(g.gl_pathv[i]));
+	globfree(&g);
+	return 0;
+}
+
+static int
+fs_read(void *arg, const char *path, size_t max, char **text, size_t *len,
+    char **id, char *err, size_t errsz)
+{
+	char ident[64];
+	struct stat st;
+	int fd, r;
+
+	/* O_NONBLOCK: a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return log_errf(err, errsz, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return log_errf(err, errsz, "not a regular file");
+	}
+	r = read_all(fd, max, text, len);
+	close(fd);
+	if (r < 0)
+		return log_errf(err, errsz, "cannot read: %s", strerror(errno));
+	if (r > 0)
+		return log_errf(err, errsz, "file too large (at most %zu bytes)",
+		    max);
+	r = snprintf(ident, sizeof(ident), "%ju:%ju", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino);
+	if (r < 0 || (size_t)r >= sizeof(ident))
+		ident[0] = '\0';	/* 41 bytes at most: cannot happen */
+	*id = xstrdup(ident);
+	return 0;
+}
+
+static const struct cfg_files fs_files = { fs_glob, fs_read, NULL };
+
 struct cfg *
 cfg_load(const char *path, char *err, size_t errsz)
 {
+	char ident[64];
 	struct stat st;
 	struct cfg *cfg;
 	size_t len;
@@ -1729,7 +2055,11 @@ cfg_load(const char *path, char *err, size_t errsz)
 		return NULL;
 	}
 	close(fd);
-	cfg = cfg_parse(text, len, path, err, errsz);
+	r = snprintf(ident, sizeof(ident), "%ju:%ju", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino);
+	if (r < 0 || (size_t)r >= sizeof(ident))
+		ident[0] = '\0';
+	cfg = cfg_parse_files(text, len, path, ident, &fs_files, err, errsz);
 	explicit_bzero(text, len);	/* it may hold bind_pw */
 	free(text);
 	if (cfg != NULL && cfg->bind_pw != NULL && (st.st_mode & S_IROTH)) {

@@ -8,6 +8,7 @@
  * parameter given twice keeps the later value and leaves a warning.  Every
  * error names "FILE:LINE: ...".  When the file defines no map, the
  * built-in domain/alias/mailbox profile of the SPEC applies.
+ * "include = GLOB" reads more files (map sections only) in name order.
  *
  * The parsed struct is read-only after cfg_load(); lookupd shares one
  * between threads without locking.
@@ -105,14 +106,44 @@ struct cfg {
 	size_t n_maps;
 	int builtin_maps;		/* the file defined no [map] */
 
+	/* ldap-maildirmake: folders of every new maildir (Courier names,
+	 * "." between levels, UTF-8), subscribed */
+	struct strlist default_folders;
+
+	/* include = GLOB: every file read, in order (a map's file points
+	 * into it) */
+	struct strlist include_files;
+
 	struct strlist warnings;	/* "FILE:LINE: text", for `check` */
 };
 
 /* Read and check a file.  NULL on error, with "FILE:LINE: text" in err. */
 struct cfg *cfg_load(const char *path, char *err, size_t errsz);
-/* The same from memory; name is used in messages (fuzzing, unit tests). */
+/* The same from memory; name is used in messages (fuzzing, unit tests).
+ * include is refused. */
 struct cfg *cfg_parse(const char *text, size_t len, const char *name,
     char *err, size_t errsz);
+
+/* How include = GLOB reads files (cfg_load: the file system; tests and
+ * fuzzing: files in memory). */
+struct cfg_files {
+	/* Add to paths the files pattern names (in any order; none is fine);
+	 * a pattern without * ? [ is a path, added as it is.  0, or -1 with
+	 * a reason in err. */
+	int (*glob)(void *arg, const char *pattern, struct strlist *paths,
+	    char *err, size_t errsz);
+	/* A fresh, NUL-terminated copy of a regular file of at most max
+	 * bytes, and an identity that two names of one file share.  0, or
+	 * -1 with a reason in err. */
+	int (*read)(void *arg, const char *path, size_t max, char **text,
+	    size_t *len, char **id, char *err, size_t errsz);
+	void *arg;
+};
+
+/* cfg_parse, with include read through files; id: the main file's. */
+struct cfg *cfg_parse_files(const char *text, size_t len, const char *name,
+    const char *id, const struct cfg_files *files, char *err,
+    size_t errsz);
 void cfg_free(struct cfg *cfg);
 
 /* The map called name (len bytes), or NULL. */

@@ -24,6 +24,8 @@
  *     \HH escapes, a format with exactly one %s and no other '%' but
  *     %%, catchall only with kind = address; the built-in profile is the
  *     three maps of the SPEC;
+ *   - default_folders: at most 64 Courier folder names (safepath_folder),
+ *     none "INBOX" or "INBOX.*", none twice;
  *   - no string anywhere holds a control byte other than TAB;
  *   - parsing the same text twice gives the same verdict and message.
  * The text is also parsed with a 16-byte error buffer (truncation only).
@@ -35,6 +37,7 @@
 #include <strings.h>
 
 #include "common/cfg.h"
+#include "common/safepath.h"
 #include "tests/fuzz/fuzz.h"
 
 #define NAME "fuzz.conf"
@@ -249,6 +252,22 @@ check_component(const char *s)
 }
 
 static void
+check_folders(const struct strlist *l)
+{
+	FUZZ_ASSERT(l->n <= 64);
+	FUZZ_ASSERT(l->n == 0 || l->v[l->n] == NULL);
+	for (size_t i = 0; i < l->n; i++) {
+		const char *f = l->v[i];
+
+		FUZZ_ASSERT(safepath_folder(f, strlen(f)) == SAFEPATH_OK);
+		FUZZ_ASSERT(!(strncasecmp(f, "INBOX", 5) == 0 &&
+		    (f[5] == '\0' || f[5] == '.')));
+		for (size_t j = 0; j < i; j++)
+			FUZZ_ASSERT(strcmp(l->v[j], f) != 0);
+	}
+}
+
+static void
 check_cfg(const struct cfg *cfg)
 {
 	const char *p;
@@ -335,6 +354,8 @@ check_cfg(const struct cfg *cfg)
 	check_component(cfg->shared_dir);
 	check_component(cfg->shared_maildirs_dir);
 	FUZZ_ASSERT(strcmp(cfg->shared_dir, cfg->shared_maildirs_dir) != 0);
+	check_folders(&cfg->default_folders);
+	FUZZ_ASSERT(cfg->include_files.n == 0);	/* refused from memory */
 
 	FUZZ_ASSERT(cfg->n_maps > 0 && cfg->maps != NULL);
 	if (cfg->builtin_maps) {
