@@ -164,7 +164,8 @@ check-long: check-build
 #                                 socket directory in Postfix's spool
 #   $(SCHEMADIR)                  qmail.schema, qmail.ldif (not slapd's
 #                                 /etc/ldap/schema: qmail-ldap's own
-#                                 qmail.schema may live there)
+#                                 qmail.schema may live there); ox and
+#                                 apple .schema/.ldif likewise
 #   $(EXAMPLESDIR)                ldapmail.conf.example, postfix/, courier/,
 #                                 slapd/, ldap-maildirmake.cron
 #   $(DOCDIR)                     README.md, CHANGES
@@ -212,6 +213,8 @@ install: $(LOOKUPD) $(MDM)
 	    $(DESTDIR)$(TMPFILESDIR)/ldapmail.conf
 	$(INSTALL) -m 0644 schema/qmail.schema schema/qmail.ldif \
 	    $(DESTDIR)$(SCHEMADIR)/
+	$(INSTALL) -m 0644 schema/ox.schema schema/ox.ldif schema/apple.schema \
+	    schema/apple.ldif $(DESTDIR)$(SCHEMADIR)/
 	$(INSTALL) -m 0644 ldapmail.conf.example $(DESTDIR)$(EXAMPLESDIR)/
 	$(INSTALL) -m 0644 postfix/README postfix/main.cf.fragment \
 	    postfix/main.cf.mydestination.fragment postfix/master.cf.fragment \

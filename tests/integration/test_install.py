@@ -62,6 +62,8 @@ def expected(prefix="/usr"):
         p + "/share/ldapmail/schema/qmail.ldif": (0o644,
                                                   "schema/qmail.ldif"),
     }
+    for f in ("ox.schema", "ox.ldif", "apple.schema", "apple.ldif"):
+        want[p + "/share/ldapmail/schema/" + f] = (0o644, "schema/" + f)
     ex = p + "/share/doc/ldapmail/examples"
     for src in ("ldapmail.conf.example", "postfix/README",
                 "postfix/main.cf.fragment",

@@ -27,9 +27,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import ldapmail_test as t                                   # noqa: E402
+import cnconfig                                             # noqa: E402
 
 SCHEMA = os.path.join(t.SRC, "schema")
-SLAPD_BIN = "/usr/sbin/slapd"
 ALBERT = ("cn=Albert Onestone,ou=Tokelau,o=company", "albert-secret")
 SEVEN_DN = "cn=Seven of Nine,ou=Tokelau,o=company"
 
@@ -404,41 +404,6 @@ def tls_listeners():
     s.stop()
 
 
-CN_CONFIG_BASE = """\
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: {dir}/slapd-self.pid
-
-dn: cn=module{{0}},cn=config
-objectClass: olcModuleList
-cn: module{{0}}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-
-include: file:///etc/ldap/schema/cosine.ldif
-
-include: file:///etc/ldap/schema/inetorgperson.ldif
-
-dn: olcDatabase={{-1}}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {{-1}}frontend
-
-dn: olcDatabase={{0}}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {{0}}config
-olcAccess: {{0}}to * by dn.exact=gidNumber=0+uidNumber=0,cn=peercred,cn=extern
- al,cn=auth manage by * break
-"""
-
-
 def config_values(e, names):
     """{name: [values without {n}]} from an Entry."""
     return {n: [re.sub(r"^\{-?\d+\}", "", v) for v in e.get(n, [])]
@@ -465,31 +430,13 @@ def index_set(values):
 @t.test
 def cn_config_files():
     main = slapd()
-    d = os.path.join(t.tmpdir("ldapmail-cnconfig-"), "c")
-    cfg = os.path.join(d, "slapd.d")
-    os.makedirs(cfg)
-    os.makedirs(os.path.join(d, "db"), mode=0o700)
-    base = os.path.join(d, "base.ldif")
-    with open(base, "w") as f:
-        f.write(CN_CONFIG_BASE.format(dir=d))
-    r = t.run(["/usr/sbin/slapadd", "-n0", "-F", cfg, "-l", base])
-    if not t.ok(r.rc == 0, "a cn=config directory built with slapadd -n0",
-                r.why()):
+    try:
+        c = cnconfig.start()
+    except RuntimeError as e:
+        t.ok(False, "a cn=config slapd (slapadd -n0, then it answers)",
+             str(e))
         return
-    port = t.free_port()
-    ldapi = "ldapi://%s/" % os.path.join(d, "ldapi").replace("/", "%2F")
-    uri = "ldap://127.0.0.1:%d/" % port
-    dm = t.Daemon([SLAPD_BIN, "-F", cfg, "-h", "%s %s" % (uri, ldapi),
-                   "-d", "0"], name="slapd-cnconfig", dir=d).start()
-
-    def answers():
-        return t.run(["ldapsearch", "-x", "-H", ldapi, "-b", "", "-s",
-                      "base", "-LLL", "1.1"], timeout=5).rc == 0
-    if not t.ok(t.wait_until(answers, 10), "cn=config slapd answers",
-                dm.errors()[-500:]):
-        dm.stop()
-        return
-    ext = ["-Y", "EXTERNAL", "-Q", "-H", ldapi]
+    d, uri, ldapi, ext, dm = c.dir, c.uri, c.ldapi, c.ext, c.daemon
 
     r = t.run(["ldapadd"] + ext + ["-f", os.path.join(SCHEMA, "qmail.ldif")])
     t.ok(r.rc == 0, "ldapadd -Y EXTERNAL -f schema/qmail.ldif loads it",

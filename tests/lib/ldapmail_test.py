@@ -852,17 +852,20 @@ class Slapd:
         s.restart(); s.freeze(); s.thaw()
 
     ldifs: files loaded (slapadd) at the first start, default the fixture.
+    schemas: more .schema files slapd includes (scripts/test-slapd
+    --schema), at every start.
     ldaps=True: also an ldaps:// listener (s.ldaps_uri) with a test CA
     (s.ca_file); StartTLS works on s.uri.
     """
 
     def __init__(self, dir=None, port=None, ldifs=None, ldaps=False,
-                 debug=0):
+                 debug=0, schemas=()):
         self.dir = dir or os.path.join(tmpdir("ldapmail-slapd-"), "slapd")
         self.port = port or free_port()
         self.ldaps_port = free_port() if ldaps else None
         self.ldifs = [fixture_path()] if ldifs is None else list(ldifs)
         self.debug = debug
+        self.schemas = list(schemas)
         self.pid = None
         self._loaded = False
 
@@ -901,6 +904,8 @@ class Slapd:
         if self.ldaps_port:
             argv += ["--ldaps-port", str(self.ldaps_port)]
         todo = list(ldifs) + ([] if self._loaded else self.ldifs)
+        for f in self.schemas:
+            argv += ["--schema", f]
         for f in todo:
             argv += ["--ldif", f]
         r = run(argv, timeout=60)
