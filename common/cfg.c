@@ -1407,6 +1407,9 @@ include(struct pstate *ps, const char *v, struct buf *val)
 		err(ps, "include %s: %s", show(ps, 0, buf_str(&pat)), why);
 		goto out;
 	}
+	if (paths.n == 0)
+		warnat(ps, ps->line, "include %s: no file matches",
+		    show(ps, 0, buf_str(&pat)));
 	if (paths.n > 1)
 		qsort(paths.v, paths.n, sizeof(*paths.v), by_name);
 	for (size_t i = 0; i < paths.n; i++)

@@ -236,6 +236,23 @@ test_cases(void)
 }
 
 static void
+test_no_match_warns(void)
+{
+	static const struct mfile f[] = {
+		{ "/w/main.conf", BASE "include = /w/conf.d/*.conf\n", NULL },
+	};
+	struct cfg *c = LOAD(f);
+
+	CHECK_STR("no match: parsed", errbuf, "(parsed)");
+	CHECK("no match: one warning", c != NULL && c->warnings.n == 1);
+	if (c != NULL && c->warnings.n == 1)
+		CHECK_STR("no match: the warning", c->warnings.v[0],
+		    "/w/main.conf:4: include /w/conf.d/*.conf: no file matches");
+	CHECK("no match: the built-in maps", c != NULL && c->builtin_maps);
+	cfg_free(c);
+}
+
+static void
 test_limits(void)
 {
 	static struct mfile chain[11];
@@ -501,6 +518,7 @@ main(void)
 {
 	test_order();
 	test_cases();
+	test_no_match_warns();
 	test_limits();
 	test_many_files();
 	test_folders();
