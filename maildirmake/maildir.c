@@ -106,17 +106,20 @@ layout_of(enum mdm_kind k)
 	}
 }
 
-static void __attribute__((format(printf, 5, 0)))
-vnote(mdm_change_fn fn, void *arg, int dry, const char *verb,
-    const char *fmt, va_list ap)
+void
+mdm_fs_note(mdm_change_fn fn, void *arg, int dry, const char *verb,
+    const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	char line[PATH_MAX * 2 + 256];
+	va_list ap;
 	int r;
 
 	if (fn == NULL)
 		return;
+	va_start(ap, fmt);
 	r = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 	if (r < 0)
 		return;
 	if (dry) {
@@ -135,16 +138,8 @@ vnote(mdm_change_fn fn, void *arg, int dry, const char *verb,
 	buf_free(&b);
 }
 
-static void __attribute__((format(printf, 5, 6)))
-note(mdm_change_fn fn, void *arg, int dry, const char *verb,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vnote(fn, arg, dry, verb, fmt, ap);
-	va_end(ap);
-}
+/* Every change line here (mdm_fs_note: quota.c and folders.c use it too). */
+#define note mdm_fs_note
 
 /* The temporary name used for name in its parent (NUL-terminated). */
 static void
@@ -1114,17 +1109,6 @@ mdm_fs_make(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 }
 
 /* ---- shared with quota.c and folders.c ---- */
-
-void
-mdm_fs_note(mdm_change_fn fn, void *arg, int dry, const char *verb,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vnote(fn, arg, dry, verb, fmt, ap);
-	va_end(ap);
-}
 
 /* The part of path below mail_base, or NULL (err set). */
 static const char *
