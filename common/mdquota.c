@@ -24,9 +24,12 @@
 void
 mdquota_courier_parse(const char *s, size_t len, struct mdquota *q)
 {
-	const char *end, *nl = memchr(s, '\n', len);
+	const char *end, *nl;
 
 	q->bytes = q->count = 0;
+	if (len == 0)
+		return;		/* s may be NULL then */
+	nl = memchr(s, '\n', len);
 	end = nl != NULL ? nl : s + len;
 	while (s < end) {
 		unsigned long long n = 0;
@@ -83,7 +86,7 @@ enum mdquota_update
 mdquota_update(const char *old, size_t len, const struct mdquota *q,
     struct buf *out)
 {
-	const char *nl = memchr(old, '\n', len);
+	const char *nl = len > 0 ? memchr(old, '\n', len) : NULL;
 	char line[MDQUOTA_LINE_MAX];
 	struct mdquota have;
 

@@ -33,8 +33,11 @@
 static int
 has_line(const struct buf *text, const char *line, size_t len)
 {
-	const char *p = text->p, *end = text->p + text->len;
+	const char *p = text->p, *end;
 
+	if (text->len == 0)
+		return 0;	/* text->p may be NULL then */
+	end = text->p + text->len;
 	while (p != NULL && p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t l = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);

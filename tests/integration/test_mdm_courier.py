@@ -184,6 +184,12 @@ def changed_quota_keeps_usage_lines():
     r = tool("-n", "quota", os.path.join(BASE, "new"), "5", "0")
     t.eq(r.out, "would create %s/new/maildirsize\nwould\n" % BASE,
          "dry run of a maildir still to be made")
+    # An empty file: made whole again.
+    with open(size, "wb") as f:
+        pass
+    r = tool("quota", md, "10", "0")
+    t.eq(read(size), b"10S\n         100            1\n",
+         "an empty maildirsize: a new file, delivered mail counted", r.why())
     # A file holding only the quota line: made whole again, mail counted.
     with open(size, "wb") as f:
         f.write(b"9S\n")

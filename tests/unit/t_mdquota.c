@@ -58,6 +58,12 @@ courier_reading(void)
 	parse("parse: digits without a letter", "500", 0, 0);
 	parse("parse: stops at newline", "5S\n9C", 5, 0);
 	parse("parse: empty", "", 0, 0);
+	{
+		struct mdquota z = { 7, 7 };
+
+		mdquota_courier_parse(NULL, 0, &z);
+		CHECK("parse: NULL, 0", z.bytes == 0 && z.count == 0);
+	}
 	parse("parse: saturates", "99999999999999999999999S", MDQUOTA_BYTES_MAX,
 	    0);
 }
@@ -96,6 +102,9 @@ files(void)
 	CHECK("update: no newline at all", mdquota_update("500S", 4, &q, &b)
 	    == MDQUOTA_NO_USAGE);
 	CHECK("update: empty file", mdquota_update("", 0, &q, &b) ==
+	    MDQUOTA_NO_USAGE);
+	/* An empty buffer that never held anything has no pointer. */
+	CHECK("update: empty, NULL", mdquota_update(NULL, 0, &q, &b) ==
 	    MDQUOTA_NO_USAGE);
 	CHECK("update: last line open is kept", mdquota_update("1S\n 2 3", 7,
 	    &s, &b) == MDQUOTA_CHANGED && b.len == 7 &&
