@@ -1323,6 +1323,11 @@ include_one(struct pstate *ps, const char *path)
 
 	if (ps->cfg->include_files.n >= CFG_INCLUDE_FILES)
 		return err(ps, "include: more than %d files", CFG_INCLUDE_FILES);
+	/* Its name starts every message about its lines: one clean line. */
+	for (const char *p = path; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return err(ps, "include %s: a file name with a control "
+			    "character", show(ps, 0, path));
 	why[0] = '\0';
 	if (f->read(f->arg, path, CFG_FILE_MAX - 1, &text, &len, &id, why,
 	    sizeof(why)) != 0)

@@ -198,6 +198,11 @@ static const struct icase icases[] = {
 	    { "/e/b.conf", MAP("b"), "ino-7" } },
 	  "/e/main.conf:5: include /e/b.conf: already included at "
 	  "/e/main.conf:4" },
+	{ "a file name with a control character",
+	  { { "/e/main.conf", BASE "include = d/*.conf\n", NULL },
+	    { "/e/d/\x0b.conf", MAP("x"), NULL } },
+	  "/e/main.conf:4: include /e/d/\\x0b.conf: a file name with a control "
+	  "character" },
 	{ "an empty include",
 	  { { "/e/main.conf", BASE "include =\n", NULL } },
 	  "/e/main.conf:4: include needs a file name or a pattern" },
