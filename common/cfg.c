@@ -58,7 +58,9 @@ enum {
 	G_RECIPIENT_DELIMITER, G_USER, G_GROUP, G_SOCKET_GROUP,
 	G_SOCKET_MODE, G_MAX_CONNECTIONS, G_IDLE_TIMEOUT,
 	G_MAX_REQUEST_SIZE, G_MAIL_BASE, G_MAIL_OWNER, G_SHARED_DIR,
-	G_SHARED_MAILDIRS_DIR, G_COUNT
+	G_SHARED_MAILDIRS_DIR,
+	G_FAILBACK,			/* failover between ldap_uri entries */
+	G_COUNT
 };
 
 enum {
@@ -174,6 +176,7 @@ static const struct gparam gparams[G_COUNT] = {
 	    shared_dir, 0, 0),
 	[G_SHARED_MAILDIRS_DIR] = G("shared_maildirs_dir", "shared.maildirs",
 	    set_component, shared_maildirs_dir, 0, 0),
+	[G_FAILBACK] = G("failback", "60", set_int, failback, 1, 86400),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);
