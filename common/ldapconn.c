@@ -79,6 +79,20 @@ void ldap_pvt_tls_ctx_free(void *ctx);
 #define KEEPALIVE_PROBES 3
 #define KEEPALIVE_INTVL	10
 
+/* One ldap_uri entry and what the session knows about it. */
+struct server {
+	const char *uri;	/* as configured (in cfg) */
+	int down;		/* did not answer: tried after the others,
+				 * until it answers again */
+	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
+	int failed;
+	struct timespec failed_at;
+	enum ldapconn_status failed_st;
+	char failed_err[512];
+};
+
+struct probe;
+
 struct ldapconn {
 	const struct cfg *cfg;
 	char *uris;		/* every ldap_uri, space-separated */
@@ -94,11 +108,21 @@ struct ldapconn {
 	struct timespec tls_mtime[3];	/* CA, certificate, key */
 	ino_t tls_ino[3];
 
-	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
-	int failed;
-	struct timespec failed_at;
-	enum ldapconn_status failed_st;
-	char failed_err[512];
+	/* Failover: the servers in ldap_uri order, which one ld talks to,
+	 * since when (or since the last failback probe), and the probe of
+	 * the earlier ones that runs in the background (see failback). */
+	struct server *srv;
+	size_t nsrv;
+	size_t cur;
+	const char *trying;	/* URI being connected, for messages */
+	struct timespec cur_since;
+	long failback_ms;
+	struct probe *probe;
+
+	/* What ldapconn_current tells other threads, under pub_mu. */
+	pthread_mutex_t pub_mu;
+	int pub_index;		/* -1: not connected */
+	char pub_uri[300];
 
 	/* The watchdog of a connect (see watchdog_main); wd_fd, wd_stop
 	 * and wd_fired are shared with its thread, under wd_mu. */
@@ -288,11 +312,13 @@ set_err(char *err, size_t errsz, int rc, const char *diag,
 #define TLS_HINT "is the server certificate trusted by tls_ca_file and " \
 	"issued for this host name?"
 
-/* Whom to name for a connection problem: the URI that answered, or all. */
+/* Whom to name for a connection problem: the URI that answered, the one
+ * being tried, or all. */
 static const char *
 server_name(const struct ldapconn *lc)
 {
-	return lc->server[0] ? lc->server : lc->uris;
+	return lc->server[0] ? lc->server : lc->trying ? lc->trying :
+	    lc->uris;
 }
 
 /* ---- classification ---- */
@@ -315,6 +341,14 @@ conn_broken(int rc)
 	default:
 		return 0;
 	}
+}
+
+/* Codes after which the server counts as down: it did not answer in time
+ * or says it cannot serve. */
+static int
+server_unwell(int rc)
+{
+	return rc == LDAP_TIMEOUT || rc == LDAP_BUSY || rc == LDAP_UNAVAILABLE;
 }
 
 /* Codes a stale handle gives: worth one retry on a fresh connection. */
@@ -480,14 +514,46 @@ conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
 	watchdog_forget(ctx->lc_arg, fd);
 }
 
+/* Tell other threads which server the session uses now. */
+static void
+publish(struct ldapconn *lc)
+{
+	pthread_mutex_lock(&lc->pub_mu);
+	if (lc->ld) {
+		lc->pub_index = (int)lc->cur;
+		linef(lc->pub_uri, sizeof(lc->pub_uri), "%s",
+		    lc->srv[lc->cur].uri);
+	} else {
+		lc->pub_index = -1;
+		lc->pub_uri[0] = '\0';
+	}
+	pthread_mutex_unlock(&lc->pub_mu);
+}
+
 static void
 drop(struct ldapconn *lc)
 {
 	if (lc->ld) {
 		ldap_unbind_ext(lc->ld, NULL, NULL);
 		lc->ld = NULL;
+		publish(lc);
 	}
 	lc->server[0] = '\0';
+}
+
+/* srv[i] failed with st and err: it counts as down, and the failure is
+ * repeated at once for RETRY_PAUSE_MS. */
+static void
+server_failed(struct ldapconn *lc, size_t i, enum ldapconn_status st,
+    const char *err)
+{
+	struct server *v = &lc->srv[i];
+
+	v->down = 1;
+	v->failed = 1;
+	v->failed_st = st;
+	clock_gettime(CLOCK_MONOTONIC, &v->failed_at);
+	linef(v->failed_err, sizeof(v->failed_err), "%s", err);
 }
 
 static int
@@ -861,30 +927,37 @@ do_bind(struct ldapconn *lc, char *err, size_t errsz)
 	return LDAPCONN_TEMP;
 }
 
-/* Make sure lc->ld is a bound connection. */
+/* ---- failover ---- */
+
+/*
+ * The servers of ldap_uri are tried in order.  One that fails to connect
+ * or bind, or does not answer an operation within ldap_timeout (stopped,
+ * overloaded), or says it is busy, counts as down: it is tried after the
+ * others from then on, and its failure is repeated at once for
+ * RETRY_PAUSE_MS.  A connection reset alone (a restart) is not a failure
+ * of the server: the operation is retried once on a new connection.
+ * While the session is on a later server, every failback seconds the
+ * earlier ones are asked again by a thread of its own (no operation waits
+ * for a server that still does not answer); the next operation moves to
+ * the first of them that answered.
+ */
+
+static int failback(struct ldapconn *lc);
+
+/* A bound connection to srv[i]. */
 static enum ldapconn_status
-session(struct ldapconn *lc, char *err, size_t errsz)
+connect_one(struct ldapconn *lc, size_t i, char *err, size_t errsz)
 {
+	const char *uri = lc->srv[i].uri;
 	enum ldapconn_status st;
 	int rc;
 
-	if (lc->ld)
-		return LDAPCONN_OK;
-	if (lc->failed &&
-	    (long)clock_ms_since(&lc->failed_at) < RETRY_PAUSE_MS) {
-		linef(err, errsz, "%s", lc->failed_err);
-		return lc->failed_st;
-	}
-
 	lc->server[0] = '\0';
-	if (check_uris(lc, err, errsz) != 0) {
-		st = LDAPCONN_PERM;
-		goto failed;
-	}
-	rc = ldap_initialize(&lc->ld, lc->uris);
+	lc->trying = uri;
+	rc = ldap_initialize(&lc->ld, uri);
 	if (rc != LDAP_SUCCESS) {
 		lc->ld = NULL;
-		set_err(err, errsz, rc, NULL, "ldap_uri %s", lc->uris);
+		set_err(err, errsz, rc, NULL, "ldap_uri %s", uri);
 		st = LDAPCONN_PERM;
 		goto failed;
 	}
@@ -910,7 +983,12 @@ session(struct ldapconn *lc, char *err, size_t errsz)
 	if (st != LDAPCONN_OK)
 		goto failed;
 	(void)watchdog_stop(lc);
-	lc->failed = 0;
+	lc->trying = NULL;
+	lc->cur = i;
+	lc->srv[i].down = 0;
+	lc->srv[i].failed = 0;
+	clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
+	publish(lc);
 	return LDAPCONN_OK;
 
 failed:
@@ -919,11 +997,187 @@ failed:
 		    "(StartTLS, TLS handshake or bind)", server_name(lc),
 		    lc->timeout + 1);
 	drop(lc);
-	lc->failed = 1;
-	lc->failed_st = st;
-	clock_gettime(CLOCK_MONOTONIC, &lc->failed_at);
-	linef(lc->failed_err, sizeof(lc->failed_err), "%s", err);
+	lc->trying = NULL;
+	server_failed(lc, i, st, err);
 	return st;
+}
+
+/* Make sure lc->ld is a bound connection: the servers not counted as down
+ * first, in ldap_uri order, then the others; one that failed within
+ * RETRY_PAUSE_MS gives its failure again without being asked.  err gets
+ * every server's reason, "; "-separated. */
+static enum ldapconn_status
+session(struct ldapconn *lc, char *err, size_t errsz)
+{
+	enum ldapconn_status st = LDAPCONN_PERM;
+	struct buf why = BUF_INIT;
+	size_t *order, n = 0;
+
+	if (lc->ld || lc->probe)
+		(void)failback(lc);
+	if (lc->ld)
+		return LDAPCONN_OK;
+	if (check_uris(lc, err, errsz) != 0)
+		return LDAPCONN_PERM;
+	order = xcalloc(lc->nsrv, sizeof(*order));
+	for (int down = 0; down < 2; down++)
+		for (size_t i = 0; i < lc->nsrv; i++)
+			if (lc->srv[i].down == down)
+				order[n++] = i;
+	for (size_t k = 0; k < n; k++) {
+		struct server *v = &lc->srv[order[k]];
+		enum ldapconn_status one;
+		char e[512];
+
+		if (v->failed && (long)clock_ms_since(&v->failed_at) <
+		    RETRY_PAUSE_MS) {
+			one = v->failed_st;
+			linef(e, sizeof(e), "%s", v->failed_err);
+		} else {
+			one = connect_one(lc, order[k], e, sizeof(e));
+			if (one == LDAPCONN_OK)
+				break;
+		}
+		if (one == LDAPCONN_TEMP)
+			st = LDAPCONN_TEMP;
+		if (why.len)
+			buf_puts(&why, "; ");
+		buf_puts(&why, e);
+	}
+	free(order);
+	if (lc->ld)
+		st = LDAPCONN_OK;
+	else
+		linef(err, errsz, "%s", buf_str(&why));
+	buf_free(&why);
+	return st;
+}
+
+/* The server of the connection did not answer in time, or said it is
+ * busy: it counts as down; the connection is dropped. */
+static void
+server_down(struct ldapconn *lc, const char *why)
+{
+	if (lc->ld == NULL)
+		return;
+	drop(lc);
+	server_failed(lc, lc->cur, LDAPCONN_TEMP, why);
+}
+
+/* Is there a server not known to have failed within RETRY_PAUSE_MS? */
+static int
+servers_left(const struct ldapconn *lc)
+{
+	for (size_t i = 0; i < lc->nsrv; i++)
+		if (!lc->srv[i].failed ||
+		    (long)clock_ms_since(&lc->srv[i].failed_at) >=
+		    RETRY_PAUSE_MS)
+			return 1;
+	return 0;
+}
+
+struct probe {
+	pthread_t th;
+	pthread_mutex_t mu;
+	int done;			/* under mu */
+	enum ldapconn_status st;
+	struct ldapconn *sub;		/* a session over srv[0 .. cur) */
+};
+
+static struct ldapconn *session_new(const struct cfg *cfg, size_t nsrv);
+
+static void *
+probe_main(void *arg)
+{
+	struct probe *p = arg;
+	struct pipe_guard g;
+	enum ldapconn_status st;
+	char err[512];
+
+	pipe_block(&g);
+	st = session(p->sub, err, sizeof(err));
+	pipe_restore(&g);
+	pthread_mutex_lock(&p->mu);
+	p->st = st;
+	p->done = 1;
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void
+probe_start(struct ldapconn *lc)
+{
+	struct probe *p = xcalloc(1, sizeof(*p));
+	sigset_t all, old;
+
+	p->sub = session_new(lc->cfg, lc->cur);
+	pthread_mutex_init(&p->mu, NULL);
+	/* The probe takes no signal meant for the program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&p->th, NULL, probe_main, p) == 0) {
+		lc->probe = p;
+	} else {
+		pthread_mutex_destroy(&p->mu);
+		ldapconn_free(p->sub);
+		free(p);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Wait for the probe, take its connection if it has one; 1 if taken. */
+static int
+probe_finish(struct ldapconn *lc)
+{
+	struct probe *p = lc->probe;
+	struct ldapconn *sub = p->sub;
+	int moved = 0;
+
+	pthread_join(p->th, NULL);
+	lc->probe = NULL;
+	if (p->st == LDAPCONN_OK && sub->ld) {
+		drop(lc);
+		lc->ld = sub->ld;
+		sub->ld = NULL;
+		/* The handle reports its connections to us from now on
+		 * (getting a connect callback removes it). */
+		(void)ldap_get_option(lc->ld, LDAP_OPT_CONNECT_CB, &sub->cb);
+		(void)ldap_set_option(lc->ld, LDAP_OPT_CONNECT_CB, &lc->cb);
+		memcpy(lc->server, sub->server, sizeof(lc->server));
+		memcpy(lc->identity, sub->identity, sizeof(lc->identity));
+		lc->cur = sub->cur;
+		lc->srv[lc->cur].down = 0;
+		lc->srv[lc->cur].failed = 0;
+		clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
+		publish(lc);
+		moved = 1;
+	}
+	pthread_mutex_destroy(&p->mu);
+	ldapconn_free(sub);
+	free(p);
+	return moved;
+}
+
+/* Start or collect the failback probe (see above); 1 if the session moved
+ * to an earlier server (a new handle: whatever ran on the old is gone). */
+static int
+failback(struct ldapconn *lc)
+{
+	int done;
+
+	if (lc->probe == NULL) {
+		if (lc->ld == NULL || lc->cur == 0 ||
+		    (long)clock_ms_since(&lc->cur_since) < lc->failback_ms)
+			return 0;
+		/* The next probe, if this one finds nothing, in failback s. */
+		clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
+		probe_start(lc);
+		return 0;
+	}
+	pthread_mutex_lock(&lc->probe->mu);
+	done = lc->probe->done;
+	pthread_mutex_unlock(&lc->probe->mu);
+	return done ? probe_finish(lc) : 0;
 }
 
 /* ---- entries ---- */
@@ -1027,6 +1281,7 @@ struct search {
 	void *arg;
 	size_t delivered;
 	int last_rc;		/* the LDAP code behind a failure */
+	int server_down;	/* the server counts as down since */
 };
 
 /* A failure with LDAP code rc during the search s. */
@@ -1050,8 +1305,12 @@ search_fail(struct ldapconn *lc, struct search *s, int rc, const char *diag,
 		set_err(err, errsz, rc, diag, "%s", server_name(lc));
 	else
 		set_err(err, errsz, rc, diag, "search %s", s->base);
-	if (conn_broken(rc))
+	if (server_unwell(rc)) {
+		s->server_down = 1;
+		server_down(lc, err);
+	} else if (conn_broken(rc)) {
 		drop(lc);
+	}
 	return st;
 }
 
@@ -1076,7 +1335,8 @@ read_results(struct ldapconn *lc, struct search *s, int msgid,
 			linef(err, errsz, "search %s: timed out after %d s (%s)",
 			    s->base, lc->timeout, server_name(lc));
 			s->last_rc = LDAP_TIMEOUT;
-			drop(lc);
+			s->server_down = 1;
+			server_down(lc, err);
 			return LDAPCONN_TEMP;
 		}
 		if (rc < 0) {
@@ -1206,18 +1466,27 @@ ldapconn_search(struct ldapconn *lc, const char *base, enum cfg_scope scope,
 	s.arg = arg;
 
 	pipe_block(&g);
-	for (int attempt = 0; ; attempt++) {
+	for (size_t attempt = 0; ; attempt++) {
 		int reused = lc->ld != NULL;
 
 		s.last_rc = LDAP_SUCCESS;
+		s.server_down = 0;
 		st = session(lc, err, errsz);
 		if (st != LDAPCONN_OK)
 			break;
 		st = search_once(lc, &s, err, errsz);
-		/* A connection found dead before anything was delivered:
-		 * the server restarted or failed over.  Once more, afresh. */
-		if (st == LDAPCONN_OK || attempt > 0 || !reused ||
-		    s.delivered > 0 || !conn_lost(s.last_rc))
+		if (st == LDAPCONN_OK || s.delivered > 0)
+			break;
+		/* Nothing delivered yet.  A server that did not answer (or
+		 * is busy) counts as down: the next one is asked. */
+		if (s.server_down) {
+			if (attempt < lc->nsrv && servers_left(lc))
+				continue;
+			break;
+		}
+		/* A connection found dead: the server restarted.  Once more,
+		 * afresh. */
+		if (attempt > 0 || !reused || !conn_lost(s.last_rc))
 			break;
 	}
 	(void)watchdog_stop(lc);	/* in case libldap connected by itself */
@@ -1229,8 +1498,9 @@ ldapconn_search(struct ldapconn *lc, const char *base, enum cfg_scope scope,
 
 /* ---- session ---- */
 
-struct ldapconn *
-ldapconn_new(const struct cfg *cfg)
+/* A session over the first nsrv servers of ldap_uri. */
+static struct ldapconn *
+session_new(const struct cfg *cfg, size_t nsrv)
 {
 	struct ldapconn *lc = xcalloc(1, sizeof(*lc));
 	struct buf uris = BUF_INIT;
@@ -1244,7 +1514,12 @@ ldapconn_new(const struct cfg *cfg)
 	pthread_cond_init(&lc->wd_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	lc->wd_fd = -1;
-	for (size_t i = 0; i < cfg->ldap_uri.n; i++) {
+	if (nsrv > cfg->ldap_uri.n)
+		nsrv = cfg->ldap_uri.n;
+	lc->nsrv = nsrv;
+	lc->srv = xcalloc(nsrv ? nsrv : 1, sizeof(*lc->srv));
+	for (size_t i = 0; i < nsrv; i++) {
+		lc->srv[i].uri = cfg->ldap_uri.v[i];
 		if (i)
 			buf_putc(&uris, ' ');
 		buf_puts(&uris, cfg->ldap_uri.v[i]);
@@ -1252,10 +1527,19 @@ ldapconn_new(const struct cfg *cfg)
 	lc->uris = xstrdup(buf_str(&uris));
 	buf_free(&uris);
 	lc->timeout = cfg->ldap_timeout > 0 ? cfg->ldap_timeout : 5;
+	lc->failback_ms = (cfg->failback > 0 ? cfg->failback : 60) * 1000L;
+	pthread_mutex_init(&lc->pub_mu, NULL);
+	lc->pub_index = -1;
 	lc->cb.lc_add = conn_add;
 	lc->cb.lc_del = conn_del;
 	lc->cb.lc_arg = lc;
 	return lc;
+}
+
+struct ldapconn *
+ldapconn_new(const struct cfg *cfg)
+{
+	return session_new(cfg, cfg->ldap_uri.n);
 }
 
 void
@@ -1266,12 +1550,16 @@ ldapconn_free(struct ldapconn *lc)
 	if (lc == NULL)
 		return;
 	pipe_block(&g);
+	if (lc->probe)	/* bounded by its own watchdog */
+		(void)probe_finish(lc);
 	drop(lc);
 	pipe_restore(&g);
 	(void)watchdog_stop(lc);
 	tls_ctx_forget(lc);
 	pthread_cond_destroy(&lc->wd_cv);
 	pthread_mutex_destroy(&lc->wd_mu);
+	pthread_mutex_destroy(&lc->pub_mu);
+	free(lc->srv);
 	free(lc->uris);
 	free(lc);
 }
@@ -1301,6 +1589,19 @@ const char *
 ldapconn_identity(const struct ldapconn *lc)
 {
 	return lc->ld && lc->identity[0] ? lc->identity : NULL;
+}
+
+int
+ldapconn_current(struct ldapconn *lc, char *uri, size_t size)
+{
+	int i;
+
+	pthread_mutex_lock(&lc->pub_mu);
+	i = lc->pub_index;
+	if (size)
+		linef(uri, size, "%s", lc->pub_uri);
+	pthread_mutex_unlock(&lc->pub_mu);
+	return i;
 }
 
 char *

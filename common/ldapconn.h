@@ -12,6 +12,13 @@
  * ldap_timeout.  Calls block SIGPIPE in the calling thread while they run
  * (the entry callback too) and swallow one raised by libldap.
  *
+ * Failover: the ldap_uri entries are tried in order; a server that does
+ * not connect, bind or answer within ldap_timeout (or says it is busy)
+ * counts as down and the next one is used, for the operation at hand too
+ * when it had delivered nothing yet.  After failback seconds on a later
+ * server, the earlier ones are asked again in the background and the
+ * session moves back to the first that answers.
+ *
  * One session per thread; sessions are independent.
  */
 #ifndef LDAPMAIL_LDAPCONN_H
@@ -53,6 +60,10 @@ const char *ldapconn_server(const struct ldapconn *lc);
 /* Who the server says a SASL-bound session is ("dn:..."), or NULL when it
  * is not connected or bound otherwise. */
 const char *ldapconn_identity(const struct ldapconn *lc);
+/* Which ldap_uri entry the session uses: its index (0: the first), with
+ * the URI as configured copied into uri; -1 (uri "") when not connected.
+ * Safe to call from any thread (for `lookupd stats`). */
+int ldapconn_current(struct ldapconn *lc, char *uri, size_t size);
 
 /* Search base/scope/filter for attrs (NULL-terminated; NULL = all user
  * attributes), calling fn for each entry.  paged: read with RFC 2696
