@@ -68,6 +68,7 @@
 #include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
+#include "common/ldapint.h"
 
 /* Exported by libldap (OPENLDAP_2.5), declared in no installed header:
  * drops the reference that LDAP_OPT_X_TLS_CTX's ldap_get_option took. */
@@ -148,6 +149,8 @@ struct lentry {
 	struct lattr *a;
 	size_t n;
 	BerElement *ber;	/* names and values point into its buffer */
+	char **own;		/* or into these copies (lentry_add) */
+	size_t nown;
 };
 
 /* ---- small helpers ---- */
@@ -1191,6 +1194,9 @@ entry_free(struct lentry *e)
 	free(e->dn);
 	if (e->ber)
 		ber_free(e->ber, 0);
+	for (size_t i = 0; i < e->nown; i++)
+		free(e->own[i]);
+	free(e->own);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -1246,6 +1252,64 @@ entry_load(LDAP *ld, LDAPMessage *msg, struct lentry *e)
 		entry_add(e, &name, vals);
 		ber_memfree(vals);
 	}
+}
+
+struct lentry *
+lentry_new(const char *dn)
+{
+	struct lentry *e = xcalloc(1, sizeof(*e));
+
+	e->dn = xstrdup(dn);
+	return e;
+}
+
+/* A copy of len bytes (NUL-terminated) that lives as long as e. */
+static char *
+entry_own(struct lentry *e, const char *p, size_t len)
+{
+	char *c = xmalloc(len + 1);
+
+	memcpy(c, p, len);
+	c[len] = '\0';
+	e->own = xreallocarray(e->own, e->nown + 1, sizeof(*e->own));
+	e->own[e->nown++] = c;
+	return c;
+}
+
+void
+lentry_add(struct lentry *e, const char *attr, const char *val, size_t len)
+{
+	struct berval name, v[2];
+
+	name.bv_len = strlen(attr);
+	name.bv_val = entry_own(e, attr, name.bv_len);
+	v[0].bv_len = len;
+	v[0].bv_val = entry_own(e, val, len);
+	v[1].bv_val = NULL;
+	v[1].bv_len = 0;
+	entry_add(e, &name, v);
+}
+
+void
+lentry_free(struct lentry *e)
+{
+	if (e == NULL)
+		return;
+	entry_free(e);
+	free(e);
+}
+
+struct lentry *
+ldapconn_entry(LDAP *ld, LDAPMessage *msg, int *rc)
+{
+	struct lentry *e = xcalloc(1, sizeof(*e));
+
+	*rc = entry_load(ld, msg, e);
+	if (*rc != LDAP_SUCCESS) {
+		lentry_free(e);
+		return NULL;
+	}
+	return e;
 }
 
 const char *
@@ -1602,6 +1666,62 @@ ldapconn_current(struct ldapconn *lc, char *uri, size_t size)
 		linef(uri, size, "%s", lc->pub_uri);
 	pthread_mutex_unlock(&lc->pub_mu);
 	return i;
+}
+
+/* ---- for ldapsync (ldapint.h) ---- */
+
+void
+ldapconn_pipe_block(struct ldapconn_pipe *g)
+{
+	struct pipe_guard pg;
+
+	pipe_block(&pg);
+	g->old = pg.old;
+	g->pending = pg.pending;
+}
+
+void
+ldapconn_pipe_restore(struct ldapconn_pipe *g)
+{
+	struct pipe_guard pg;
+
+	pg.old = g->old;
+	pg.pending = g->pending;
+	pipe_restore(&pg);
+}
+
+enum ldapconn_status
+ldapconn_ld(struct ldapconn *lc, LDAP **ld, char *err, size_t errsz)
+{
+	enum ldapconn_status st = session(lc, err, errsz);
+
+	(void)watchdog_stop(lc);
+	*ld = st == LDAPCONN_OK ? lc->ld : NULL;
+	return st;
+}
+
+void
+ldapconn_ld_failed(struct ldapconn *lc, const char *why)
+{
+	server_down(lc, why);
+}
+
+void
+ldapconn_ld_drop(struct ldapconn *lc)
+{
+	drop(lc);
+}
+
+int
+ldapconn_ld_failback(struct ldapconn *lc)
+{
+	return failback(lc);
+}
+
+int
+ldapconn_timeout(const struct ldapconn *lc)
+{
+	return lc->timeout;
 }
 
 char *

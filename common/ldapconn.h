@@ -1,7 +1,8 @@
 /*
  * ldapconn: an LDAP session that owns connecting, TLS, binding, paging,
- * timeouts and reconnecting.  The only file of the project that includes
- * <ldap.h>; everything else sees entries through struct lentry.
+ * timeouts and reconnecting.  With ldapsync (the RFC 4533 stream, through
+ * ldapint.h) the only file of the project that includes <ldap.h>;
+ * everything else sees entries through struct lentry.
  *
  * libldap keeps a dead handle dead ("Can't contact LDAP server" forever
  * after a server restart), so a failed operation drops the connection and
@@ -82,6 +83,14 @@ const char *lentry_dn(const struct lentry *e);
  * returns how many, *vals set to an array valid during the callback. */
 size_t lentry_values(const struct lentry *e, const char *attr,
     const struct lval **vals);
+
+/* An entry made by hand (unit tests, changes replayed): lentry_add copies
+ * one value of attr; lentry_free frees any entry handed out as a
+ * pointer. */
+struct lentry *lentry_new(const char *dn);
+void lentry_add(struct lentry *e, const char *attr, const char *val,
+    size_t len);
+void lentry_free(struct lentry *e);
 
 /* Normalize a DN for comparison (spacing per RFC 4514, ASCII case folded)
  * into a fresh string; NULL if it is not a valid DN. */
