@@ -18,7 +18,8 @@
  *     MS server URI            (the stream moved to another server)
  *     MS status TEMP|PERM|ABORTED ERROR
  *     MS end
- * UUID in hex, VALUE with bytes outside printable ASCII as \xHH; ATTR are
+ * UUID in hex; DN and VALUE with space, backslash and bytes outside
+ * printable ASCII as \xHH (one word each); ATTR are
  * the attributes asked for and printed (none: all, printed none).  With
  * COOKIEDIR the cookie is read from COOKIEDIR/stream.cookie at start
  * (resume) and written there at each cookie event (synccookie).
@@ -104,7 +105,8 @@ h_entry(void *arg, enum ldapsync_state st, const unsigned char *uuid,
 	printf("%lld entry %s ", wall_ms(), state_name[st]);
 	for (int i = 0; i < LDAPSYNC_UUID_LEN; i++)
 		printf("%02x", uuid[i]);
-	printf(" %s", lentry_dn(e));
+	putchar(' ');
+	put_bytes(lentry_dn(e), strlen(lentry_dn(e)));
 	for (size_t a = 0; p->attrs && p->attrs[a]; a++) {
 		const struct lval *v;
 		size_t n = lentry_values(e, p->attrs[a], &v);
