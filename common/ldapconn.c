@@ -80,9 +80,11 @@ void ldap_pvt_tls_ctx_free(void *ctx);
 #define KEEPALIVE_PROBES 3
 #define KEEPALIVE_INTVL	10
 
-/* One ldap_uri entry and what the session knows about it. */
-struct server {
-	const char *uri;	/* as configured (in cfg) */
+/* What the process knows of one server (one ldap_uri text), shared by
+ * its sessions under health_mu: what one session found out about a
+ * frozen server, the others need not wait ldap_timeout to learn. */
+struct health {
+	char *uri;
 	int down;		/* did not answer: tried after the others,
 				 * until it answers again */
 	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
@@ -90,6 +92,16 @@ struct server {
 	struct timespec failed_at;
 	enum ldapconn_status failed_st;
 	char failed_err[512];
+	struct health *next;
+};
+
+static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct health *health_list;	/* lives as long as the process */
+
+/* One ldap_uri entry of a session. */
+struct server {
+	const char *uri;	/* as configured (in cfg) */
+	struct health *h;
 };
 
 struct probe;
@@ -544,19 +556,70 @@ drop(struct ldapconn *lc)
 	lc->server[0] = '\0';
 }
 
+/* The shared record of uri, made on first use. */
+static struct health *
+health_of(const char *uri)
+{
+	struct health *h;
+
+	pthread_mutex_lock(&health_mu);
+	for (h = health_list; h; h = h->next)
+		if (strcmp(h->uri, uri) == 0)
+			break;
+	if (h == NULL) {
+		h = xcalloc(1, sizeof(*h));
+		h->uri = xstrdup(uri);
+		h->next = health_list;
+		health_list = h;
+	}
+	pthread_mutex_unlock(&health_mu);
+	return h;
+}
+
 /* srv[i] failed with st and err: it counts as down, and the failure is
  * repeated at once for RETRY_PAUSE_MS. */
 static void
 server_failed(struct ldapconn *lc, size_t i, enum ldapconn_status st,
     const char *err)
 {
-	struct server *v = &lc->srv[i];
+	struct health *h = lc->srv[i].h;
 
-	v->down = 1;
-	v->failed = 1;
-	v->failed_st = st;
-	clock_gettime(CLOCK_MONOTONIC, &v->failed_at);
-	linef(v->failed_err, sizeof(v->failed_err), "%s", err);
+	pthread_mutex_lock(&health_mu);
+	h->down = 1;
+	h->failed = 1;
+	h->failed_st = st;
+	clock_gettime(CLOCK_MONOTONIC, &h->failed_at);
+	linef(h->failed_err, sizeof(h->failed_err), "%s", err);
+	pthread_mutex_unlock(&health_mu);
+}
+
+/* srv[i] answered. */
+static void
+server_up(struct ldapconn *lc, size_t i)
+{
+	pthread_mutex_lock(&health_mu);
+	lc->srv[i].h->down = 0;
+	lc->srv[i].h->failed = 0;
+	pthread_mutex_unlock(&health_mu);
+}
+
+/* Did srv[i] fail within RETRY_PAUSE_MS?  Then 1, with its status and
+ * reason. */
+static int
+server_recently_failed(struct ldapconn *lc, size_t i,
+    enum ldapconn_status *st, char *err, size_t errsz)
+{
+	struct health *h = lc->srv[i].h;
+	int r;
+
+	pthread_mutex_lock(&health_mu);
+	r = h->failed && (long)clock_ms_since(&h->failed_at) < RETRY_PAUSE_MS;
+	if (r) {
+		*st = h->failed_st;
+		linef(err, errsz, "%s", h->failed_err);
+	}
+	pthread_mutex_unlock(&health_mu);
+	return r;
 }
 
 static int
@@ -937,8 +1000,9 @@ do_bind(struct ldapconn *lc, char *err, size_t errsz)
  * or bind, or does not answer an operation within ldap_timeout (stopped,
  * overloaded), or says it is busy, counts as down: it is tried after the
  * others from then on, and its failure is repeated at once for
- * RETRY_PAUSE_MS.  A connection reset alone (a restart) is not a failure
- * of the server: the operation is retried once on a new connection.
+ * RETRY_PAUSE_MS, for every session of the process (struct health).  A
+ * connection reset alone (a restart) is not a failure of the server: the
+ * operation is retried once on a new connection.
  * While the session is on a later server, every failback seconds the
  * earlier ones are asked again by a thread of its own (no operation waits
  * for a server that still does not answer); the next operation moves to
@@ -988,8 +1052,7 @@ connect_one(struct ldapconn *lc, size_t i, char *err, size_t errsz)
 	(void)watchdog_stop(lc);
 	lc->trying = NULL;
 	lc->cur = i;
-	lc->srv[i].down = 0;
-	lc->srv[i].failed = 0;
+	server_up(lc, i);
 	clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
 	publish(lc);
 	return LDAPCONN_OK;
@@ -1023,20 +1086,18 @@ session(struct ldapconn *lc, char *err, size_t errsz)
 	if (check_uris(lc, err, errsz) != 0)
 		return LDAPCONN_PERM;
 	order = xcalloc(lc->nsrv, sizeof(*order));
+	pthread_mutex_lock(&health_mu);
 	for (int down = 0; down < 2; down++)
 		for (size_t i = 0; i < lc->nsrv; i++)
-			if (lc->srv[i].down == down)
+			if (lc->srv[i].h->down == down)
 				order[n++] = i;
+	pthread_mutex_unlock(&health_mu);
 	for (size_t k = 0; k < n; k++) {
-		struct server *v = &lc->srv[order[k]];
 		enum ldapconn_status one;
 		char e[512];
 
-		if (v->failed && (long)clock_ms_since(&v->failed_at) <
-		    RETRY_PAUSE_MS) {
-			one = v->failed_st;
-			linef(e, sizeof(e), "%s", v->failed_err);
-		} else {
+		if (!server_recently_failed(lc, order[k], &one, e,
+		    sizeof(e))) {
 			one = connect_one(lc, order[k], e, sizeof(e));
 			if (one == LDAPCONN_OK)
 				break;
@@ -1069,12 +1130,13 @@ server_down(struct ldapconn *lc, const char *why)
 
 /* Is there a server not known to have failed within RETRY_PAUSE_MS? */
 static int
-servers_left(const struct ldapconn *lc)
+servers_left(struct ldapconn *lc)
 {
+	enum ldapconn_status st;
+	char e[8];
+
 	for (size_t i = 0; i < lc->nsrv; i++)
-		if (!lc->srv[i].failed ||
-		    (long)clock_ms_since(&lc->srv[i].failed_at) >=
-		    RETRY_PAUSE_MS)
+		if (!server_recently_failed(lc, i, &st, e, sizeof(e)))
 			return 1;
 	return 0;
 }
@@ -1149,8 +1211,6 @@ probe_finish(struct ldapconn *lc)
 		memcpy(lc->server, sub->server, sizeof(lc->server));
 		memcpy(lc->identity, sub->identity, sizeof(lc->identity));
 		lc->cur = sub->cur;
-		lc->srv[lc->cur].down = 0;
-		lc->srv[lc->cur].failed = 0;
 		clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
 		publish(lc);
 		moved = 1;
@@ -1584,6 +1644,7 @@ session_new(const struct cfg *cfg, size_t nsrv)
 	lc->srv = xcalloc(nsrv ? nsrv : 1, sizeof(*lc->srv));
 	for (size_t i = 0; i < nsrv; i++) {
 		lc->srv[i].uri = cfg->ldap_uri.v[i];
+		lc->srv[i].h = health_of(cfg->ldap_uri.v[i]);
 		if (i)
 			buf_putc(&uris, ' ');
 		buf_puts(&uris, cfg->ldap_uri.v[i]);

@@ -20,7 +20,9 @@
  * server, the earlier ones are asked again in the background and the
  * session moves back to the first that answers.
  *
- * One session per thread; sessions are independent.
+ * One session per thread; sessions are independent, except that what one
+ * learns about a server (down, or answering again) the process's other
+ * sessions know too.
  */
 #ifndef LDAPMAIL_LDAPCONN_H
 #define LDAPMAIL_LDAPCONN_H
