@@ -140,7 +140,8 @@ hexval(int c)
 	return -1;
 }
 
-/* Line i of text (no LF): *p, *n; -1 when there is none. */
+/* The next line of text at *pos (without its LF): *p, *n; -1 when there
+ * is no complete one. */
 static int
 line(const char *text, size_t len, size_t *pos, const char **p, size_t *n)
 {
