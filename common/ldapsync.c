@@ -532,10 +532,11 @@ stream_lost(struct ldapsync *s, int frozen, const char *err,
 	return st;
 }
 
-/* Has the connection bytes to read now (in the socket or, with TLS,
- * already in libldap's buffer)? */
+/* Wait up to ms for the connection to have bytes to read (in the socket
+ * or, with TLS, already in libldap's buffer, which does not wake
+ * poll(2)); 1 if it has. */
 static int
-readable_now(struct ldapsync *s)
+readable(struct ldapsync *s, int ms)
 {
 	Sockbuf *sb = NULL;
 	struct pollfd p;
@@ -550,7 +551,7 @@ readable_now(struct ldapsync *s)
 	p.fd = fd;
 	p.events = POLLIN;
 	p.revents = 0;
-	return poll(&p, 1, 0) != 0;
+	return poll(&p, 1, ms) != 0;
 }
 
 /*
@@ -569,7 +570,7 @@ drain(struct ldapsync *s, int *again, char *err, size_t errsz)
 	*again = 0;
 	for (;;) {
 		unsigned long before = s->events;
-		int readable = readable_now(s);
+		int ready = readable(s, 0);
 		int rc = ldap_sync_poll(&s->ls);
 
 		pass_cookie(s);
@@ -620,7 +621,7 @@ drain(struct ldapsync *s, int *again, char *err, size_t errsz)
 			    rc == LDAP_UNAVAILABLE, err, result_status(rc));
 		}
 		if (s->events == before) {
-			if (!readable)
+			if (!ready)
 				return LDAPCONN_OK;
 			continue;
 		}
@@ -692,34 +693,6 @@ keepalive_due(const struct ldapsync *s)
 	return s->last_rx + s->keepalive_ms - now;
 }
 
-/* Wait up to ms for the connection to have something to read. */
-static void
-wait_readable(struct ldapsync *s, double ms)
-{
-	Sockbuf *sb = NULL;
-	struct pollfd p;
-	int fd = -1;
-
-	if (ms <= 0)
-		return;
-	/* Bytes libldap already read (TLS) do not wake poll(2). */
-	if (ldap_get_option(s->ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS &&
-	    sb && ber_sockbuf_ctrl(sb, LBER_SB_OPT_DATA_READY, NULL) > 0)
-		return;
-	if (ldap_get_option(s->ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
-	    fd < 0) {
-		struct timespec t = { (time_t)(ms / 1000),
-		    (long)((long long)ms % 1000) * 1000000L };
-
-		nanosleep(&t, NULL);
-		return;
-	}
-	p.fd = fd;
-	p.events = POLLIN;
-	p.revents = 0;
-	(void)poll(&p, 1, (int)(ms + 0.999));
-}
-
 static void
 sleep_ms(double ms)
 {
@@ -780,7 +753,9 @@ ldapsync_run(struct ldapsync *s, int ms, char *err, size_t errsz)
 		{
 			double wait = deadline - clock_ms(), k = keepalive_due(s);
 
-			wait_readable(s, k < wait ? (k > 0 ? k : 0) : wait);
+			wait = k < wait ? (k > 0 ? k : 0) : wait;
+			if (wait > 0)
+				(void)readable(s, (int)(wait + 0.999));
 		}
 	}
 	ldapconn_pipe_restore(&g);

@@ -130,14 +130,14 @@ synccookie_save(const char *dir, const char *name, const char *server,
 	return 0;
 }
 
+/* The value of a lower-case hex digit, or -1. */
 static int
 hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	static const char digits[] = "0123456789abcdef";
+	const char *d = c ? strchr(digits, c) : NULL;
+
+	return d ? (int)(d - digits) : -1;
 }
 
 /* The next line of text at *pos (without its LF): *p, *n; -1 when there

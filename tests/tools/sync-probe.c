@@ -21,8 +21,8 @@
  * UUID in hex; DN and VALUE with space, backslash and bytes outside
  * printable ASCII as \xHH (one word each); ATTR are
  * the attributes asked for and printed (none: all, printed none).  With
- * COOKIEDIR the cookie is read from COOKIEDIR/stream.cookie at start
- * (resume) and written there at each cookie event (synccookie).
+ * COOKIEDIR (not "-") the cookie is read from COOKIEDIR/stream.cookie at
+ * start (resume) and written there at each cookie event (synccookie).
  * SYNC_PROBE_KEEPALIVE=MS sets the keepalive; SYNC_PROBE_QUIET=1 prints
  * no entry lines (refresh benchmarks).
  * supported prints "yes", "no" or "error: ...".  Exit: 0, 1 (TEMP or
@@ -187,7 +187,7 @@ stream(const struct cfg *cfg, int argc, char **argv)
 	size_t len = 0;
 	int rc = 0;
 
-	if (argc > 6)
+	if (argc > 6 && strcmp(argv[6], "-") != 0)
 		p.cookie_dir = argv[6];
 	if (argc > 7)
 		p.attrs = (const char *const *)&argv[7];

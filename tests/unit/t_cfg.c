@@ -811,8 +811,8 @@ test_values(void)
 	c = parse("failback bounds", BASE "failback = 1\n");
 	CHECK("failback 1", c && c->failback == 1);
 	cfg_free(c);
-	c = parse("failback a day", BASE "failback = 86400\n");
-	CHECK("failback 86400", c && c->failback == 86400);
+	c = parse("failback a day", BASE "failback = 86400\nrefresh = 7\n");
+	CHECK("failback 86400", c && c->failback == 86400 && c->refresh == 7);
 	cfg_free(c);
 
 	c = parse("socket_mode 0600", BASE "socket_mode = 0600\n");

@@ -57,6 +57,17 @@ entry(const char *dn, const char *const *av)
 	return e;
 }
 
+/* Apply an entry made of av to the group. */
+static void
+apply(struct syncgroup *g, const unsigned char *uuid, const char *dn,
+    const char *const *av, struct keybatch *b)
+{
+	struct lentry *e = entry(dn, av);
+
+	syncapply_entry(g, uuid, e, b);
+	lentry_free(e);
+}
+
 static const char *
 key_of(uint64_t hash)
 {
@@ -205,12 +216,8 @@ main(void)
 		static const char *const a2[] = { "mail=seven@x.nu", NULL };
 		unsigned char set[3 * 16];
 
-		e = entry("cn=Albert,ou=People,o=x", a1);
-		syncapply_entry(g, u1, e, &b);
-		lentry_free(e);
-		e = entry("cn=Seven,ou=People,o=x", a2);
-		syncapply_entry(g, u2, e, &b);
-		lentry_free(e);
+		apply(g, u1, "cn=Albert,ou=People,o=x", a1, &b);
+		apply(g, u2, "cn=Seven,ou=People,o=x", a2, &b);
 		keybatch_reset(&b);
 		memcpy(set, u2, 16);
 		memcpy(set + 16, u4, 16);	/* unknown: ignored */
@@ -230,12 +237,8 @@ main(void)
 		    "mailMessageStore=/vmail/tt2/", NULL };
 		unsigned char set[16];
 
-		e = entry("cn=Seven,ou=People,o=x", a2);
-		syncapply_entry(g, u2, e, &b);
-		lentry_free(e);
-		e = entry("cn=TT,ou=People,o=x", a3);
-		syncapply_entry(g, u3, e, &b);
-		lentry_free(e);
+		apply(g, u2, "cn=Seven,ou=People,o=x", a2, &b);
+		apply(g, u3, "cn=TT,ou=People,o=x", a3, &b);
 		keybatch_reset(&b);
 		/* Restart: u1 unchanged (present idset), u3 changed (add),
 		 * u2 not named: gone. */
@@ -244,9 +247,7 @@ main(void)
 		syncapply_idset(g, 0, set, 1, &b);
 		CHECK_STR("syncIdSet refreshDeletes FALSE: no change by itself",
 		    show(&b), "");
-		e = entry("cn=TT,ou=People,o=x", a3b);
-		syncapply_entry(g, u3, e, &b);
-		lentry_free(e);
+		apply(g, u3, "cn=TT,ou=People,o=x", a3b, &b);
 		CHECK_STR("present phase: a changed entry's changes", show(&b),
 		    "mailbox ~tt@x.nu=/vmail/tt2/");
 		syncapply_present_end(g, &b);
