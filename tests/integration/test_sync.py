@@ -209,10 +209,19 @@ def supported():
     for name, s in (("consumer", c), ("provider", p)):
         r = t.run([PROBE, config([s.uri]), "supported"])
         t.eq(r.out, "yes\n", "supported: the %s offers sync" % name)
+    r = t.run([t.LOOKUPD, "-c", config([c.uri]), "check"])
+    t.ok(r.rc == 0 and "ldap: server %s (ldap_uri entry 1)" % c.uri in
+         r.out.splitlines() and "ldap: RFC 4533 sync offered (syncprov)" in
+         r.out.splitlines(), "lookupd check names the server and says "
+         "it offers sync", r.why())
     plain = t.Slapd().start()
     try:
         r = t.run([PROBE, config([plain.uri]), "supported"])
         t.eq(r.out, "no\n", "supported: a slapd without syncprov does not")
+        r = t.run([t.LOOKUPD, "-c", config([plain.uri]), "check"])
+        t.ok(r.rc == 0 and "ldap: RFC 4533 sync not offered (no syncprov):"
+             " changes can only be polled" in r.out.splitlines(),
+             "lookupd check says when the server offers no sync", r.why())
         r = t.run([PROBE, config([plain.uri]), "stream", TOKELAU, ACTIVE,
                    "10"], timeout=20)
         t.ok(r.rc == 2 and "status PERM" in r.out and
