@@ -9,7 +9,8 @@ system DN binds to the consumer), then drives common/ldapsync through
 tests/tools/sync-probe: the first refresh, adds/modifies/deletes (and a
 deactivation, which leaves the filter) from the consumer and from the
 provider, a restart that resumes from the stored cookie with only what
-changed meanwhile, a stale cookie (e-syncRefreshRequired, then a full
+changed meanwhile, the server restarted under the stream (resumed with
+the cookie), a stale cookie (e-syncRefreshRequired, then a full
 refresh), a server without syncprov (PERM, `supported` says no), and the
 stream's failover when the consumer freezes (keepalive) and its failback
 after SIGCONT.
@@ -364,6 +365,40 @@ def resume_from_cookie():
         p.delete(dn)
     modify(p, seven, "delete: mailAlternateAddress\nmailAlternateAddress: "
            "seven.resume@anotherdomain.nu\n")
+
+
+@t.test
+def server_restarted():
+    # The stream reconnects to the same server and resumes with its
+    # cookie: a short refresh, never a full one.
+    e = env()
+    p, c = e["p"], e["c"]
+    s = Stream(config([c.uri]), cookies=cookie_dir())
+    dn = None
+    try:
+        s.refreshed()
+        s.until(lambda x: x[0] == "cookie", 5)
+        c.stop()
+        dn, ldif = new_account("restarted")
+        p.add(ldif)
+        c.start()
+        ev = s.until(lambda x: x[:2] == ["entry", "add"] and
+                     unescape(x[3]) == dn, 20)
+        t.ok(ev and any(x[:2] == ["status", "TEMP"] for x in ev) and
+             not any(x[0] == "reset" for x in ev),
+             "consumer restarted under the stream: reconnected with its "
+             "cookie, no full refresh, the change made meanwhile arrives",
+             repr(s.seen[-8:]))
+        if ev and not any(x[:1] == ["phase"] for x in ev):
+            ev += s.refreshed(5) or []
+        t.ok(ev and set(entries(ev)) == {dn} and
+             any(x[:2] == ["phase", "delete"] and x[2] == "done"
+                 for x in ev),
+             "... its refresh brings that change alone", repr(ev))
+    finally:
+        clean_exit("restart", s)
+        if dn:
+            p.delete(dn)
 
 
 @t.test
