@@ -608,8 +608,10 @@ drain(struct ldapsync *s, int *again, char *err, size_t errsz)
 			    &code);
 			seterr(err, errsz, "%s: sync search %s: %s",
 			    s->server, s->base, ldap_err2string(code));
-			return stream_lost(s, code == LDAP_TIMEOUT, err,
-			    LDAPCONN_TEMP);
+			/* Lost while a keepalive waited: the server had
+			 * gone silent first (the kernel gave up on it). */
+			return stream_lost(s, code == LDAP_TIMEOUT ||
+			    s->probe >= 0, err, LDAPCONN_TEMP);
 		}
 		if (rc > 0) {
 			/* The search ended with code rc. */
@@ -652,8 +654,9 @@ keepalive(struct ldapsync *s, char *err, size_t errsz)
 		}
 		if (rc < 0) {
 			seterr(err, errsz, "%s: sync search %s: connection "
-			    "lost", s->server, s->base);
-			return stream_lost(s, 0, err, LDAPCONN_TEMP);
+			    "lost while a keepalive waited", s->server,
+			    s->base);
+			return stream_lost(s, 1, err, LDAPCONN_TEMP);
 		}
 		if (now - s->probe_sent >= timeout * 1000.0) {
 			seterr(err, errsz, "%s: no answer within %d s (sync "
