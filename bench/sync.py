@@ -155,7 +155,7 @@ def main():
     ldif = os.path.join(d, "users.ldif")
     t0 = time.monotonic()
     gen_ldif(ldif, args.users)
-    p = t.Slapd(ldifs=[ldif], syncprov=True).start()
+    p = t.Slapd(ldifs=[ldif], syncprov=True).start(timeout=3600)
     say("# provider: %d accounts generated and loaded in %.0f s" % (
         args.users, time.monotonic() - t0))
     t0 = time.monotonic()
@@ -187,7 +187,7 @@ def main():
         ldif = os.path.join(d, "big.ldif")
         t0 = time.monotonic()
         gen_ldif(ldif, args.big)
-        big = t.Slapd(ldifs=[ldif], syncprov=True).start()
+        big = t.Slapd(ldifs=[ldif], syncprov=True).start(timeout=3600)
         os.unlink(ldif)
         say("\n# provider: %d accounts generated and loaded in %.0f s" % (
             args.big, time.monotonic() - t0))

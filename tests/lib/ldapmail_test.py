@@ -901,9 +901,10 @@ class Slapd:
     def log(self):
         return os.path.join(self.dir, "slapd.log")
 
-    def start(self, ldifs=()):
+    def start(self, ldifs=(), timeout=60):
         """Start (the first time: load self.ldifs); more LDIF files may be
-        slapadd-ed before this start.  Returns self."""
+        slapadd-ed before this start (timeout s for all that: benchmarks
+        load millions of entries).  Returns self."""
         argv = [TEST_SLAPD, "start", self.dir, "--port", str(self.port),
                 "--debug", str(self.debug)]
         if self.ldaps_port:
@@ -915,7 +916,7 @@ class Slapd:
         todo = list(ldifs) + ([] if self._loaded else self.ldifs)
         for f in todo:
             argv += ["--ldif", f]
-        r = run(argv, timeout=60)
+        r = run(argv, timeout=timeout)
         if r.rc != 0:
             raise RuntimeError("test-slapd start failed: " + r.why())
         self._loaded = True
