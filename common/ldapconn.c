@@ -1,6 +1,7 @@
 /*
- * ldapconn: one LDAP session (see ldapconn.h): connecting to the first
- * ldap_uri that answers, TLS (with a client certificate when configured),
+ * ldapconn: one LDAP session (see ldapconn.h): connecting to the ldap_uri
+ * entries in order, with failover and failback (section "failover"
+ * below), TLS (with a client certificate when configured),
  * a simple bind with a freshly read password or a SASL EXTERNAL bind,
  * RFC 2696 paging, a bound on every wait, and reconnecting.
  *
@@ -32,9 +33,10 @@
  * busy or unavailable) is dropped; the next operation starts afresh.  When
  * a reused connection turns out dead before anything was delivered, the
  * operation is retried once on a new one: that is how a server restart
- * looks from here.  A timeout is never retried, so no operation waits much
- * more than ldap_timeout.  A failed connect is remembered for one second
- * and repeated at once to anyone asking meanwhile.  Connecting (TCP, TLS,
+ * looks from here.  A timeout is never retried on the same server, so no
+ * operation waits much more than ldap_timeout per server.  A failed
+ * connect is remembered for one second and repeated at once to anyone
+ * asking meanwhile.  Connecting (TCP, TLS,
  * bind) is watched by a short-lived thread that gives up on the socket
  * after ldap_timeout + 1 s: libldap has no limit of its own on an ldaps
  * handshake (see watchdog_main).
