@@ -1178,6 +1178,14 @@ probe_start(struct ldapconn *lc)
 	sigset_t all, old;
 
 	p->sub = session_new(lc->cfg, lc->cur);
+	/* The client certificate's TLS context too: libldap leaks one for
+	 * each one made (see the top of this file). */
+	if (lc->tls_ctx != NULL && lc->ld != NULL &&
+	    ldap_get_option(lc->ld, LDAP_OPT_X_TLS_CTX, &p->sub->tls_ctx) ==
+	    LDAP_OPT_SUCCESS && p->sub->tls_ctx != NULL) {
+		memcpy(p->sub->tls_ino, lc->tls_ino, sizeof(lc->tls_ino));
+		memcpy(p->sub->tls_mtime, lc->tls_mtime, sizeof(lc->tls_mtime));
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	/* The probe takes no signal meant for the program. */
 	sigfillset(&all);
