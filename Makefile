@@ -91,12 +91,14 @@ unit-bins: $(UNIT_BIN) $(TOOL_BIN)
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
-# Benchmark helpers (bench/*.c): standalone programs, not the product.
+# Benchmark helpers (bench/*.c): programs of their own, not the product
+# (those that measure a module of ours link the libraries).
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 bench-tools: $(BENCH_BIN)
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) $(WERROR) -pthread -o $@ $<
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) $(WERROR) -I. $(PKG_CFLAGS) \
+	    -pthread -o $@ $< $(LIBS) $(PKG_LIBS)
 
 # The suite always runs against the sanitizer build.
 check-build:

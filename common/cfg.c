@@ -68,6 +68,7 @@ enum {
 	G_MAX_REQUEST_SIZE, G_MAIL_BASE, G_MAIL_OWNER, G_SHARED_DIR,
 	G_SHARED_MAILDIRS_DIR,
 	G_DEFAULT_FOLDERS,
+	G_FAILBACK,			/* failover between ldap_uri entries */
 	G_COUNT
 };
 
@@ -197,6 +198,7 @@ static const struct gparam gparams[G_COUNT] = {
 	    set_component, shared_maildirs_dir, 0, 0),
 	[G_DEFAULT_FOLDERS] = G("default_folders", "", set_folders,
 	    default_folders, 0, 0),
+	[G_FAILBACK] = G("failback", "60", set_int, failback, 1, 86400),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);

@@ -74,6 +74,8 @@ struct cfg {
 	int tls_cert_file_line;		/* where they are set, for messages */
 	int tls_key_file_line;
 	int ldap_timeout;
+	int failback;			/* s on a later ldap_uri before the
+					 * earlier ones are tried again */
 	char *domain_base;
 	char *account_base;
 

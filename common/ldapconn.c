@@ -1,6 +1,7 @@
 /*
- * ldapconn: one LDAP session (see ldapconn.h): connecting to the first
- * ldap_uri that answers, TLS (with a client certificate when configured),
+ * ldapconn: one LDAP session (see ldapconn.h): connecting to the ldap_uri
+ * entries in order, with failover and failback (section "failover"
+ * below), TLS (with a client certificate when configured),
  * a simple bind with a freshly read password or a SASL EXTERNAL bind,
  * RFC 2696 paging, a bound on every wait, and reconnecting.
  *
@@ -32,9 +33,10 @@
  * busy or unavailable) is dropped; the next operation starts afresh.  When
  * a reused connection turns out dead before anything was delivered, the
  * operation is retried once on a new one: that is how a server restart
- * looks from here.  A timeout is never retried, so no operation waits much
- * more than ldap_timeout.  A failed connect is remembered for one second
- * and repeated at once to anyone asking meanwhile.  Connecting (TCP, TLS,
+ * looks from here.  A timeout is never retried on the same server, so no
+ * operation waits much more than ldap_timeout per server.  A failed
+ * connect is remembered for one second and repeated at once to anyone
+ * asking meanwhile.  Connecting (TCP, TLS,
  * bind) is watched by a short-lived thread that gives up on the socket
  * after ldap_timeout + 1 s: libldap has no limit of its own on an ldaps
  * handshake (see watchdog_main).
@@ -68,6 +70,7 @@
 #include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
+#include "common/ldapint.h"
 
 /* Exported by libldap (OPENLDAP_2.5), declared in no installed header:
  * drops the reference that LDAP_OPT_X_TLS_CTX's ldap_get_option took. */
@@ -78,6 +81,32 @@ void ldap_pvt_tls_ctx_free(void *ctx);
 #define KEEPALIVE_IDLE	60
 #define KEEPALIVE_PROBES 3
 #define KEEPALIVE_INTVL	10
+
+/* What the process knows of one server (one ldap_uri text), shared by
+ * its sessions under health_mu: what one session found out about a
+ * frozen server, the others need not wait ldap_timeout to learn. */
+struct health {
+	char *uri;
+	int down;		/* did not answer: tried after the others,
+				 * until it answers again */
+	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
+	int failed;
+	struct timespec failed_at;
+	enum ldapconn_status failed_st;
+	char failed_err[512];
+	struct health *next;
+};
+
+static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct health *health_list;	/* lives as long as the process */
+
+/* One ldap_uri entry of a session. */
+struct server {
+	const char *uri;	/* as configured (in cfg) */
+	struct health *h;
+};
+
+struct probe;
 
 struct ldapconn {
 	const struct cfg *cfg;
@@ -94,11 +123,21 @@ struct ldapconn {
 	struct timespec tls_mtime[3];	/* CA, certificate, key */
 	ino_t tls_ino[3];
 
-	/* The last failed connect, repeated for RETRY_PAUSE_MS. */
-	int failed;
-	struct timespec failed_at;
-	enum ldapconn_status failed_st;
-	char failed_err[512];
+	/* Failover: the servers in ldap_uri order, which one ld talks to,
+	 * since when (or since the last failback probe), and the probe of
+	 * the earlier ones that runs in the background (see failback). */
+	struct server *srv;
+	size_t nsrv;
+	size_t cur;
+	const char *trying;	/* URI being connected, for messages */
+	struct timespec cur_since;
+	long failback_ms;
+	struct probe *probe;
+
+	/* What ldapconn_current tells other threads, under pub_mu. */
+	pthread_mutex_t pub_mu;
+	int pub_index;		/* -1: not connected */
+	char pub_uri[300];
 
 	/* The watchdog of a connect (see watchdog_main); wd_fd, wd_stop
 	 * and wd_fired are shared with its thread, under wd_mu. */
@@ -124,6 +163,8 @@ struct lentry {
 	struct lattr *a;
 	size_t n;
 	BerElement *ber;	/* names and values point into its buffer */
+	char **own;		/* or into these copies (lentry_add) */
+	size_t nown;
 };
 
 /* ---- small helpers ---- */
@@ -288,11 +329,13 @@ set_err(char *err, size_t errsz, int rc, const char *diag,
 #define TLS_HINT "is the server certificate trusted by tls_ca_file and " \
 	"issued for this host name?"
 
-/* Whom to name for a connection problem: the URI that answered, or all. */
+/* Whom to name for a connection problem: the URI that answered, the one
+ * being tried, or all. */
 static const char *
 server_name(const struct ldapconn *lc)
 {
-	return lc->server[0] ? lc->server : lc->uris;
+	return lc->server[0] ? lc->server : lc->trying ? lc->trying :
+	    lc->uris;
 }
 
 /* ---- classification ---- */
@@ -315,6 +358,14 @@ conn_broken(int rc)
 	default:
 		return 0;
 	}
+}
+
+/* Codes after which the server counts as down: it did not answer in time
+ * or says it cannot serve. */
+static int
+server_unwell(int rc)
+{
+	return rc == LDAP_TIMEOUT || rc == LDAP_BUSY || rc == LDAP_UNAVAILABLE;
 }
 
 /* Codes a stale handle gives: worth one retry on a fresh connection. */
@@ -480,14 +531,97 @@ conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
 	watchdog_forget(ctx->lc_arg, fd);
 }
 
+/* Tell other threads which server the session uses now. */
+static void
+publish(struct ldapconn *lc)
+{
+	pthread_mutex_lock(&lc->pub_mu);
+	if (lc->ld) {
+		lc->pub_index = (int)lc->cur;
+		linef(lc->pub_uri, sizeof(lc->pub_uri), "%s",
+		    lc->srv[lc->cur].uri);
+	} else {
+		lc->pub_index = -1;
+		lc->pub_uri[0] = '\0';
+	}
+	pthread_mutex_unlock(&lc->pub_mu);
+}
+
 static void
 drop(struct ldapconn *lc)
 {
 	if (lc->ld) {
 		ldap_unbind_ext(lc->ld, NULL, NULL);
 		lc->ld = NULL;
+		publish(lc);
 	}
 	lc->server[0] = '\0';
+}
+
+/* The shared record of uri, made on first use. */
+static struct health *
+health_of(const char *uri)
+{
+	struct health *h;
+
+	pthread_mutex_lock(&health_mu);
+	for (h = health_list; h; h = h->next)
+		if (strcmp(h->uri, uri) == 0)
+			break;
+	if (h == NULL) {
+		h = xcalloc(1, sizeof(*h));
+		h->uri = xstrdup(uri);
+		h->next = health_list;
+		health_list = h;
+	}
+	pthread_mutex_unlock(&health_mu);
+	return h;
+}
+
+/* srv[i] failed with st and err: it counts as down, and the failure is
+ * repeated at once for RETRY_PAUSE_MS. */
+static void
+server_failed(struct ldapconn *lc, size_t i, enum ldapconn_status st,
+    const char *err)
+{
+	struct health *h = lc->srv[i].h;
+
+	pthread_mutex_lock(&health_mu);
+	h->down = 1;
+	h->failed = 1;
+	h->failed_st = st;
+	clock_gettime(CLOCK_MONOTONIC, &h->failed_at);
+	linef(h->failed_err, sizeof(h->failed_err), "%s", err);
+	pthread_mutex_unlock(&health_mu);
+}
+
+/* srv[i] answered. */
+static void
+server_up(struct ldapconn *lc, size_t i)
+{
+	pthread_mutex_lock(&health_mu);
+	lc->srv[i].h->down = 0;
+	lc->srv[i].h->failed = 0;
+	pthread_mutex_unlock(&health_mu);
+}
+
+/* Did srv[i] fail within RETRY_PAUSE_MS?  Then 1, with its status and
+ * reason. */
+static int
+server_recently_failed(struct ldapconn *lc, size_t i,
+    enum ldapconn_status *st, char *err, size_t errsz)
+{
+	struct health *h = lc->srv[i].h;
+	int r;
+
+	pthread_mutex_lock(&health_mu);
+	r = h->failed && (long)clock_ms_since(&h->failed_at) < RETRY_PAUSE_MS;
+	if (r) {
+		*st = h->failed_st;
+		linef(err, errsz, "%s", h->failed_err);
+	}
+	pthread_mutex_unlock(&health_mu);
+	return r;
 }
 
 static int
@@ -861,30 +995,38 @@ do_bind(struct ldapconn *lc, char *err, size_t errsz)
 	return LDAPCONN_TEMP;
 }
 
-/* Make sure lc->ld is a bound connection. */
+/* ---- failover ---- */
+
+/*
+ * The servers of ldap_uri are tried in order.  One that fails to connect
+ * or bind, or does not answer an operation within ldap_timeout (stopped,
+ * overloaded), or says it is busy, counts as down: it is tried after the
+ * others from then on, and its failure is repeated at once for
+ * RETRY_PAUSE_MS, for every session of the process (struct health).  A
+ * connection reset alone (a restart) is not a failure of the server: the
+ * operation is retried once on a new connection.
+ * While the session is on a later server, every failback seconds the
+ * earlier ones are asked again by a thread of its own (no operation waits
+ * for a server that still does not answer); the next operation moves to
+ * the first of them that answered.
+ */
+
+static int failback(struct ldapconn *lc);
+
+/* A bound connection to srv[i]. */
 static enum ldapconn_status
-session(struct ldapconn *lc, char *err, size_t errsz)
+connect_one(struct ldapconn *lc, size_t i, char *err, size_t errsz)
 {
+	const char *uri = lc->srv[i].uri;
 	enum ldapconn_status st;
 	int rc;
 
-	if (lc->ld)
-		return LDAPCONN_OK;
-	if (lc->failed &&
-	    (long)clock_ms_since(&lc->failed_at) < RETRY_PAUSE_MS) {
-		linef(err, errsz, "%s", lc->failed_err);
-		return lc->failed_st;
-	}
-
 	lc->server[0] = '\0';
-	if (check_uris(lc, err, errsz) != 0) {
-		st = LDAPCONN_PERM;
-		goto failed;
-	}
-	rc = ldap_initialize(&lc->ld, lc->uris);
+	lc->trying = uri;
+	rc = ldap_initialize(&lc->ld, uri);
 	if (rc != LDAP_SUCCESS) {
 		lc->ld = NULL;
-		set_err(err, errsz, rc, NULL, "ldap_uri %s", lc->uris);
+		set_err(err, errsz, rc, NULL, "ldap_uri %s", uri);
 		st = LDAPCONN_PERM;
 		goto failed;
 	}
@@ -910,7 +1052,11 @@ session(struct ldapconn *lc, char *err, size_t errsz)
 	if (st != LDAPCONN_OK)
 		goto failed;
 	(void)watchdog_stop(lc);
-	lc->failed = 0;
+	lc->trying = NULL;
+	lc->cur = i;
+	server_up(lc, i);
+	clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
+	publish(lc);
 	return LDAPCONN_OK;
 
 failed:
@@ -919,11 +1065,192 @@ failed:
 		    "(StartTLS, TLS handshake or bind)", server_name(lc),
 		    lc->timeout + 1);
 	drop(lc);
-	lc->failed = 1;
-	lc->failed_st = st;
-	clock_gettime(CLOCK_MONOTONIC, &lc->failed_at);
-	linef(lc->failed_err, sizeof(lc->failed_err), "%s", err);
+	lc->trying = NULL;
+	server_failed(lc, i, st, err);
 	return st;
+}
+
+/* Make sure lc->ld is a bound connection: the servers not counted as down
+ * first, in ldap_uri order, then the others; one that failed within
+ * RETRY_PAUSE_MS gives its failure again without being asked.  err gets
+ * every server's reason, "; "-separated. */
+static enum ldapconn_status
+session(struct ldapconn *lc, char *err, size_t errsz)
+{
+	enum ldapconn_status st = LDAPCONN_PERM;
+	struct buf why = BUF_INIT;
+	size_t *order, n = 0;
+
+	if (lc->ld || lc->probe)
+		(void)failback(lc);
+	if (lc->ld)
+		return LDAPCONN_OK;
+	if (check_uris(lc, err, errsz) != 0)
+		return LDAPCONN_PERM;
+	order = xcalloc(lc->nsrv, sizeof(*order));
+	pthread_mutex_lock(&health_mu);
+	for (int down = 0; down < 2; down++)
+		for (size_t i = 0; i < lc->nsrv; i++)
+			if (lc->srv[i].h->down == down)
+				order[n++] = i;
+	pthread_mutex_unlock(&health_mu);
+	for (size_t k = 0; k < n; k++) {
+		enum ldapconn_status one;
+		char e[512];
+
+		if (!server_recently_failed(lc, order[k], &one, e,
+		    sizeof(e))) {
+			one = connect_one(lc, order[k], e, sizeof(e));
+			if (one == LDAPCONN_OK)
+				break;
+		}
+		if (one == LDAPCONN_TEMP)
+			st = LDAPCONN_TEMP;
+		if (why.len)
+			buf_puts(&why, "; ");
+		buf_puts(&why, e);
+	}
+	free(order);
+	if (lc->ld)
+		st = LDAPCONN_OK;
+	else
+		linef(err, errsz, "%s", buf_str(&why));
+	buf_free(&why);
+	return st;
+}
+
+/* The server of the connection did not answer in time, or said it is
+ * busy: it counts as down; the connection is dropped. */
+static void
+server_down(struct ldapconn *lc, const char *why)
+{
+	if (lc->ld == NULL)
+		return;
+	drop(lc);
+	server_failed(lc, lc->cur, LDAPCONN_TEMP, why);
+}
+
+/* Is there a server not known to have failed within RETRY_PAUSE_MS? */
+static int
+servers_left(struct ldapconn *lc)
+{
+	enum ldapconn_status st;
+	char e[8];
+
+	for (size_t i = 0; i < lc->nsrv; i++)
+		if (!server_recently_failed(lc, i, &st, e, sizeof(e)))
+			return 1;
+	return 0;
+}
+
+struct probe {
+	pthread_t th;
+	pthread_mutex_t mu;
+	int done;			/* under mu */
+	enum ldapconn_status st;
+	struct ldapconn *sub;		/* a session over srv[0 .. cur) */
+};
+
+static struct ldapconn *session_new(const struct cfg *cfg, size_t nsrv);
+
+static void *
+probe_main(void *arg)
+{
+	struct probe *p = arg;
+	struct pipe_guard g;
+	enum ldapconn_status st;
+	char err[512];
+
+	pipe_block(&g);
+	st = session(p->sub, err, sizeof(err));
+	pipe_restore(&g);
+	pthread_mutex_lock(&p->mu);
+	p->st = st;
+	p->done = 1;
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void
+probe_start(struct ldapconn *lc)
+{
+	struct probe *p = xcalloc(1, sizeof(*p));
+	sigset_t all, old;
+
+	p->sub = session_new(lc->cfg, lc->cur);
+	/* The client certificate's TLS context too: libldap leaks one for
+	 * each one made (see the top of this file). */
+	if (lc->tls_ctx != NULL && lc->ld != NULL &&
+	    ldap_get_option(lc->ld, LDAP_OPT_X_TLS_CTX, &p->sub->tls_ctx) ==
+	    LDAP_OPT_SUCCESS && p->sub->tls_ctx != NULL) {
+		memcpy(p->sub->tls_ino, lc->tls_ino, sizeof(lc->tls_ino));
+		memcpy(p->sub->tls_mtime, lc->tls_mtime, sizeof(lc->tls_mtime));
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	/* The probe takes no signal meant for the program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&p->th, NULL, probe_main, p) == 0) {
+		lc->probe = p;
+	} else {
+		pthread_mutex_destroy(&p->mu);
+		ldapconn_free(p->sub);
+		free(p);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Wait for the probe, take its connection if it has one; 1 if taken. */
+static int
+probe_finish(struct ldapconn *lc)
+{
+	struct probe *p = lc->probe;
+	struct ldapconn *sub = p->sub;
+	int moved = 0;
+
+	pthread_join(p->th, NULL);
+	lc->probe = NULL;
+	if (p->st == LDAPCONN_OK && sub->ld) {
+		drop(lc);
+		lc->ld = sub->ld;
+		sub->ld = NULL;
+		/* The handle reports its connections to us from now on
+		 * (getting a connect callback removes it). */
+		(void)ldap_get_option(lc->ld, LDAP_OPT_CONNECT_CB, &sub->cb);
+		(void)ldap_set_option(lc->ld, LDAP_OPT_CONNECT_CB, &lc->cb);
+		memcpy(lc->server, sub->server, sizeof(lc->server));
+		memcpy(lc->identity, sub->identity, sizeof(lc->identity));
+		lc->cur = sub->cur;
+		clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
+		publish(lc);
+		moved = 1;
+	}
+	pthread_mutex_destroy(&p->mu);
+	ldapconn_free(sub);
+	free(p);
+	return moved;
+}
+
+/* Start or collect the failback probe (see above); 1 if the session moved
+ * to an earlier server (a new handle: whatever ran on the old is gone). */
+static int
+failback(struct ldapconn *lc)
+{
+	int done;
+
+	if (lc->probe == NULL) {
+		if (lc->ld == NULL || lc->cur == 0 ||
+		    (long)clock_ms_since(&lc->cur_since) < lc->failback_ms)
+			return 0;
+		/* The next probe, if this one finds nothing, in failback s. */
+		clock_gettime(CLOCK_MONOTONIC, &lc->cur_since);
+		probe_start(lc);
+		return 0;
+	}
+	pthread_mutex_lock(&lc->probe->mu);
+	done = lc->probe->done;
+	pthread_mutex_unlock(&lc->probe->mu);
+	return done ? probe_finish(lc) : 0;
 }
 
 /* ---- entries ---- */
@@ -937,6 +1264,9 @@ entry_free(struct lentry *e)
 	free(e->dn);
 	if (e->ber)
 		ber_free(e->ber, 0);
+	for (size_t i = 0; i < e->nown; i++)
+		free(e->own[i]);
+	free(e->own);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -994,6 +1324,64 @@ entry_load(LDAP *ld, LDAPMessage *msg, struct lentry *e)
 	}
 }
 
+struct lentry *
+lentry_new(const char *dn)
+{
+	struct lentry *e = xcalloc(1, sizeof(*e));
+
+	e->dn = xstrdup(dn);
+	return e;
+}
+
+/* A copy of len bytes (NUL-terminated) that lives as long as e. */
+static char *
+entry_own(struct lentry *e, const char *p, size_t len)
+{
+	char *c = xmalloc(len + 1);
+
+	memcpy(c, p, len);
+	c[len] = '\0';
+	e->own = xreallocarray(e->own, e->nown + 1, sizeof(*e->own));
+	e->own[e->nown++] = c;
+	return c;
+}
+
+void
+lentry_add(struct lentry *e, const char *attr, const char *val, size_t len)
+{
+	struct berval name, v[2];
+
+	name.bv_len = strlen(attr);
+	name.bv_val = entry_own(e, attr, name.bv_len);
+	v[0].bv_len = len;
+	v[0].bv_val = entry_own(e, val, len);
+	v[1].bv_val = NULL;
+	v[1].bv_len = 0;
+	entry_add(e, &name, v);
+}
+
+void
+lentry_free(struct lentry *e)
+{
+	if (e == NULL)
+		return;
+	entry_free(e);
+	free(e);
+}
+
+struct lentry *
+ldapconn_entry(LDAP *ld, LDAPMessage *msg, int *rc)
+{
+	struct lentry *e = xcalloc(1, sizeof(*e));
+
+	*rc = entry_load(ld, msg, e);
+	if (*rc != LDAP_SUCCESS) {
+		lentry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
 const char *
 lentry_dn(const struct lentry *e)
 {
@@ -1027,6 +1415,7 @@ struct search {
 	void *arg;
 	size_t delivered;
 	int last_rc;		/* the LDAP code behind a failure */
+	int server_down;	/* the server counts as down since */
 };
 
 /* A failure with LDAP code rc during the search s. */
@@ -1050,8 +1439,12 @@ search_fail(struct ldapconn *lc, struct search *s, int rc, const char *diag,
 		set_err(err, errsz, rc, diag, "%s", server_name(lc));
 	else
 		set_err(err, errsz, rc, diag, "search %s", s->base);
-	if (conn_broken(rc))
+	if (server_unwell(rc)) {
+		s->server_down = 1;
+		server_down(lc, err);
+	} else if (conn_broken(rc)) {
 		drop(lc);
+	}
 	return st;
 }
 
@@ -1076,7 +1469,8 @@ read_results(struct ldapconn *lc, struct search *s, int msgid,
 			linef(err, errsz, "search %s: timed out after %d s (%s)",
 			    s->base, lc->timeout, server_name(lc));
 			s->last_rc = LDAP_TIMEOUT;
-			drop(lc);
+			s->server_down = 1;
+			server_down(lc, err);
 			return LDAPCONN_TEMP;
 		}
 		if (rc < 0) {
@@ -1206,18 +1600,27 @@ ldapconn_search(struct ldapconn *lc, const char *base, enum cfg_scope scope,
 	s.arg = arg;
 
 	pipe_block(&g);
-	for (int attempt = 0; ; attempt++) {
+	for (size_t attempt = 0; ; attempt++) {
 		int reused = lc->ld != NULL;
 
 		s.last_rc = LDAP_SUCCESS;
+		s.server_down = 0;
 		st = session(lc, err, errsz);
 		if (st != LDAPCONN_OK)
 			break;
 		st = search_once(lc, &s, err, errsz);
-		/* A connection found dead before anything was delivered:
-		 * the server restarted or failed over.  Once more, afresh. */
-		if (st == LDAPCONN_OK || attempt > 0 || !reused ||
-		    s.delivered > 0 || !conn_lost(s.last_rc))
+		if (st == LDAPCONN_OK || s.delivered > 0)
+			break;
+		/* Nothing delivered yet.  A server that did not answer (or
+		 * is busy) counts as down: the next one is asked. */
+		if (s.server_down) {
+			if (attempt < lc->nsrv && servers_left(lc))
+				continue;
+			break;
+		}
+		/* A connection found dead: the server restarted.  Once more,
+		 * afresh. */
+		if (attempt > 0 || !reused || !conn_lost(s.last_rc))
 			break;
 	}
 	(void)watchdog_stop(lc);	/* in case libldap connected by itself */
@@ -1229,8 +1632,9 @@ ldapconn_search(struct ldapconn *lc, const char *base, enum cfg_scope scope,
 
 /* ---- session ---- */
 
-struct ldapconn *
-ldapconn_new(const struct cfg *cfg)
+/* A session over the first nsrv servers of ldap_uri. */
+static struct ldapconn *
+session_new(const struct cfg *cfg, size_t nsrv)
 {
 	struct ldapconn *lc = xcalloc(1, sizeof(*lc));
 	struct buf uris = BUF_INIT;
@@ -1244,7 +1648,13 @@ ldapconn_new(const struct cfg *cfg)
 	pthread_cond_init(&lc->wd_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	lc->wd_fd = -1;
-	for (size_t i = 0; i < cfg->ldap_uri.n; i++) {
+	if (nsrv > cfg->ldap_uri.n)
+		nsrv = cfg->ldap_uri.n;
+	lc->nsrv = nsrv;
+	lc->srv = xcalloc(nsrv ? nsrv : 1, sizeof(*lc->srv));
+	for (size_t i = 0; i < nsrv; i++) {
+		lc->srv[i].uri = cfg->ldap_uri.v[i];
+		lc->srv[i].h = health_of(cfg->ldap_uri.v[i]);
 		if (i)
 			buf_putc(&uris, ' ');
 		buf_puts(&uris, cfg->ldap_uri.v[i]);
@@ -1252,10 +1662,19 @@ ldapconn_new(const struct cfg *cfg)
 	lc->uris = xstrdup(buf_str(&uris));
 	buf_free(&uris);
 	lc->timeout = cfg->ldap_timeout > 0 ? cfg->ldap_timeout : 5;
+	lc->failback_ms = (cfg->failback > 0 ? cfg->failback : 60) * 1000L;
+	pthread_mutex_init(&lc->pub_mu, NULL);
+	lc->pub_index = -1;
 	lc->cb.lc_add = conn_add;
 	lc->cb.lc_del = conn_del;
 	lc->cb.lc_arg = lc;
 	return lc;
+}
+
+struct ldapconn *
+ldapconn_new(const struct cfg *cfg)
+{
+	return session_new(cfg, cfg->ldap_uri.n);
 }
 
 void
@@ -1266,12 +1685,16 @@ ldapconn_free(struct ldapconn *lc)
 	if (lc == NULL)
 		return;
 	pipe_block(&g);
+	if (lc->probe)	/* bounded by its own watchdog */
+		(void)probe_finish(lc);
 	drop(lc);
 	pipe_restore(&g);
 	(void)watchdog_stop(lc);
 	tls_ctx_forget(lc);
 	pthread_cond_destroy(&lc->wd_cv);
 	pthread_mutex_destroy(&lc->wd_mu);
+	pthread_mutex_destroy(&lc->pub_mu);
+	free(lc->srv);
 	free(lc->uris);
 	free(lc);
 }
@@ -1301,6 +1724,75 @@ const char *
 ldapconn_identity(const struct ldapconn *lc)
 {
 	return lc->ld && lc->identity[0] ? lc->identity : NULL;
+}
+
+int
+ldapconn_current(struct ldapconn *lc, char *uri, size_t size)
+{
+	int i;
+
+	pthread_mutex_lock(&lc->pub_mu);
+	i = lc->pub_index;
+	if (size)
+		linef(uri, size, "%s", lc->pub_uri);
+	pthread_mutex_unlock(&lc->pub_mu);
+	return i;
+}
+
+/* ---- for ldapsync (ldapint.h) ---- */
+
+void
+ldapconn_pipe_block(struct ldapconn_pipe *g)
+{
+	struct pipe_guard pg;
+
+	pipe_block(&pg);
+	g->old = pg.old;
+	g->pending = pg.pending;
+}
+
+void
+ldapconn_pipe_restore(struct ldapconn_pipe *g)
+{
+	struct pipe_guard pg;
+
+	pg.old = g->old;
+	pg.pending = g->pending;
+	pipe_restore(&pg);
+}
+
+enum ldapconn_status
+ldapconn_ld(struct ldapconn *lc, LDAP **ld, char *err, size_t errsz)
+{
+	enum ldapconn_status st = session(lc, err, errsz);
+
+	(void)watchdog_stop(lc);
+	*ld = st == LDAPCONN_OK ? lc->ld : NULL;
+	return st;
+}
+
+void
+ldapconn_ld_failed(struct ldapconn *lc, const char *why)
+{
+	server_down(lc, why);
+}
+
+void
+ldapconn_ld_drop(struct ldapconn *lc)
+{
+	drop(lc);
+}
+
+int
+ldapconn_ld_failback(struct ldapconn *lc)
+{
+	return failback(lc);
+}
+
+int
+ldapconn_timeout(const struct ldapconn *lc)
+{
+	return lc->timeout;
 }
 
 char *

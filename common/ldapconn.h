@@ -1,7 +1,8 @@
 /*
  * ldapconn: an LDAP session that owns connecting, TLS, binding, paging,
- * timeouts and reconnecting.  The only file of the project that includes
- * <ldap.h>; everything else sees entries through struct lentry.
+ * timeouts and reconnecting.  With ldapsync (the RFC 4533 stream, through
+ * ldapint.h) the only file of the project that includes <ldap.h>;
+ * everything else sees entries through struct lentry.
  *
  * libldap keeps a dead handle dead ("Can't contact LDAP server" forever
  * after a server restart), so a failed operation drops the connection and
@@ -12,7 +13,16 @@
  * ldap_timeout.  Calls block SIGPIPE in the calling thread while they run
  * (the entry callback too) and swallow one raised by libldap.
  *
- * One session per thread; sessions are independent.
+ * Failover: the ldap_uri entries are tried in order; a server that does
+ * not connect, bind or answer within ldap_timeout (or says it is busy)
+ * counts as down and the next one is used, for the operation at hand too
+ * when it had delivered nothing yet.  After failback seconds on a later
+ * server, the earlier ones are asked again in the background and the
+ * session moves back to the first that answers.
+ *
+ * One session per thread; sessions are independent, except that what one
+ * learns about a server (down, or answering again) the process's other
+ * sessions know too.
  */
 #ifndef LDAPMAIL_LDAPCONN_H
 #define LDAPMAIL_LDAPCONN_H
@@ -53,6 +63,10 @@ const char *ldapconn_server(const struct ldapconn *lc);
 /* Who the server says a SASL-bound session is ("dn:..."), or NULL when it
  * is not connected or bound otherwise. */
 const char *ldapconn_identity(const struct ldapconn *lc);
+/* Which ldap_uri entry the session uses: its index (0: the first), with
+ * the URI as configured copied into uri; -1 (uri "") when not connected.
+ * Safe to call from any thread (for `lookupd stats`). */
+int ldapconn_current(struct ldapconn *lc, char *uri, size_t size);
 
 /* Search base/scope/filter for attrs (NULL-terminated; NULL = all user
  * attributes), calling fn for each entry.  paged: read with RFC 2696
@@ -71,6 +85,14 @@ const char *lentry_dn(const struct lentry *e);
  * returns how many, *vals set to an array valid during the callback. */
 size_t lentry_values(const struct lentry *e, const char *attr,
     const struct lval **vals);
+
+/* An entry made by hand (unit tests, changes replayed): lentry_add copies
+ * one value of attr; lentry_free frees any entry handed out as a
+ * pointer. */
+struct lentry *lentry_new(const char *dn);
+void lentry_add(struct lentry *e, const char *attr, const char *val,
+    size_t len);
+void lentry_free(struct lentry *e);
 
 /* Normalize a DN for comparison (spacing per RFC 4514, ASCII case folded)
  * into a fresh string; NULL if it is not a valid DN. */

@@ -26,6 +26,7 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
+#include "common/ldapsync.h"
 #include "common/log.h"
 #include "common/privs.h"
 #include "lookupd/client.h"
@@ -351,6 +352,25 @@ count_entry(const struct lentry *e, void *arg)
 	return 0;
 }
 
+/* Which server `check` reached, and whether it offers RFC 4533 sync. */
+static void
+check_server(struct ldapconn *lc)
+{
+	char uri[300], err[1024];
+	int i = ldapconn_current(lc, uri, sizeof(uri)), r;
+
+	if (i >= 0)
+		printf("ldap: server %s (ldap_uri entry %d)\n", uri, i + 1);
+	r = ldapsync_supported(lc, err, sizeof(err));
+	if (r > 0)
+		printf("ldap: RFC 4533 sync offered (syncprov)\n");
+	else if (r == 0)
+		printf("ldap: RFC 4533 sync not offered (no syncprov): "
+		    "changes can only be polled\n");
+	else
+		printf("ldap: RFC 4533 sync: cannot tell (%s)\n", err);
+}
+
 static int
 cmd_check(const char *path, int argc)
 {
@@ -381,6 +401,7 @@ cmd_check(const char *path, int argc)
 	else
 		printf("ldap: bound as %s\n", cfg->bind_dn ? cfg->bind_dn :
 		    "(anonymous)");
+	check_server(lc);
 	for (size_t i = 0; i < cfg->n_maps; i++) {
 		const struct cfg_map *m = &cfg->maps[i];
 		size_t n = 0;

@@ -57,10 +57,19 @@ def env():
            os.path.join(tmp, "other-ca.key"), "-out", other_ca], check=True)
     _env["tmp"] = tmp
     _env["other_ca"] = other_ca
+    _env["extra"] = extra
     _env["slapd"] = t.Slapd(ldifs=[t.fixture_path(), extra],
                             ldaps=True).start()
     _env["n"] = 0
     return _env
+
+
+def second():
+    """A second slapd with the same data, for failover (made once)."""
+    e = env()
+    if "slapd2" not in e:
+        e["slapd2"] = t.Slapd(ldifs=[t.fixture_path(), e["extra"]]).start()
+    return e["slapd2"]
 
 
 def config(uris, bind=True, pw=PASSWORD, extra=()):
@@ -171,7 +180,7 @@ class Loop:
         err = complete[1][7:] if n == 2 and \
             complete[1].startswith("error: ") else ""
         rec = (words[1], int(kv.get("entries", "0")),
-               int(kv.get("ms", "0")), err)
+               int(kv.get("ms", "0")), err, int(kv.get("server", "-9")))
         self.seen.append(rec)
         if t.VERBOSE:
             t.note("loop: %r" % (rec,))
@@ -277,6 +286,99 @@ def failover():
     check(o.code == 1 and o.secs < 1.0 and
           o.error() == "%s: Can't contact LDAP server" % dead,
           "server down: TEMP at once, Can't contact", o)
+
+
+# ------------------------------------------------- failover, failback
+#
+# Two slapds with the same data; the first of ldap_uri frozen with SIGSTOP
+# accepts TCP connections (the kernel completes them) and answers nothing:
+# libldap's own list of URIs never moves past it.
+
+def thawed(slapd):
+    if slapd.pid is not None:
+        slapd.thaw()
+
+
+@t.test
+def failover_first_frozen():
+    s1, s2 = env()["slapd"], second()
+    two = config([s1.uri, s2.uri], extra=["failback = 60"])[0]
+    s1.freeze()
+    try:
+        o = probe(two, "open")
+        check(o.code == 0 and o.field("server") == s2.uri.rstrip("/") and
+              o.secs < (TIMEOUT + 1.5) * t.SLOW,
+              "first frozen: the second binds within ldap_timeout + 1.5 s",
+              o, "%.2f s" % o.secs)
+        o = probe(two, "search", TOKELAU, "one", "(objectClass=qmailUser)")
+        check(o.code == 0 and len(o.dns()) == 3 and
+              o.secs < (TIMEOUT + 1.5) * t.SLOW,
+              "first frozen: a search answers from the second within "
+              "ldap_timeout + 1.5 s", o, "%.2f s" % o.secs)
+        o = probe(two, "search", "ou=Big,o=company", "one",
+                  "(objectClass=person)", "paged")
+        check(o.code == 0 and len(set(o.dns())) == BIG and
+              o.secs < (TIMEOUT + 3) * t.SLOW,
+              "first frozen: a paged read of %d entries from the second"
+              % BIG, o, "%d dns, %.2f s" % (len(o.dns()), o.secs))
+        o = probe(config([s1.uri])[0], "open")
+        check(o.code == 1 and "timed out" in o.error() and
+              o.secs < (TIMEOUT + 1.5) * t.SLOW,
+              "only the frozen one: TEMP after ldap_timeout", o)
+        dead = "ldap://127.0.0.1:%d/" % t.free_port()
+        o = probe(config([s1.uri, dead])[0], "open")
+        check(o.code == 1 and o.error().count("; ") == 1 and
+              "Can't contact" in o.error() and s1.uri.rstrip("/") in o.error(),
+              "frozen and dead: TEMP naming both", o)
+    finally:
+        thawed(s1)
+
+
+def frozen_failover_failback(lp, slapd):
+    # On the first; it freezes: the search on the open connection times
+    # out and is asked again of the second, in the same call.  failback is
+    # 3 s: while the first stays frozen, probing it in the background
+    # delays no search; after SIGCONT the session moves back.
+    s2 = second()
+    r = lp.until_ok(3, 10)
+    if not r or r[4] != 0:
+        return "no first OK on server 0: %r" % (r,)
+    slapd.freeze()
+    r = lp.next(TIMEOUT + 5)
+    if not r or r[0] != "OK" or r[1] != 4 or r[4] != 1 or \
+            r[2] > (TIMEOUT + 1) * 1000 * t.SLOW:
+        return "search when the first froze: %r" % (r,)
+    for _ in range(6):          # > 2 failback periods, first still frozen
+        r = lp.next(5)
+        if not r or r[0] != "OK" or r[4] != 1 or r[2] > 1000 * t.SLOW:
+            return "while the first stays frozen: %r" % (r,)
+    slapd.thaw()
+    for _ in range(8):          # failback (3 s) + a probe + a search
+        r = lp.next(5)
+        if not r or r[0] != "OK":
+            return "after SIGCONT: %r" % (r,)
+        if r[4] == 0:
+            break
+    if r[4] != 0:
+        return "never moved back to the first: %r" % (lp.seen[-4:],)
+    s2.freeze()                 # and it really uses the first now
+    try:
+        r = lp.next(5)
+        if not r or r[0] != "OK" or r[4] != 0 or r[2] > 1000 * t.SLOW:
+            return "back on the first, second frozen: %r" % (r,)
+    finally:
+        s2.thaw()
+    return ""
+
+
+@t.test
+def failover_failback():
+    s1, s2 = env()["slapd"], second()
+    conf = config([s1.uri, s2.uri], extra=["failback = 3"])[0]
+    loop_check("frozen while in use: same search answered by the second "
+               "within ldap_timeout; no search waits for the frozen one; "
+               "back to the first after failback", conf,
+               frozen_failover_failback)
 
 
 # ------------------------------------------------------------ reading

@@ -65,7 +65,7 @@ __all__ = [
     "write", "proc_status", "test_user", "user_san_env", "user_san_reports",
     "delay_relay",
     "fixture_path", "tool", "Slapd", "Entry", "SearchResult", "LdapError",
-    "parse_ldif",
+    "parse_ldif", "replicated", "sync_pair",
     "Daemon", "Lookupd", "lookupd_config",
     "postmap", "postmap_q", "postmap_batch",
     "netstring", "socketmap_request", "SocketmapClient",
@@ -856,16 +856,24 @@ class Slapd:
     --schema), at every start.
     ldaps=True: also an ldaps:// listener (s.ldaps_uri) with a test CA
     (s.ca_file); StartTLS works on s.uri.
+    syncprov=True: an RFC 4533 provider (syncprov with a session log);
+    provider=SLAPD: a consumer replicating that provider (syncrepl
+    refreshAndPersist, as its rootdn; its own syncprov too), loaded with
+    nothing (see sync_pair).
     """
 
     def __init__(self, dir=None, port=None, ldifs=None, ldaps=False,
-                 debug=0, schemas=()):
+                 debug=0, schemas=(), syncprov=False, provider=None):
         self.dir = dir or os.path.join(tmpdir("ldapmail-slapd-"), "slapd")
         self.port = port or free_port()
         self.ldaps_port = free_port() if ldaps else None
+        if provider is not None:
+            ldifs = [] if ldifs is None else ldifs
         self.ldifs = [fixture_path()] if ldifs is None else list(ldifs)
         self.debug = debug
         self.schemas = list(schemas)
+        self.syncprov = syncprov or provider is not None
+        self.provider = provider
         self.pid = None
         self._loaded = False
 
@@ -896,19 +904,24 @@ class Slapd:
     def log(self):
         return os.path.join(self.dir, "slapd.log")
 
-    def start(self, ldifs=()):
+    def start(self, ldifs=(), timeout=60):
         """Start (the first time: load self.ldifs); more LDIF files may be
-        slapadd-ed before this start.  Returns self."""
+        slapadd-ed before this start (timeout s for all that: benchmarks
+        load millions of entries).  Returns self."""
         argv = [TEST_SLAPD, "start", self.dir, "--port", str(self.port),
                 "--debug", str(self.debug)]
         if self.ldaps_port:
             argv += ["--ldaps-port", str(self.ldaps_port)]
+        if self.provider is not None:
+            argv += ["--consumer-of", self.provider.uri]
+        elif self.syncprov:
+            argv += ["--syncprov"]
         todo = list(ldifs) + ([] if self._loaded else self.ldifs)
         for f in self.schemas:
             argv += ["--schema", f]
         for f in todo:
             argv += ["--ldif", f]
-        r = run(argv, timeout=60)
+        r = run(argv, timeout=timeout)
         if r.rc != 0:
             raise RuntimeError("test-slapd start failed: " + r.why())
         self._loaded = True
@@ -1005,6 +1018,15 @@ class Slapd:
                                        check=False, uri=uri,
                                        timeout=timeout))
 
+    def context_csn(self):
+        """The contextCSN values of the suffix (sorted), read as the
+        rootdn; [] when there is none (yet)."""
+        r = self.search(SUFFIX, "(objectClass=*)", ["contextCSN"],
+                        scope="base", bind="admin", timeout=10)
+        if r.rc != 0 or not r.entries:
+            return []
+        return sorted(r.entries[0].get("contextCSN", []))
+
     def whoami(self, bind):
         """ldapwhoami: (rc, authzid)."""
         r = self._tool("ldapwhoami", [], bind=bind, check=False)
@@ -1012,6 +1034,27 @@ class Slapd:
 
     def __repr__(self):
         return "Slapd(%s, PID %s)" % (self.uri, self.pid)
+
+
+def replicated(provider, consumer, timeout=10):
+    """Wait until consumer holds what provider holds (same contextCSN);
+    True if it does within timeout s."""
+    def same():
+        want = provider.context_csn()
+        return bool(want) and consumer.context_csn() == want
+    return bool(wait_until(same, timeout, 0.05))
+
+
+def sync_pair(ldifs=None):
+    """A provider (syncprov; ldifs loaded, default the fixture) and a
+    consumer replicating it, both on loopback: (provider, consumer),
+    returned once the consumer holds everything."""
+    p = Slapd(ldifs=ldifs, syncprov=True).start()
+    c = Slapd(provider=p).start()
+    if not replicated(p, c, 30):
+        raise RuntimeError("the consumer did not catch up with the "
+                           "provider within 30 s: see %s" % c.log)
+    return p, c
 
 
 # --------------------------------------------------------------- Postfix

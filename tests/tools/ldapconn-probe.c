@@ -13,7 +13,9 @@
  * "status: OK|TEMP|PERM|ABORTED" and, on failure, "error: ...".  open
  * prints "server: URI" when connected.  loop runs one session's search
  * (subtree, plain, no attributes) N times, one second apart, one line
- * "status: S entries=N ms=T" (+ "error: ...") each, flushed at once.
+ * "status: S entries=N ms=T server=I" (+ "error: ...") each, flushed at
+ * once; I is the index in ldap_uri of the server the session is on after
+ * the search (ldapconn_current), -1 when none.
  * threads runs N threads, each with its own session doing 20 paged
  * searches at once; "status: OK entries=N" when every search of every
  * thread was OK and found the same N entries.
@@ -272,8 +274,9 @@ main(int argc, char **argv)
 			st = ldapconn_search(lc, argv[4], CFG_SCOPE_SUB,
 			    argv[5], none, 0, count_entry, &w, err,
 			    sizeof(err));
-			printf("status: %s entries=%zu ms=%ld\n",
-			    status_name(st), w.count, now_ms() - t0);
+			printf("status: %s entries=%zu ms=%ld server=%d\n",
+			    status_name(st), w.count, now_ms() - t0,
+			    ldapconn_current(lc, NULL, 0));
 			if (st != LDAPCONN_OK)
 				printf("error: %s\n", err);
 			fflush(stdout);

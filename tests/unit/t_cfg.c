@@ -103,6 +103,7 @@ test_defaults(void)
 	CHECK("tls_ca_file default NULL", c->tls_ca_file == NULL);
 	CHECK("tls_require_cert default yes", c->tls_require_cert == 1);
 	CHECK("ldap_timeout default 5", c->ldap_timeout == 5);
+	CHECK("failback default 60", c->failback == 60);
 	CHECK_STR("domain_base", c->domain_base, "o=d");
 	CHECK_STR("account_base", c->account_base, "o=x");
 	CHECK("socketmap_listen default none", c->n_socketmap_listen == 0 &&
@@ -434,6 +435,12 @@ static const struct ecase errors[] = {
 	{ "ldap_timeout overflow", BASE "ldap_timeout = 99999999999999999999\n",
 	  "t.conf:4: ldap_timeout: \"99999999999999999999\" is out of range "
 	  "(1..3600)" },
+	{ "failback 0", BASE "failback = 0\n",
+	  "t.conf:4: failback: \"0\" is out of range (1..86400)" },
+	{ "failback a day and a second", BASE "failback = 86401\n",
+	  "t.conf:4: failback: \"86401\" is out of range (1..86400)" },
+	{ "failback unit", BASE "failback = 1m\n",
+	  "t.conf:4: failback: \"1m\" is not a decimal number" },
 	{ "overflow then junk", BASE "refresh = 99999999999999999999x\n",
 	  "t.conf:4: refresh: \"99999999999999999999x\" is not a decimal number" },
 	{ "refresh 0", BASE "refresh = 0\n",
@@ -800,6 +807,12 @@ test_values(void)
 	CHECK("idle_timeout 1", c && c->idle_timeout == 1);
 	CHECK("max_request_size 1000000", c && c->max_request_size == 1000000);
 	CHECK("leading zero is decimal", c && c->refresh == 10);
+	cfg_free(c);
+	c = parse("failback bounds", BASE "failback = 1\n");
+	CHECK("failback 1", c && c->failback == 1);
+	cfg_free(c);
+	c = parse("failback a day", BASE "failback = 86400\nrefresh = 7\n");
+	CHECK("failback 86400", c && c->failback == 86400 && c->refresh == 7);
 	cfg_free(c);
 
 	c = parse("socket_mode 0600", BASE "socket_mode = 0600\n");

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""bench/sync.py: the RFC 4533 stream (common/ldapsync) against slapd's
+own replication and against a plain read, side by side in one run (never
+pass/fail).
+
+    bench/sync.py [--users 100000] [--changes 300] [--rounds 3]
+                  [--big 0] [--no-latency]
+
+A provider (syncprov) loaded with --users accounts (bench/lookupd.py's
+generator) and a consumer replicating it (scripts/test-slapd), on
+loopback.
+1. Initial read of every account (mail, mailAlternateAddress,
+   mailMessageStore of the accounts filter), rounds interleaved, medians:
+     ldapsearch  rootdn, unpaged, to /dev/null (no limits, no ACLs)
+     paged       system DN, paged 500 (what `lookupd sync` reads today)
+     sync-ro     rootdn, ldapsearch -E sync=ro (slapd's refresh alone)
+     stream      common/ldapsync as the system DN until its refresh ends
+                 (tests/tools/sync-probe, entries decoded, not printed)
+     sync        `lookupd sync` (the whole snapshot, 3 maps, for scale)
+   from the consumer; with --big N the same against a provider of N
+   accounts (no consumer).
+2. Latency of --changes modifies made on the provider (bench/sync-latency:
+   one at a time, 20-40 ms apart): until the consumer replica holds the
+   change (slapd's replication: the anchor), until the stream from the
+   consumer delivers it, until the stream from the provider does;
+   p50/p90/p99/max.
+
+Needs the release build (`make && make bench-tools`) and slapd.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+sys.path.insert(0, HERE)
+import ldapmail_test as t                                   # noqa: E402
+from lookupd import gen_ldif, FILTER                        # noqa: E402
+
+BENCH_BIN = os.path.join(t.SRC, "build", "rel", "bench")
+PROBE = t.tool("sync-probe")
+ATTRS = ["mail", "mailAlternateAddress", "mailMessageStore"]
+BASE = t.ACCOUNT_BASE
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+def config(d, name, slapd):
+    pw = os.path.join(d, "pw")
+    t.write(pw, t.SYSTEM_PW + "\n", 0o600)
+    path = os.path.join(d, name + ".conf")
+    t.write(path, "\n".join([
+        "ldap_uri = " + slapd.uri, "ldap_timeout = 30",
+        "bind_dn = " + t.SYSTEM_DN, "bind_pw_file = " + pw,
+        "domain_base = ou=postfix,ou=System,o=company",
+        "account_base = " + BASE, "cache_dir = " + os.path.join(d, name),
+    ]) + "\n")
+    os.makedirs(os.path.join(d, name), exist_ok=True)
+    return path
+
+
+def run_to_null(argv):
+    t0 = time.monotonic()
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (argv[0], p.stderr[-300:]))
+    return time.monotonic() - t0
+
+
+def ldapsearch(slapd, bind, extra=()):
+    return run_to_null(["ldapsearch", "-x", "-H", slapd.uri] +
+                       bind + ["-LLL", "-b", BASE] + list(extra) +
+                       [FILTER] + ATTRS)
+
+
+ROOT = ["-D", t.ROOT_DN, "-w", t.ROOT_PW]
+SYSTEM = ["-D", t.SYSTEM_DN, "-w", t.SYSTEM_PW]
+
+
+def stream_refresh(conf, n):
+    """Seconds from start until the stream's refresh ends, and the number
+    of entries it delivered."""
+    env = dict(os.environ, SYNC_PROBE_QUIET="1")
+    t0 = time.monotonic()
+    p = subprocess.Popen([PROBE, conf, "stream", BASE, FILTER, "3600", "-"]
+                         + ATTRS, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    secs, count = None, None
+    try:
+        for raw in p.stdout:
+            line = raw.decode("utf-8", "replace").split()
+            if len(line) >= 5 and line[1] == "phase" and line[3] == "done":
+                secs = time.monotonic() - t0
+                count = int(line[4].split("=")[1])
+                break
+            if len(line) >= 2 and line[1] == "status":
+                raise RuntimeError("sync-probe: " + " ".join(line))
+    finally:
+        p.terminate()
+        p.communicate(timeout=30)
+    if count != n:
+        raise RuntimeError("stream delivered %r entries, want %d" % (count, n))
+    return secs
+
+
+def reads(label, slapd, conf, n, rounds):
+    kinds = [
+        ("ldapsearch rootdn, unpaged", lambda: ldapsearch(slapd, ROOT)),
+        ("system DN, paged 500", lambda: ldapsearch(
+            slapd, SYSTEM, ["-E", "pr=500/noprompt"])),
+        ("ldapsearch rootdn -E sync=ro", lambda: ldapsearch(
+            slapd, ROOT, ["-E", "sync=ro"])),
+        ("ldapsync stream, system DN", lambda: stream_refresh(conf, n)),
+        ("lookupd sync (3 maps)", lambda: run_to_null(
+            [t.LOOKUPD, "-c", conf, "sync"])),
+    ]
+    times = {k: [] for k, _ in kinds}
+    for _ in range(rounds):
+        for k, fn in kinds:
+            times[k].append(fn())
+    base = statistics.median(times[kinds[0][0]])
+    say("\n%s accounts, reading from %s (median of %d):" % (
+        label, slapd.uri, rounds))
+    say("| read | seconds | vs unpaged ldapsearch |")
+    say("|---|---|---|")
+    for k, _ in kinds:
+        m = statistics.median(times[k])
+        say("| %s | %.2f (%s) | %.2f× |" % (
+            k, m, " ".join("%.2f" % x for x in times[k]), m / base))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--users", type=int, default=100000)
+    ap.add_argument("--changes", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--big", type=int, default=0)
+    ap.add_argument("--no-latency", action="store_true")
+    args = ap.parse_args()
+    lat = os.path.join(BENCH_BIN, "sync-latency")
+    for f in (t.LOOKUPD, PROBE, lat):
+        if not os.access(f, os.X_OK):
+            sys.exit("build first: make && make bench-tools (%s)" % f)
+    d = t.tmpdir("ldapmail-bench-sync-")
+    say("# bench/sync.py on %s, %d CPUs, %s, load %.1f" % (
+        os.uname().nodename, os.cpu_count(), time.strftime("%F %T"),
+        os.getloadavg()[0]))
+
+    ldif = os.path.join(d, "users.ldif")
+    t0 = time.monotonic()
+    gen_ldif(ldif, args.users)
+    p = t.Slapd(ldifs=[ldif], syncprov=True).start(timeout=3600)
+    say("# provider: %d accounts generated and loaded in %.0f s" % (
+        args.users, time.monotonic() - t0))
+    t0 = time.monotonic()
+    c = t.Slapd(provider=p).start()
+    if not t.replicated(p, c, 1800):
+        sys.exit("the consumer did not catch up")
+    say("# consumer: replicated them (syncrepl refresh) in %.1f s" % (
+        time.monotonic() - t0))
+    cconf = config(d, "consumer", c)
+    pconf = config(d, "provider", p)
+    reads("{:,}".format(args.users), c, cconf, args.users, args.rounds)
+
+    if not args.no_latency:
+        say("\n%d modifies on the provider, %s accounts (ms from the "
+            "start of the modify):" % (args.changes,
+                                      "{:,}".format(args.users)))
+        r = subprocess.run([lat, cconf, pconf, str(args.changes),
+                            str(args.users)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=3600)
+        say(r.stdout.decode().rstrip())
+        if r.returncode != 0 or r.stderr:
+            say("# sync-latency: exit %d %s" % (
+                r.returncode, r.stderr.decode()[-500:]))
+    c.stop()
+    p.stop()
+
+    if args.big:
+        os.environ["TEST_SLAPD_MAXSIZE"] = str(8 << 30)
+        ldif = os.path.join(d, "big.ldif")
+        t0 = time.monotonic()
+        gen_ldif(ldif, args.big)
+        big = t.Slapd(ldifs=[ldif], syncprov=True).start(timeout=3600)
+        os.unlink(ldif)
+        say("\n# provider: %d accounts generated and loaded in %.0f s" % (
+            args.big, time.monotonic() - t0))
+        reads("{:,}".format(args.big), big, config(d, "big", big),
+              args.big, args.rounds)
+        big.stop()
+
+
+if __name__ == "__main__":
+    main()
