@@ -41,6 +41,7 @@
 #include "common/cfg.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
+#include "lookupd/decide.h"
 #include "lookupd/engine.h"
 #include "lookupd/kcache.h"
 #include "lookupd/live.h"
@@ -81,8 +82,7 @@ struct snapset {
 
 struct mapstate {
 	struct snapshot *snap;
-	struct kcache *neg;
-	struct kcache *pos;
+	struct decide_mem mem;		/* live answers remembered */
 	unsigned long long count[4];	/* by enum result */
 	unsigned long long snap_hits, cache_hits, live;
 	time_t stale_logged;
@@ -404,8 +404,8 @@ mapstate_free(struct mapstate *ms, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (ms[i].snap)
 			snapshot_close(ms[i].snap);
-		kcache_free(ms[i].neg);
-		kcache_free(ms[i].pos);
+		kcache_free(ms[i].mem.missed);
+		kcache_free(ms[i].mem.found);
 	}
 	free(ms);
 }
@@ -416,8 +416,8 @@ mapstate_new(size_t n)
 	struct mapstate *ms = xcalloc(n ? n : 1, sizeof(*ms));
 
 	for (size_t i = 0; i < n; i++) {
-		ms[i].neg = kcache_new(CACHE_MAX);
-		ms[i].pos = kcache_new(CACHE_MAX);
+		ms[i].mem.missed = kcache_new(CACHE_MAX);
+		ms[i].mem.found = kcache_new(CACHE_MAX);
 	}
 	return ms;
 }
@@ -467,7 +467,7 @@ take_set(struct engine *e, struct snapset *s)
 		s->snap[i] = NULL;
 		/* The new snapshot knows what the live finds knew. */
 		if (s->built)
-			kcache_clear(e->ms[k].pos);
+			kcache_clear(e->ms[k].mem.found);
 	}
 }
 
@@ -516,27 +516,16 @@ engine_drain(struct engine *e, engine_done_fn done, void *arg)
 		next = j->next;
 		note_latency(e, j->ms);
 		buf_reset(&out);
+		if (ms)
+			decide_learn(j->cr->cfg, &ms->mem, &j->w, res,
+			    j->a.step, j->value.p, j->value.len, now);
 		switch (res) {
 		case RES_FOUND:
 			maps_answer(m, &j->w, j->a.step, j->value.p,
 			    j->value.len, &out);
-			if (ms) {
-				/* Remember "step byte + value" until the next
-				 * snapshot, which will know it too. */
-				struct buf rec = BUF_INIT;
-
-				buf_putc(&rec, (char)j->a.step);
-				buf_append(&rec, j->value.p, j->value.len);
-				kcache_put(ms->pos, j->w.step[0], j->w.steplen[0],
-				    rec.p, rec.len, now + j->cr->cfg->refresh);
-				buf_free(&rec);
-			}
 			request_build(e, 0);
 			break;
 		case RES_NOTFOUND:
-			if (ms && j->cr->cfg->negative_ttl > 0)
-				kcache_put(ms->neg, j->w.step[0], j->w.steplen[0],
-				    NULL, 0, now + j->cr->cfg->negative_ttl);
 			break;
 		case RES_TEMP:
 		case RES_PERM:
@@ -567,76 +556,37 @@ engine_lookup(struct engine *e, const char *map, size_t maplen,
 {
 	const struct cfg *cfg = e->cur->cfg;
 	const struct cfg_map *m = cfg_map_find(cfg, map, maplen);
-	struct mapstate *ms;
+	struct mapstate *ms = m ? &e->ms[m - cfg->maps] : NULL;
+	struct decision d;
 	struct walk w;
 	time_t now = time(NULL);
-	const char *val;
-	size_t vlen, k;
 	struct job *j;
-	int usable;
 
-	if (m == NULL) {
-		e->unknown_map++;
-		return answer(out, res, RES_PERM, "unknown map name");
-	}
-	k = (size_t)(m - cfg->maps);
-	ms = &e->ms[k];
-	maps_walk(cfg, m, key, keylen, &w);
-	if (w.n == 0) {
-		ms->count[RES_NOTFOUND]++;
-		return answer(out, res, RES_NOTFOUND, NULL);
-	}
-
-	usable = ms->snap != NULL &&
-	    now - snapshot_built(ms->snap) <= cfg->max_stale;
-	if (ms->snap && !usable && ms->stale_logged + 60 <= now) {
+	decide(cfg, m, key, keylen, ms ? ms->snap : NULL, ms ? &ms->mem : NULL,
+	    now, &w, &d);
+	if (d.snap == DECIDE_SNAP_STALE && ms->stale_logged + 60 <= now) {
 		log_warn("snapshot %s is older than max_stale (%d s): not "
 		    "answered from", snapshot_path(ms->snap), cfg->max_stale);
 		ms->stale_logged = now;
 	}
-	for (size_t i = 0; usable && i < w.n; i++) {
-		int r = snapshot_get(ms->snap, w.step[i], w.steplen[i], &val,
-		    &vlen);
-
-		if (r < 0) {
-			drop_snapshot(e, k, "is damaged");
-			usable = 0;
-			break;
-		}
-		if (r == 1) {
+	if (d.snap == DECIDE_SNAP_DAMAGED)
+		drop_snapshot(e, (size_t)(m - cfg->maps), "is damaged");
+	if (d.from != DECIDE_LIVE) {
+		if (ms == NULL)
+			e->unknown_map++;
+		else
+			ms->count[d.res]++;
+		if (d.from == DECIDE_SNAPSHOT)
 			ms->snap_hits++;
-			ms->count[RES_FOUND]++;
-			maps_answer(m, &w, i, val, vlen, out);
-			maps_walk_free(&w);
-			*res = RES_FOUND;
-			return 1;
-		}
-	}
-	if (kcache_get(ms->pos, w.step[0], w.steplen[0], now, &val, &vlen) &&
-	    val != NULL && vlen > 1) {
-		ms->cache_hits++;
-		ms->count[RES_FOUND]++;
-		maps_answer(m, &w, (size_t)(unsigned char)val[0], val + 1,
-		    vlen - 1, out);
+		else if (d.from == DECIDE_MEMORY)
+			ms->cache_hits++;
+		*res = d.res;
+		if (d.res == RES_FOUND)
+			maps_answer(m, &w, d.step, d.val, d.vlen, out);
+		else if (d.why)
+			buf_puts(out, d.why);
 		maps_walk_free(&w);
-		*res = RES_FOUND;
 		return 1;
-	}
-	if (kcache_get(ms->neg, w.step[0], w.steplen[0], now, &val, &vlen)) {
-		ms->cache_hits++;
-		ms->count[RES_NOTFOUND]++;
-		maps_walk_free(&w);
-		return answer(out, res, RES_NOTFOUND, NULL);
-	}
-	if (!cfg->miss_lookup) {
-		maps_walk_free(&w);
-		/* Without a snapshot, "not found" would be a guess. */
-		if (usable) {
-			ms->count[RES_NOTFOUND]++;
-			return answer(out, res, RES_NOTFOUND, NULL);
-		}
-		ms->count[RES_TEMP]++;
-		return answer(out, res, RES_TEMP, "no usable snapshot");
 	}
 
 	pthread_mutex_lock(&e->mu);
@@ -649,7 +599,7 @@ engine_lookup(struct engine *e, const char *map, size_t maplen,
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->cr = cfgref_get(e->cur);
-	j->map = k;
+	j->map = (size_t)(m - cfg->maps);
 	j->w = w;
 	j->token = token;
 	j->t0 = clock_ms();
@@ -691,8 +641,8 @@ engine_tick(struct engine *e)
 			}
 		}
 		if (now % 10 == 0) {
-			kcache_expire(ms->neg, now);
-			kcache_expire(ms->pos, now);
+			kcache_expire(ms->mem.missed, now);
+			kcache_expire(ms->mem.found, now);
 		}
 	}
 	if (reopen) {

@@ -2,9 +2,10 @@
  * engine: where a request becomes an answer inside the daemon.
  *
  * engine_lookup() runs on the event loop and never waits on LDAP: it
- * walks the key through the map's snapshot and the negative cache, and
- * either answers at once or hands the walk to a pool of worker threads
- * that ask LDAP live.  Their answers come back through engine_fd() and
+ * asks decide() (decide.h, the order `lookupd route` follows too) with
+ * the map's snapshot and its memory of live answers, and either answers
+ * at once or hands the walk to a pool of worker threads that ask LDAP
+ * live.  Their answers come back through engine_fd() and
  * engine_drain(), on the event loop again.  A builder thread keeps the
  * snapshots fresh (every `refresh` s, earlier after a live find, at once
  * when a snapshot is found damaged) and hands finished ones over whole.

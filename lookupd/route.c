@@ -34,9 +34,10 @@
  * needed.  Steps that need LDAP while it cannot be asked end the walk
  * with "unknown" (exit 2): a guess would be worse than no answer.
  *
- * The resolver of the command is the daemon's own code: the map's cdb
- * snapshot (if it verifies and is younger than max_stale), then a live
- * walk (if miss_lookup).  The snapshot records no DNs, so for a snapshot
+ * The resolver of the command is the daemon's own code: decide() (the
+ * order the daemon answers in: the map's cdb snapshot if it verifies and
+ * is younger than max_stale, then a live walk if miss_lookup), and the
+ * same live walk its workers run.  The snapshot records no DNs, so for a snapshot
  * answer the same walk is asked of LDAP for them; when LDAP cannot be
  * asked the DN is "(snapshot: DN not recorded)".  There is no daemon in
  * the way, so no negative cache either: a live "not found" here may be
@@ -56,6 +57,7 @@
 #include "common/cfg.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
+#include "lookupd/decide.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
 #include "lookupd/route.h"
@@ -1207,44 +1209,21 @@ real_live(struct real *x, const struct cfg_map *m, const struct walk *w,
 	return la->res;
 }
 
+/* What became of the map's snapshot, for the report. */
 static void
-real_lookup(void *ctx, const char *map, const char *key,
-    struct route_answer *a)
+snap_facts(const struct real *x, const struct snapslot *ss,
+    const struct decision *d, struct route_answer *a)
 {
-	struct real *x = ctx;
-	const struct cfg *cfg = x->cfg;
-	const struct cfg_map *m = cfg_map_find(cfg, map, strlen(map));
-	struct snapslot *ss;
-	struct walk w;
-	struct live_answer la;
-	struct buf lval = BUF_INIT, ldns = BUF_INIT;
-	int usable = 0, unreachable;
-
-	if (m == NULL) {
-		a->res = RES_PERM;
-		snprintf(a->err, sizeof(a->err), "no map %s in %s", map,
-		    cfg->file);
-		return;
-	}
-	maps_walk(cfg, m, key, strlen(key), &w);
-	if (w.n == 0) {
-		a->res = RES_NOTFOUND;
-		a->src = ROUTE_SRC_NONE;
-		buf_puts(&a->notes, m->kind == CFG_KIND_ADDRESS ?
-		    "not asked: an address map holds no key without \"@\" or "
-		    "with control characters" : "not asked: a key with "
-		    "control characters cannot be in the map");
-		return;
-	}
-	ss = real_snap(x, m);
 	switch (ss->st) {
 	case SNAP_OK:
 		buf_puts(&a->snapshot, snapshot_path(ss->s));
 		a->age = (long)(x->now - snapshot_built(ss->s));
-		usable = a->age <= cfg->max_stale;
-		if (!usable)
+		if (d->snap == DECIDE_SNAP_STALE)
 			buf_printf(&a->snapstate, "older than max_stale (%d s): "
-			    "not answered from", cfg->max_stale);
+			    "not answered from", x->cfg->max_stale);
+		else if (d->snap == DECIDE_SNAP_DAMAGED)
+			buf_puts(&a->snapstate, "damaged (a bad record): not "
+			    "answered from");
 		break;
 	case SNAP_MISSING:
 		buf_printf(&a->snapstate, "missing: %s", ss->err);
@@ -1257,82 +1236,65 @@ real_lookup(void *ctx, const char *map, const char *key,
 		buf_printf(&a->snapstate, "not readable: %s", ss->err);
 		break;
 	}
-	memset(&la, 0, sizeof(la));
-	la.value = &lval;
-	la.dns = &ldns;
-	for (size_t i = 0; usable && i < w.n; i++) {
-		const char *val;
-		size_t vlen;
-		int r = snapshot_get(ss->s, w.step[i], w.steplen[i], &val,
-		    &vlen);
+}
 
-		if (r < 0) {
-			buf_reset(&a->snapstate);
-			buf_puts(&a->snapstate, "damaged (a bad record): not "
-			    "answered from");
-			usable = 0;
-			break;
-		}
-		if (r == 0)
-			continue;
-		a->res = RES_FOUND;
-		a->src = ROUTE_SRC_SNAPSHOT;
-		maps_answer(m, &w, i, val, vlen, &a->value);
-		buf_append(&a->key, w.step[i], w.steplen[i]);
-		/* The DNs: the same walk, asked of LDAP. */
-		switch (real_live(x, m, &w, &la, &unreachable)) {
-		case RES_FOUND: {
-			struct buf now = BUF_INIT;
+/* A snapshot answer: the DNs behind it are the same walk, asked of LDAP. */
+static void
+snapshot_dns(struct real *x, const struct cfg_map *m, const struct walk *w,
+    size_t step, struct live_answer *la, struct route_answer *a)
+{
+	int unreachable;
 
-			maps_answer(m, &w, la.step, lval.p, lval.len, &now);
-			buf_append(&a->dns, ldns.p, ldns.len);
-			a->dn_known = 1;
-			if (la.step != i || now.len != a->value.len ||
-			    memcmp(now.p, a->value.p, now.len) != 0)
-				buf_printf(&a->notes, "the directory now "
-				    "answers %s (key %.*s): the next snapshot "
-				    "will\n", buf_str(&now),
-				    (int)w.steplen[la.step], w.step[la.step]);
-			buf_free(&now);
-			break;
-		}
-		case RES_NOTFOUND:
-			a->dn_known = 1;
-			buf_puts(&a->notes, "the directory no longer holds it: "
-			    "the next snapshot drops it\n");
-			break;
-		default:
-			if (unreachable) {
-				buf_printf(&a->notes, "LDAP could not be asked "
-				    "for the DN: %s\n", la.err);
-			} else {
-				buf_append(&a->dns, ldns.p, ldns.len);
-				a->dn_known = 1;
-				buf_printf(&a->notes, "the directory now "
-				    "answers: %s\n", la.err);
-			}
-			break;
-		}
-		goto out;
+	switch (real_live(x, m, w, la, &unreachable)) {
+	case RES_FOUND: {
+		struct buf now = BUF_INIT;
+
+		maps_answer(m, w, la->step, la->value->p, la->value->len, &now);
+		buf_append(&a->dns, la->dns->p, la->dns->len);
+		a->dn_known = 1;
+		if (la->step != step || now.len != a->value.len ||
+		    memcmp(now.p, a->value.p, now.len) != 0)
+			buf_printf(&a->notes, "the directory now answers %s "
+			    "(key %.*s): the next snapshot will\n",
+			    buf_str(&now), (int)w->steplen[la->step],
+			    w->step[la->step]);
+		buf_free(&now);
+		break;
 	}
-	if (!cfg->miss_lookup) {
-		a->src = ROUTE_SRC_SNAPSHOT;
-		if (usable)
-			a->res = RES_NOTFOUND;
-		else {
-			a->res = RES_TEMP;
-			snprintf(a->err, sizeof(a->err), "no usable snapshot "
-			    "and miss_lookup = no");
+	case RES_NOTFOUND:
+		a->dn_known = 1;
+		buf_puts(&a->notes, "the directory no longer holds it: the "
+		    "next snapshot drops it\n");
+		break;
+	default:
+		if (unreachable) {
+			buf_printf(&a->notes, "LDAP could not be asked for the "
+			    "DN: %s\n", la->err);
+		} else {
+			buf_append(&a->dns, la->dns->p, la->dns->len);
+			a->dn_known = 1;
+			buf_printf(&a->notes, "the directory now answers: %s\n",
+			    la->err);
 		}
-		goto out;
+		break;
 	}
+}
+
+/* The walk asked of LDAP, as the daemon's workers ask it. */
+static void
+live_answer(struct real *x, const struct cfg_map *m, const struct walk *w,
+    struct live_answer *la, struct route_answer *a)
+{
+	int unreachable;
+
 	a->src = ROUTE_SRC_LIVE;
-	switch (real_live(x, m, &w, &la, &unreachable)) {
+	switch (real_live(x, m, w, la, &unreachable)) {
 	case RES_FOUND:
 		a->res = RES_FOUND;
-		maps_answer(m, &w, la.step, lval.p, lval.len, &a->value);
-		buf_append(&a->key, w.step[la.step], w.steplen[la.step]);
-		buf_append(&a->dns, ldns.p, ldns.len);
+		maps_answer(m, w, la->step, la->value->p, la->value->len,
+		    &a->value);
+		buf_append(&a->key, w->step[la->step], w->steplen[la->step]);
+		buf_append(&a->dns, la->dns->p, la->dns->len);
 		a->dn_known = 1;
 		break;
 	case RES_NOTFOUND:
@@ -1340,16 +1302,70 @@ real_lookup(void *ctx, const char *map, const char *key,
 		a->dn_known = 1;
 		break;
 	default:
-		a->res = la.res;
+		a->res = la->res;
 		a->unreachable = unreachable;
-		snprintf(a->err, sizeof(a->err), "%s", la.err);
+		snprintf(a->err, sizeof(a->err), "%s", la->err);
 		if (!unreachable) {
-			buf_append(&a->dns, ldns.p, ldns.len);
+			buf_append(&a->dns, la->dns->p, la->dns->len);
 			a->dn_known = 1;
 		}
 		break;
 	}
-out:
+}
+
+/* map/key in the daemon's order (decide.h), without its memory of live
+ * answers: LDAP is asked where the daemon would ask it. */
+static void
+real_lookup(void *ctx, const char *map, const char *key,
+    struct route_answer *a)
+{
+	struct real *x = ctx;
+	const struct cfg *cfg = x->cfg;
+	const struct cfg_map *m = cfg_map_find(cfg, map, strlen(map));
+	struct snapslot *ss = m ? real_snap(x, m) : NULL;
+	struct decision d;
+	struct walk w;
+	struct live_answer la;
+	struct buf lval = BUF_INIT, ldns = BUF_INIT;
+
+	decide(cfg, m, key, strlen(key), ss && ss->st == SNAP_OK ? ss->s :
+	    NULL, NULL, x->now, &w, &d);
+	memset(&la, 0, sizeof(la));
+	la.value = &lval;
+	la.dns = &ldns;
+	if (d.from != DECIDE_RULES)
+		snap_facts(x, ss, &d, a);
+	switch (d.from) {
+	case DECIDE_RULES:
+		a->res = d.res;
+		a->src = ROUTE_SRC_NONE;
+		if (d.res == RES_PERM)
+			snprintf(a->err, sizeof(a->err), "no map %s in %s", map,
+			    cfg->file);
+		else
+			buf_puts(&a->notes, m->kind == CFG_KIND_ADDRESS ?
+			    "not asked: an address map holds no key without "
+			    "\"@\" or with control characters" : "not asked: a "
+			    "key with control characters cannot be in the map");
+		break;
+	case DECIDE_SNAPSHOT:
+	case DECIDE_MEMORY:	/* route has no memory: never */
+		a->res = RES_FOUND;
+		a->src = ROUTE_SRC_SNAPSHOT;
+		maps_answer(m, &w, d.step, d.val, d.vlen, &a->value);
+		buf_append(&a->key, w.step[d.step], w.steplen[d.step]);
+		snapshot_dns(x, m, &w, d.step, &la, a);
+		break;
+	case DECIDE_NO_LIVE:
+		a->res = d.res;
+		a->src = ROUTE_SRC_SNAPSHOT;
+		if (d.why)
+			snprintf(a->err, sizeof(a->err), "%s", d.why);
+		break;
+	case DECIDE_LIVE:
+		live_answer(x, m, &w, &la, a);
+		break;
+	}
 	buf_free(&lval);
 	buf_free(&ldns);
 	maps_walk_free(&w);

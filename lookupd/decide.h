@@ -1,0 +1,76 @@
+/*
+ * decide: the one order in which lookupd answers a key.  The daemon
+ * (engine.c, on its event loop) and `lookupd route` (route.c) both call
+ * decide(), so route cannot say what the daemon would not answer.
+ *
+ * In order: the key rules (maps_walk: a key that cannot be in the map is
+ * NOTFOUND without looking; no such map is PERM); the map's snapshot,
+ * every step of the walk, unless it is older than max_stale (a damaged
+ * one is reported and not used further); the live answers the daemon
+ * remembers (a find until the next snapshot, a miss for negative_ttl);
+ * with miss_lookup = no, NOTFOUND from a usable snapshot and TEMP without
+ * one; otherwise the walk must be asked of LDAP (DECIDE_LIVE).
+ *
+ * decide() never waits: it reads the mapped snapshot and the memory, no
+ * more.  The daemon hands a DECIDE_LIVE walk to its workers and learns
+ * their answer with decide_learn(); route asks LDAP at once.
+ */
+#ifndef LDAPMAIL_DECIDE_H
+#define LDAPMAIL_DECIDE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "common/cfg.h"
+#include "lookupd/maps.h"
+#include "lookupd/result.h"
+
+struct kcache;
+struct snapshot;
+
+enum decide_from {
+	DECIDE_RULES,		/* the key rules: NOTFOUND, or PERM (no map) */
+	DECIDE_SNAPSHOT,	/* FOUND in the snapshot */
+	DECIDE_MEMORY,		/* a live answer remembered: FOUND or NOTFOUND */
+	DECIDE_NO_LIVE,		/* miss_lookup = no: NOTFOUND or TEMP */
+	DECIDE_LIVE		/* not decided: ask LDAP for the walk */
+};
+
+enum decide_snap {
+	DECIDE_SNAP_NONE,	/* no snapshot given, or not needed */
+	DECIDE_SNAP_USED,	/* looked at, every step or up to a hit */
+	DECIDE_SNAP_STALE,	/* older than max_stale: not answered from */
+	DECIDE_SNAP_DAMAGED	/* a bad record or SIGBUS: stop using it */
+};
+
+struct decision {
+	enum decide_from from;
+	enum result res;	/* unless DECIDE_LIVE */
+	enum decide_snap snap;
+	size_t step;		/* FOUND: the step of the walk that matched */
+	const char *val;	/* FOUND: the stored value (no extension yet), */
+	size_t vlen;		/* valid while the snapshot or memory is */
+	const char *why;	/* TEMP, PERM: the reason */
+};
+
+/* The daemon's memory of one map's live answers (NULL members: none). */
+struct decide_mem {
+	struct kcache *found;
+	struct kcache *missed;
+};
+
+/* Decide key for map m of cfg (m NULL: no such map) with the map's
+ * snapshot (may be NULL) and memory (may be NULL) at now.  *w gets the
+ * walk (free it with maps_walk_free whatever the decision). */
+void decide(const struct cfg *cfg, const struct cfg_map *m, const char *key,
+    size_t keylen, struct snapshot *snap, const struct decide_mem *mem,
+    time_t now, struct walk *w, struct decision *d);
+
+/* Remember the live answer to w (FOUND at step with the stored value val,
+ * or NOTFOUND) so that decide() gives it again; TEMP and PERM are never
+ * remembered. */
+void decide_learn(const struct cfg *cfg, const struct decide_mem *mem,
+    const struct walk *w, enum result res, size_t step, const char *val,
+    size_t vlen, time_t now);
+
+#endif
