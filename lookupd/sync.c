@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "lookupd/maps.h"
 #include "lookupd/snapshot.h"
+#include "lookupd/snapwriter.h"
 #include "lookupd/sync.h"
 
 struct group {

@@ -4,7 +4,7 @@
  * Maps that read the same entries (same base, scope and filter: the
  * built-in alias and mailbox maps) share one search.  All reads must
  * complete before anything is written; then each map's file is committed
- * whole (snapshot.h).  A failure leaves every old snapshot in place.
+ * whole (snapwriter.h).  A failure leaves every old snapshot in place.
  */
 #ifndef LDAPMAIL_SYNC_H
 #define LDAPMAIL_SYNC_H

@@ -1,8 +1,13 @@
 /*
- * snaptool: lookupd/snapshot.c from the command line, for integration
- * tests and measurements (not installed).
+ * snaptool: lookupd/snapshot.c and snapwriter.c from the command line,
+ * for integration tests and measurements (not installed).
  *
  *   snaptool build DIR MAP [--single] < records   key<TAB>value[<TAB>dn]
+ *   snaptool batch DIR MAP [--single] < changes   the snapshot in place
+ *                                   with changes applied (snapwriter_from):
+ *                                   +key<TAB>value[<TAB>dn]  add a value
+ *                                   =key<TAB>value[<TAB>dn]  replace
+ *                                   -key                     delete
  *   snaptool get DIR MAP KEY        prints the value; exit 0 found,
  *                                   1 not found, 2 error or damaged
  *   snaptool verify DIR MAP         "ok N keys"; exit 0, 1 missing or
@@ -12,8 +17,9 @@
  *   snaptool hold DIR MAP           open, look every key up once, and
  *                                   print the process's memory each time
  *
- * build prints one line per conflict of a single map on stderr:
- * "conflict: MAP KEY: DN; DN" and exits 1 when the commit fails.
+ * build and batch print one line per conflict of a single map on stderr:
+ * "conflict: MAP KEY: DN; DN", then the commit's time, and exit 1 when
+ * the commit fails (batch: 3 when the snapshot was replaced meanwhile).
  * Keys given to get are lowercased first, as Postfix and lookupd do.
  */
 #include <errno.h>
@@ -25,11 +31,13 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "lookupd/snapshot.h"
+#include "lookupd/snapwriter.h"
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: snaptool build DIR MAP [--single] < records\n"
+	    "       snaptool batch DIR MAP [--single] < changes\n"
 	    "       snaptool get DIR MAP KEY\n"
 	    "       snaptool verify DIR MAP\n"
 	    "       snaptool dump DIR MAP\n"
@@ -51,48 +59,100 @@ on_conflict(const char *map, const char *key, const char *const *dns,
 	(*n)++;
 }
 
+/* Split "key<TAB>value[<TAB>dn]" in place; -1 without a tab. */
 static int
-cmd_build(const char *dir, const char *map, int single)
+split_rec(char *line, char *end, char **val, char **vend, const char **dn)
 {
-	struct snapwriter *w = snapwriter_new(dir, map, single);
+	char *tab1 = memchr(line, '\t', (size_t)(end - line)), *tab2;
+
+	*dn = "";
+	if (tab1 == NULL)
+		return -1;
+	tab2 = memchr(tab1 + 1, '\t', (size_t)(end - tab1 - 1));
+	if (tab2 != NULL) {
+		*tab2 = '\0';
+		*dn = tab2 + 1;
+	} else {
+		tab2 = end;
+	}
+	*tab1 = '\0';
+	*val = tab1 + 1;
+	*vend = tab2;
+	return 0;
+}
+
+/* Read stdin into w (batch: each line starts with + = or -), commit. */
+static int
+feed_and_commit(struct snapwriter *w, int batch)
+{
 	char *line = NULL, err[1024];
 	size_t cap = 0, nconf = 0, nrec = 0;
 	ssize_t len;
 	struct timespec t0, t1;
+	int rc;
 
 	while ((len = getline(&line, &cap, stdin)) > 0) {
-		char *tab1, *tab2, *end = line + len;
-		const char *dn = "";
+		char *k = line, *end = line + len, *val, *vend;
+		const char *dn;
+		char op = '+';
 
 		if (end[-1] == '\n')
 			*--end = '\0';
-		tab1 = memchr(line, '\t', (size_t)(end - line));
-		if (tab1 == NULL) {
-			fprintf(stderr, "snaptool: line without a tab\n");
+		if (batch)
+			op = *k++;
+		if (op == '-') {
+			snapwriter_delete(w, k, (size_t)(end - k));
+			nrec++;
 			continue;
 		}
-		tab2 = memchr(tab1 + 1, '\t', (size_t)(end - tab1 - 1));
-		if (tab2 != NULL) {
-			*tab2 = '\0';
-			dn = tab2 + 1;
-		} else {
-			tab2 = end;
+		if ((op != '+' && op != '=') ||
+		    split_rec(k, end, &val, &vend, &dn) != 0) {
+			fprintf(stderr, "snaptool: bad line\n");
+			continue;
 		}
-		snapwriter_add(w, line, (size_t)(tab1 - line), tab1 + 1,
-		    (size_t)(tab2 - tab1 - 1), dn);
+		if (op == '+')
+			snapwriter_add(w, k, strlen(k), val,
+			    (size_t)(vend - val), dn);
+		else
+			snapwriter_replace(w, k, strlen(k), val,
+			    (size_t)(vend - val), dn);
 		nrec++;
 	}
 	free(line);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (snapwriter_commit(w, on_conflict, &nconf, err, sizeof(err)) != 0) {
+	rc = snapwriter_commit(w, on_conflict, &nconf, err, sizeof(err));
+	if (rc != 0) {
 		fprintf(stderr, "snaptool: %s\n", err);
-		return 1;
+		return rc == 1 ? 3 : 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(stderr, "snaptool: %zu records, %zu conflicts, commit %.3f s\n",
-	    nrec, nconf, (double)(t1.tv_sec - t0.tv_sec) +
+	fprintf(stderr, "snaptool: %zu %s, %zu conflicts, commit %.3f s\n",
+	    nrec, batch ? "changes" : "records", nconf,
+	    (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
+}
+
+static int
+cmd_build(const char *dir, const char *map, int single)
+{
+	return feed_and_commit(snapwriter_new(dir, map, single), 0);
+}
+
+static struct snapshot *open_or_die(const char *dir, const char *map,
+    int *status);
+
+static int
+cmd_batch(const char *dir, const char *map, int single)
+{
+	int st;
+	struct snapshot *base = open_or_die(dir, map, &st);
+
+	if (base == NULL)
+		return 2;
+	st = feed_and_commit(snapwriter_from(base, dir, map, single), 1);
+	snapshot_close(base);
+	return st;
 }
 
 static struct snapshot *
@@ -310,12 +370,13 @@ main(int argc, char **argv)
 	log_open("snaptool", 1);
 	if (argc < 4)
 		usage();
-	if (strcmp(argv[1], "build") == 0) {
+	if (strcmp(argv[1], "build") == 0 || strcmp(argv[1], "batch") == 0) {
 		int single = argc == 5 && strcmp(argv[4], "--single") == 0;
 
 		if (argc != 4 && !single)
 			usage();
-		return cmd_build(argv[2], argv[3], single);
+		return argv[1][1] == 'u' ? cmd_build(argv[2], argv[3], single) :
+		    cmd_batch(argv[2], argv[3], single);
 	}
 	if (strcmp(argv[1], "get") == 0 && argc == 5)
 		return cmd_get(argv[2], argv[3], argv[4]);

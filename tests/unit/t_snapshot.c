@@ -1,7 +1,7 @@
 /*
- * t_snapshot: lookupd/snapshot.c against real files in a temporary
- * directory: building (lowercasing, merging, duplicates, single-map
- * conflicts), verifying (missing, damaged digest, flipped byte,
+ * t_snapshot: lookupd/snapshot.c and snapwriter.c's full builds against
+ * real files in a temporary directory: building (lowercasing, merging,
+ * duplicates, single-map conflicts), verifying (missing, damaged digest, flipped byte,
  * truncation, crafted layouts with a matching digest), reading through a
  * file truncated in place (the SIGBUS guard), change detection, and
  * commits that fail (read-only and full file systems in a private mount
@@ -39,6 +39,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "lookupd/snapshot.h"
+#include "lookupd/snapwriter.h"
 #include "unit.h"
 
 #if defined(__SANITIZE_ADDRESS__)

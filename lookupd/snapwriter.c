@@ -1,0 +1,1165 @@
+/*
+ * snapwriter: writing one map's snapshot (see snapwriter.h), the files
+ * snapshot.c reads; names, limits and the digest format in snapfile.h.
+ *
+ * Records.  Every add, replace and delete is copied into an arena of
+ * large anonymous mappings (no malloc per record) and indexed by an array
+ * of pointers.  At commit the index is merge-sorted by key (stable, so the
+ * records of one key stay in the order they were given); each run of one
+ * key is applied in that order (add: one more value; replace: this value
+ * alone; delete: none) and becomes one cdb record whose value is the
+ * distinct values joined with ",".  A single map's key with more than one
+ * distinct value is left out and reported with every DN behind it.  The
+ * arena is given back before tinycdb builds its hash tables, so the peak
+ * is the arena plus the index, never both copies of the data.
+ *
+ * A batch (snapwriter_from).  Only the changes are in the arena.  The
+ * base snapshot is read in file order, which for a file this writer made
+ * is key order: it is merged with the sorted changes as it streams into
+ * the new file, so a commit costs one sequential read of the old file and
+ * the writing of the new one, and memory for the changes only; never an
+ * LDAP read.  A base in another order (made by postmap, or with a key
+ * twice) is first copied into the arena and sorted with the changes.
+ * Either way the new file holds exactly what a full build of the same
+ * data holds, record for record, so it is the same bytes.  The base must
+ * stay open until the commit.  A batch replaces only its base: if another
+ * file took the base's place meanwhile, the commit writes nothing and
+ * returns 1, and the caller applies its changes to the new one.
+ *
+ * What a commit costs (snaptool batch, bench/snapwriter.py on the
+ * development machine: 2 shared cores, ext4 on SSD; 1,000 changes, keys
+ * of 25 bytes, values of 28):
+ *     100,000 keys (7.6 MB file):    batch XXX, full build XXX
+ *   1,000,000 keys (76 MB file):     batch XXX, full build XXX
+ * The fsync and the digest (a second read of the new file) are most of
+ * it; the changes themselves are noise below 10,000 of them.
+ *
+ * Committing.  The file goes to a mkstemp(3) name in <dir> (mode 0640),
+ * is fsynced, digested by reading it back, and the digest goes to a
+ * second temporary file.  The digest is renamed into place first, then
+ * the cdb; a reader that sees the new digest beside the old file retries
+ * once (snapshot.c).  If the second rename fails the old digest is put
+ * back (it was swapped out with RENAME_EXCHANGE, or kept in memory where
+ * that is unsupported), so a failed commit leaves what was in place as
+ * it was.  Two writers of one map (the daemon and a cron `lookupd sync`)
+ * hold an flock on the directory around their two renames, so that one's
+ * digest never ends beside the other's file; a writer whose data was read
+ * before that of the file in place drops its own.  Temporary files of the
+ * map older than an hour (a crashed build) are removed after a commit.
+ *
+ * Limits: keys up to SNAP_KEY_MAX bytes, single values up to
+ * SNAP_VAL_MAX; keys or values that are empty or hold NUL, CR or LF are
+ * left out (and counted in a warning; a replace by such a value deletes);
+ * the whole file must stay under 4 GiB (tinycdb's 32-bit offsets); keys
+ * are lowercased in ASCII only (caseIgnoreIA5Match); map names are
+ * letters, digits, "_", "-", "." and may not start with "." (the
+ * temporary files do).
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cdb.h>
+
+#include "common/buf.h"
+#include "common/exitcode.h"
+#include "common/log.h"
+#include "lookupd/snapfile.h"
+#include "lookupd/snapshot.h"
+#include "lookupd/snapwriter.h"
+
+#define ARENA_CHUNK	((size_t)4 << 20)
+#define STALE_AGE	3600		/* s: older temporaries: debris */
+#define BASE_DN		"(snapshot: DN not recorded)"
+
+/* Large blocks straight from the kernel, so that they go back to it. */
+static void *
+big_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		log_fatal(EXIT_TEMPFAIL, "snapshot: out of memory (%zu bytes)", n);
+	return p;
+}
+
+static void *
+big_grow(void *p, size_t old, size_t n)
+{
+	void *q;
+
+	if (p == NULL)
+		return big_alloc(n);
+	q = mremap(p, old, n, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		log_fatal(EXIT_TEMPFAIL, "snapshot: out of memory (%zu bytes)", n);
+	return q;
+}
+
+static void
+big_free(void *p, size_t n)
+{
+	if (p != NULL)
+		munmap(p, n);
+}
+
+/*
+ * A record in the arena: 8 bytes of lengths and what it does, the key,
+ * the value and, in a single map only, a pointer to the DN (unaligned:
+ * read with memcpy).  Records are 4-byte aligned.
+ */
+enum op {
+	OP_BASE,	/* a record of the base (only when sorted here) */
+	OP_ADD,
+	OP_REPLACE,
+	OP_DELETE
+};
+
+struct rec {
+	unsigned klen : 24;	/* SNAP_KEY_MAX fits */
+	unsigned op : 8;
+	uint32_t vlen;
+	/* klen bytes of key, vlen bytes of value [, const char *dn] */
+};
+
+#define REC_KEY(r)	((const char *)(r) + sizeof(struct rec))
+#define REC_VAL(r)	(REC_KEY(r) + (r)->klen)
+#define REC_END(r)	(REC_VAL(r) + (r)->vlen)
+
+struct chunk {
+	struct chunk *next;
+	size_t size;		/* of the whole mapping */
+};
+
+struct snapwriter {
+	char *dir;
+	char *map;
+	int single;
+	int badname;
+	struct snapshot *base;	/* a batch: the snapshot it starts from */
+	struct chunk *chunks;
+	char *cur;		/* free space in the newest chunk */
+	size_t left;
+	struct rec **idx;	/* one per record, in the order given */
+	size_t n, cap;
+	const char *last_dn;	/* interned copy of the last DN added */
+	size_t dropped;
+	struct timespec read_time;	/* when its data was read; 0: unknown */
+};
+
+static const char *
+rec_dn(const struct snapwriter *w, const struct rec *r)
+{
+	const char *dn;
+
+	if (!w->single)
+		return NULL;
+	if (r->op == OP_BASE)
+		return BASE_DN;
+	memcpy(&dn, REC_END(r), sizeof(dn));
+	return dn;
+}
+
+static void *
+arena_alloc(struct snapwriter *w, size_t n)
+{
+	void *p;
+
+	n = (n + 3) & ~(size_t)3;
+	if (n > w->left) {
+		size_t size = n + sizeof(struct chunk) > ARENA_CHUNK ?
+		    ((n + sizeof(struct chunk) + 4095) & ~(size_t)4095) :
+		    ARENA_CHUNK;
+		struct chunk *c = big_alloc(size);
+
+		c->next = w->chunks;
+		c->size = size;
+		w->chunks = c;
+		/* A big record gets its own mapping; keep the old free
+		 * space for the small ones after it. */
+		if (size != ARENA_CHUNK)
+			return (char *)c + sizeof(*c);
+		w->cur = (char *)c + sizeof(*c);
+		w->left = size - sizeof(*c);
+	}
+	p = w->cur;
+	w->cur += n;
+	w->left -= n;
+	return p;
+}
+
+static void
+arena_free(struct snapwriter *w)
+{
+	while (w->chunks) {
+		struct chunk *c = w->chunks;
+
+		w->chunks = c->next;
+		big_free(c, c->size);
+	}
+	w->cur = NULL;
+	w->left = 0;
+	big_free(w->idx, w->cap * sizeof(*w->idx));
+	w->idx = NULL;
+	w->n = w->cap = 0;
+}
+
+static struct snapwriter *
+writer_new(struct snapshot *base, const char *dir, const char *map,
+    int single)
+{
+	struct snapwriter *w = xcalloc(1, sizeof(*w));
+
+	w->dir = xstrdup(dir ? dir : "");
+	w->map = xstrdup(map ? map : "");
+	w->single = single;
+	w->base = base;
+	/* Refused at commit, with a message: the caller has no other way
+	 * to hear about it. */
+	w->badname = !snapfile_valid_map(map);
+	return w;
+}
+
+struct snapwriter *
+snapwriter_new(const char *dir, const char *map, int single)
+{
+	return writer_new(NULL, dir, map, single);
+}
+
+struct snapwriter *
+snapwriter_from(struct snapshot *base, const char *dir, const char *map,
+    int single)
+{
+	return writer_new(base, dir, map, single);
+}
+
+void
+snapwriter_set_time(struct snapwriter *w, const struct timespec *t)
+{
+	w->read_time = *t;
+}
+
+static int
+bad_bytes(const char *s, size_t n)
+{
+	return memchr(s, '\0', n) != NULL || memchr(s, '\n', n) != NULL ||
+	    memchr(s, '\r', n) != NULL;
+}
+
+static int
+bad_key(const char *key, size_t klen)
+{
+	return klen == 0 || klen > SNAP_KEY_MAX || bad_bytes(key, klen);
+}
+
+static int
+bad_val(const char *val, size_t vlen)
+{
+	return vlen == 0 || vlen > SNAP_VAL_MAX || bad_bytes(val, vlen);
+}
+
+static void
+idx_push(struct snapwriter *w, struct rec *r)
+{
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 65536;
+
+		w->idx = big_grow(w->idx, w->cap * sizeof(*w->idx),
+		    ncap * sizeof(*w->idx));
+		w->cap = ncap;
+	}
+	w->idx[w->n++] = r;
+}
+
+/* Append one record (key lowercased) to the arena and the index. */
+static void
+put_rec(struct snapwriter *w, enum op op, const char *key, size_t klen,
+    const char *val, size_t vlen, const char *dn)
+{
+	int with_dn = w->single && op != OP_BASE;
+	struct rec *r;
+	char *k;
+
+	if (with_dn) {
+		/* Consecutive records mostly come from one entry: keep one
+		 * copy of its DN. */
+		if (dn == NULL)
+			dn = "";
+		if (w->last_dn == NULL || strcmp(w->last_dn, dn) != 0) {
+			size_t dl = strlen(dn);
+			char *d = arena_alloc(w, dl + 1);
+
+			memcpy(d, dn, dl + 1);
+			w->last_dn = d;
+		}
+	}
+	r = arena_alloc(w, sizeof(*r) + klen + vlen +
+	    (with_dn ? sizeof(const char *) : 0));
+	r->klen = (unsigned)klen;
+	r->op = op;
+	r->vlen = (uint32_t)vlen;
+	if (with_dn)
+		memcpy((char *)REC_END(r), &w->last_dn, sizeof(w->last_dn));
+	k = (char *)REC_KEY(r);
+	for (size_t i = 0; i < klen; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		k[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	if (vlen)
+		memcpy(k + klen, val, vlen);
+	idx_push(w, r);
+}
+
+void
+snapwriter_add(struct snapwriter *w, const char *key, size_t klen,
+    const char *val, size_t vlen, const char *dn)
+{
+	if (w->badname)
+		return;
+	if (bad_key(key, klen) || bad_val(val, vlen)) {
+		w->dropped++;
+		return;
+	}
+	put_rec(w, OP_ADD, key, klen, val, vlen, dn);
+}
+
+void
+snapwriter_replace(struct snapwriter *w, const char *key, size_t klen,
+    const char *val, size_t vlen, const char *dn)
+{
+	if (w->badname)
+		return;
+	if (bad_key(key, klen)) {
+		w->dropped++;
+		return;
+	}
+	if (bad_val(val, vlen)) {
+		/* A build would leave the value out: nothing is left. */
+		w->dropped++;
+		put_rec(w, OP_DELETE, key, klen, NULL, 0, dn);
+		return;
+	}
+	put_rec(w, OP_REPLACE, key, klen, val, vlen, dn);
+}
+
+void
+snapwriter_delete(struct snapwriter *w, const char *key, size_t klen)
+{
+	if (w->badname || bad_key(key, klen))
+		return;		/* never written, nothing to delete */
+	put_rec(w, OP_DELETE, key, klen, NULL, 0, NULL);
+}
+
+void
+snapwriter_abort(struct snapwriter *w)
+{
+	if (w == NULL)
+		return;
+	arena_free(w);
+	free(w->dir);
+	free(w->map);
+	free(w);
+}
+
+static int
+bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+
+	if (c != 0)
+		return c;
+	return (alen > blen) - (alen < blen);
+}
+
+static int
+key_cmp(const struct rec *a, const struct rec *b)
+{
+	return bytes_cmp(REC_KEY(a), a->klen, REC_KEY(b), b->klen);
+}
+
+/* Stable merge sort of v[0..n) with scratch t[0..n/2]. */
+static void
+rec_sort(struct rec **v, struct rec **t, size_t n)
+{
+	size_t mid, i, j, k;
+
+	if (n <= 12) {
+		for (i = 1; i < n; i++) {
+			struct rec *x = v[i];
+
+			for (j = i; j > 0 && key_cmp(v[j - 1], x) > 0; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	mid = n / 2;
+	rec_sort(v, t, mid);
+	rec_sort(v + mid, t, n - mid);
+	if (key_cmp(v[mid - 1], v[mid]) <= 0)
+		return;		/* already in order */
+	memcpy(t, v, mid * sizeof(*v));
+	i = 0;
+	j = mid;
+	k = 0;
+	while (i < mid && j < n)
+		v[k++] = key_cmp(v[j], t[i]) < 0 ? v[j++] : t[i++];
+	while (i < mid)
+		v[k++] = t[i++];
+}
+
+/* ---- from records to cdb records ---- */
+
+/* One value of the key at hand. */
+struct val {
+	const char *p;
+	uint32_t len;
+	const char *dn;		/* single maps only */
+};
+
+/* Where the records of a commit go. */
+struct emit {
+	struct snapwriter *w;
+	struct cdb_make *cm;
+	const char *tmp;	/* the file, for messages */
+	snap_conflict_fn conflict;
+	void *arg;
+	struct val *v;		/* the values of the key at hand */
+	size_t nv, cap;
+	struct buf merged;
+	uint64_t dpos, nrec;
+	char *err;
+	size_t errsz;
+};
+
+static void
+val_push(struct emit *em, const char *p, uint32_t len, const char *dn)
+{
+	if (em->nv == em->cap) {
+		em->cap = em->cap ? 2 * em->cap : 16;
+		em->v = xreallocarray(em->v, em->cap, sizeof(*em->v));
+	}
+	em->v[em->nv].p = p;
+	em->v[em->nv].len = len;
+	em->v[em->nv].dn = dn;
+	em->nv++;
+}
+
+static int
+same_val(const struct val *a, const struct val *b)
+{
+	return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+static uint64_t
+val_hash(const struct val *v)
+{
+	const unsigned char *p = (const unsigned char *)v->p;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (uint32_t i = 0; i < v->len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * Keep the first of each distinct value of v[0..n), in order: compacts v
+ * in place and returns how many are left.  A key with many values (a big
+ * alias list) gets a hash set rather than n*n comparisons.
+ */
+static size_t
+distinct_values(struct val *v, size_t n)
+{
+	size_t out = 0, mask = 1;
+	size_t *set;
+
+	if (n <= 16) {
+		for (size_t i = 0; i < n; i++) {
+			size_t j;
+
+			for (j = 0; j < out; j++)
+				if (same_val(&v[j], &v[i]))
+					break;
+			if (j == out)
+				v[out++] = v[i];
+		}
+		return out;
+	}
+	while (mask < 2 * n)
+		mask <<= 1;
+	set = xcalloc(mask, sizeof(*set));	/* index + 1, 0: free */
+	mask--;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)val_hash(&v[i]) & mask;
+
+		while (set[h] != 0 && !same_val(&v[set[h] - 1], &v[i]))
+			h = (h + 1) & mask;
+		if (set[h] == 0) {
+			v[out] = v[i];
+			set[h] = ++out;
+		}
+	}
+	free(set);
+	return out;
+}
+
+static void
+report_conflict(struct emit *em, const char *key, size_t klen)
+{
+	const char **dns;
+	struct buf k = BUF_INIT;
+	size_t nd = 0;
+
+	if (em->conflict == NULL)
+		return;
+	dns = xreallocarray(NULL, em->nv, sizeof(*dns));
+	for (size_t i = 0; i < em->nv; i++) {
+		const char *dn = em->v[i].dn ? em->v[i].dn : "";
+		size_t j;
+
+		for (j = 0; j < nd; j++)
+			if (dns[j] == dn || strcmp(dns[j], dn) == 0)
+				break;
+		if (j == nd)
+			dns[nd++] = dn;
+	}
+	buf_append(&k, key, klen);
+	em->conflict(em->w->map, buf_str(&k), dns, nd, em->arg);
+	buf_free(&k);
+	free(dns);
+}
+
+/* The values of em->v become key's cdb record (or, in a single map with
+ * several of them, a reported conflict).  0, or -1 with err. */
+static int
+emit_key(struct emit *em, const char *key, size_t klen)
+{
+	const char *val;
+	uint64_t vlen;
+	size_t nd;
+
+	if (em->nv == 0)
+		return 0;
+	if (em->w->single) {
+		/* All the same value, or a conflict reported with every
+		 * value's DN: nothing is compacted away. */
+		for (size_t j = 1; j < em->nv; j++)
+			if (!same_val(&em->v[0], &em->v[j])) {
+				report_conflict(em, key, klen);
+				return 0;
+			}
+		nd = 1;
+	} else {
+		nd = distinct_values(em->v, em->nv);
+	}
+	if (nd == 1) {
+		val = em->v[0].p;
+		vlen = em->v[0].len;
+	} else {
+		buf_reset(&em->merged);
+		for (size_t j = 0; j < nd; j++) {
+			if (j > 0)
+				buf_putc(&em->merged, ',');
+			buf_append(&em->merged, em->v[j].p, em->v[j].len);
+		}
+		val = em->merged.p;
+		vlen = em->merged.len;
+	}
+	/* Data, then two hash slots (16 bytes) per record. */
+	if (8 + klen + vlen > CDB_LIMIT - em->dpos ||
+	    16 * (em->nrec + 1) > CDB_LIMIT - em->dpos - 8 - klen - vlen)
+		return log_errf(em->err, em->errsz, "snapshot of map %s would "
+		    "exceed the 4 GiB limit of a cdb file", em->w->map);
+	if (cdb_make_add(em->cm, key, (unsigned)klen, val,
+	    (unsigned)vlen) != 0)
+		return log_errf(em->err, em->errsz, "writing %s: %s", em->tmp,
+		    strerror(errno));
+	em->dpos += 8 + klen + vlen;
+	em->nrec++;
+	return 0;
+}
+
+/*
+ * The records of one key, in order, on top of a base value (bval, or
+ * NULL), into em->v: add one value, replace by one, delete all.  Only the
+ * first record of the base counts (cdb answers the first of a key twice).
+ */
+static void
+apply_run(struct emit *em, const char *bval, uint32_t bvlen,
+    struct rec *const *g, size_t n)
+{
+	struct snapwriter *w = em->w;
+	int based = bval != NULL;
+
+	em->nv = 0;
+	if (bval != NULL) {
+		if (bad_val(bval, bvlen))
+			w->dropped++;
+		else
+			val_push(em, bval, bvlen, w->single ? BASE_DN : NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct rec *r = g[i];
+
+		switch ((enum op)r->op) {
+		case OP_BASE:
+			if (based)
+				break;
+			based = 1;
+			/* FALLTHROUGH */
+		case OP_ADD:
+			val_push(em, REC_VAL(r), r->vlen, rec_dn(w, r));
+			break;
+		case OP_REPLACE:
+			em->nv = 0;
+			val_push(em, REC_VAL(r), r->vlen, rec_dn(w, r));
+			break;
+		case OP_DELETE:
+			em->nv = 0;
+			break;
+		}
+	}
+}
+
+/* How many records from idx[i] on share its key. */
+static size_t
+run_len(const struct snapwriter *w, size_t i)
+{
+	size_t n = 1;
+
+	while (i + n < w->n && key_cmp(w->idx[i], w->idx[i + n]) == 0)
+		n++;
+	return n;
+}
+
+/* The records from idx[*i] on, one cdb record per key, up to the first
+ * key not before key (key NULL: to the end).  0, or -1 with err. */
+static int
+emit_before(struct emit *em, size_t *i, const char *key, size_t klen)
+{
+	struct snapwriter *w = em->w;
+
+	while (*i < w->n) {
+		const struct rec *r = w->idx[*i];
+		size_t n;
+
+		if (key != NULL && bytes_cmp(REC_KEY(r), r->klen, key,
+		    klen) >= 0)
+			break;
+		n = run_len(w, *i);
+		apply_run(em, NULL, 0, w->idx + *i, n);
+		*i += n;
+		if (emit_key(em, REC_KEY(r), r->klen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+base_damaged(const struct snapwriter *w, char *err, size_t errsz)
+{
+	return log_errf(err, errsz, "the snapshot %s the changes apply to is "
+	    "damaged", snapshot_path(w->base));
+}
+
+/* A batch: the base, in its (key) order, merged with the sorted changes. */
+struct merge {
+	struct emit *em;
+	size_t i;		/* next change */
+	int failed;		/* writing failed (err set) */
+};
+
+static int
+merge_base(const char *key, size_t klen, const char *val, size_t vlen,
+    void *arg)
+{
+	struct merge *mg = arg;
+	struct snapwriter *w = mg->em->w;
+	size_t n = 0;
+
+	if (emit_before(mg->em, &mg->i, key, klen) != 0)
+		goto fail;
+	if (mg->i < w->n && bytes_cmp(REC_KEY(w->idx[mg->i]),
+	    w->idx[mg->i]->klen, key, klen) == 0)
+		n = run_len(w, mg->i);
+	apply_run(mg->em, val, (uint32_t)vlen, w->idx + mg->i, n);
+	mg->i += n;
+	if (emit_key(mg->em, key, klen) != 0)
+		goto fail;
+	return 0;
+fail:
+	mg->failed = 1;
+	return 1;
+}
+
+static int
+write_merged(struct emit *em)
+{
+	struct merge mg = { em, 0, 0 };
+	int r = snapshot_foreach(em->w->base, merge_base, &mg);
+
+	if (mg.failed)
+		return -1;
+	if (r != 0)
+		return base_damaged(em->w, em->err, em->errsz);
+	return emit_before(em, &mg.i, NULL, 0);
+}
+
+/* Is the base in strictly increasing key order (as this writer makes
+ * it)?  1 yes, 0 no, -1 damaged. */
+struct order {
+	struct buf prev;
+	int seen;
+};
+
+static int
+in_order(const char *key, size_t klen, const char *val, size_t vlen,
+    void *arg)
+{
+	struct order *o = arg;
+
+	if (o->seen && bytes_cmp(o->prev.p, o->prev.len, key, klen) >= 0)
+		return 1;
+	o->seen = 1;
+	buf_reset(&o->prev);
+	buf_append(&o->prev, key, klen);
+	return 0;
+}
+
+static int
+base_sorted(struct snapshot *base)
+{
+	struct order o = { BUF_INIT, 0 };
+	int r = snapshot_foreach(base, in_order, &o);
+
+	buf_free(&o.prev);
+	return r == 0 ? 1 : r == 1 ? 0 : -1;
+}
+
+/* A base in another order: its records go into the arena, before the
+ * changes, and everything is sorted together. */
+static int
+base_rec(const char *key, size_t klen, const char *val, size_t vlen,
+    void *arg)
+{
+	struct snapwriter *w = arg;
+
+	if (bad_key(key, klen) || bad_val(val, vlen))
+		w->dropped++;
+	else
+		put_rec(w, OP_BASE, key, klen, val, vlen, NULL);
+	return 0;
+}
+
+static int
+load_base(struct snapwriter *w, char *err, size_t errsz)
+{
+	size_t n = w->n, sz = (n ? n : 1) * sizeof(*w->idx);
+	struct rec **changes = big_alloc(sz);
+	int r;
+
+	if (n > 0)
+		memcpy(changes, w->idx, n * sizeof(*w->idx));
+	w->n = 0;
+	r = snapshot_foreach(w->base, base_rec, w);
+	for (size_t i = 0; i < n; i++)
+		idx_push(w, changes[i]);
+	big_free(changes, sz);
+	return r != 0 ? base_damaged(w, err, errsz) : 0;
+}
+
+/* Every sorted record of the index, one cdb record per key. */
+static int
+write_sorted(struct emit *em)
+{
+	size_t i = 0;
+
+	return emit_before(em, &i, NULL, 0);
+}
+
+static void
+sort_index(struct snapwriter *w)
+{
+	/* The merge copies out only the left half of a run. */
+	size_t tmpsz = (w->n / 2 + 1) * sizeof(struct rec *);
+	struct rec **tmp = big_alloc(tmpsz);
+
+	rec_sort(w->idx, tmp, w->n);
+	big_free(tmp, tmpsz);
+}
+
+struct commit {
+	char path[PATH_MAX];	/* final names */
+	char dpath[PATH_MAX];
+	char tmp[PATH_MAX];	/* temporaries, "" once gone */
+	char dtmp[PATH_MAX];
+	int fd, dfd, dirfd;
+};
+
+static int
+make_temp(char *tmpl, int *fd, char *err, size_t errsz)
+{
+	*fd = mkostemp(tmpl, O_CLOEXEC);
+	if (*fd < 0) {
+		int e = errno;
+
+		log_errf(err, errsz,
+		    "cannot create a temporary file like %s: %s",
+		    tmpl, strerror(e));
+		tmpl[0] = '\0';
+		return -1;
+	}
+	if (fchmod(*fd, 0640) != 0) {
+		log_errf(err, errsz, "chmod %s: %s", tmpl, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+commit_cleanup(struct commit *cc)
+{
+	if (cc->fd >= 0)
+		close(cc->fd);
+	if (cc->dfd >= 0)
+		close(cc->dfd);
+	if (cc->tmp[0])
+		unlink(cc->tmp);
+	if (cc->dtmp[0])
+		unlink(cc->dtmp);
+	if (cc->dirfd >= 0)
+		close(cc->dirfd);
+}
+
+/* The snapshot in place was read after ours (both with read times). */
+static int
+superseded(const struct commit *cc, const struct snapwriter *w)
+{
+	struct stat st;
+
+	if (w->read_time.tv_sec == 0 || stat(cc->path, &st) != 0)
+		return 0;
+	return st.st_mtim.tv_sec > w->read_time.tv_sec ||
+	    (st.st_mtim.tv_sec == w->read_time.tv_sec &&
+	    st.st_mtim.tv_nsec > w->read_time.tv_nsec);
+}
+
+/*
+ * Put the digest and then the cdb in place.  The old digest is kept (at
+ * the temporary name, by RENAME_EXCHANGE, or in memory) until the cdb is
+ * in place, so that a failure leaves the old pair as it was.
+ */
+static int
+install(struct commit *cc, char *err, size_t errsz)
+{
+	char old[DIGEST_MAX];
+	ssize_t oldlen = -1;
+	int exchanged = 0, e;
+
+	if (renameat2(AT_FDCWD, cc->dtmp, AT_FDCWD, cc->dpath,
+	    RENAME_EXCHANGE) == 0) {
+		exchanged = 1;	/* cc->dtmp now holds the old digest */
+	} else if (errno == ENOENT) {
+		oldlen = -1;	/* no old digest: nothing to restore */
+		if (rename(cc->dtmp, cc->dpath) != 0)
+			goto fail_digest;
+		cc->dtmp[0] = '\0';
+	} else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+		int ofd = open(cc->dpath, O_RDONLY | O_CLOEXEC);
+
+		if (ofd >= 0) {
+			oldlen = snapfile_pread(ofd, old, sizeof(old), 0);
+			close(ofd);
+		}
+		if (rename(cc->dtmp, cc->dpath) != 0)
+			goto fail_digest;
+		cc->dtmp[0] = '\0';
+	} else {
+		goto fail_digest;
+	}
+
+	if (rename(cc->tmp, cc->path) == 0) {
+		cc->tmp[0] = '\0';
+		return 0;	/* cleanup unlinks the old digest if swapped */
+	}
+	e = errno;
+	log_errf(err, errsz, "cannot rename %s to %s: %s", cc->tmp, cc->path,
+	    strerror(e));
+	if (exchanged) {
+		if (renameat2(AT_FDCWD, cc->dtmp, AT_FDCWD, cc->dpath,
+		    RENAME_EXCHANGE) != 0) {
+			log_error("%s: could not put the old digest back (%s); "
+			    "it is kept in %s", cc->dpath, strerror(errno),
+			    cc->dtmp);
+			cc->dtmp[0] = '\0';	/* keep it */
+			return -1;
+		}
+	} else if (oldlen < 0) {
+		if (unlink(cc->dpath) != 0 && errno != ENOENT)
+			goto fail_restore;
+	} else {
+		char tmpl[PATH_MAX];
+		int fd, ok;
+
+		if (snprintf(tmpl, sizeof(tmpl), "%s.XXXXXX", cc->dpath) >=
+		    (int)sizeof(tmpl) || (fd = mkostemp(tmpl, O_CLOEXEC)) < 0)
+			goto fail_restore;
+		ok = fchmod(fd, 0640) == 0 &&
+		    snapfile_write(fd, old, (size_t)oldlen) == 0 && fsync(fd) == 0;
+		if (close(fd) != 0)
+			ok = 0;
+		if (!ok || rename(tmpl, cc->dpath) != 0) {
+			unlink(tmpl);
+			goto fail_restore;
+		}
+	}
+	return -1;
+fail_digest:
+	log_errf(err, errsz, "cannot rename %s to %s: %s", cc->dtmp, cc->dpath,
+	    strerror(errno));
+	return -1;
+fail_restore:
+	log_error("%s: could not put the old digest back (%s): the old "
+	    "snapshot will read as damaged", cc->dpath, strerror(errno));
+	return -1;
+}
+
+/*
+ * Temporary files of this map that a crashed writer left behind, older
+ * than STALE_AGE (a commit takes seconds): ".<map>.cdb.XXXXXX" and
+ * ".<map>.cdb.sha256.XXXXXX".
+ */
+static void
+remove_stale(int dirfd, const char *map)
+{
+	size_t ml = strlen(map);
+	time_t now = time(NULL);
+	struct dirent *e;
+	DIR *d;
+	int fd = dup(dirfd);
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name, *rest;
+		struct stat st;
+
+		if (n[0] != '.' || strncmp(n + 1, map, ml) != 0)
+			continue;
+		rest = n + 1 + ml;
+		if (strncmp(rest, ".cdb.", 5) == 0)
+			rest += 5;
+		else
+			continue;
+		if (strncmp(rest, "sha256.", 7) == 0)
+			rest += 7;
+		if (strlen(rest) != 6)
+			continue;
+		if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime > now - STALE_AGE)
+			continue;
+		if (unlinkat(dirfd, n, 0) == 0)
+			log_info("removed %s, left by an interrupted snapshot "
+			    "build", n);
+	}
+	closedir(d);
+}
+
+int
+snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
+    void *arg, char *err, size_t errsz)
+{
+	struct commit cc;
+	struct cdb_make cm;
+	struct emit em;
+	unsigned char md[32];
+	char line[SNAP_NAME_MAX + 80];
+	uint64_t hashed;
+	int rc = -1, made = 0, locked, r, merge = 0;
+
+	memset(&cc, 0, sizeof(cc));
+	memset(&em, 0, sizeof(em));
+	cc.fd = cc.dfd = cc.dirfd = -1;
+	if (w->badname) {
+		log_errf(err, errsz, "invalid map name (letters, digits, _ - . "
+		    "only, not first .)");
+		goto out;
+	}
+	if (snapfile_path(cc.path, sizeof(cc.path), w->dir, "", w->map,
+	    ".cdb") || snapfile_path(cc.dpath, sizeof(cc.dpath), w->dir, "",
+	    w->map, ".cdb.sha256") || snapfile_path(cc.tmp, sizeof(cc.tmp),
+	    w->dir, ".", w->map, ".cdb.XXXXXX") || snapfile_path(cc.dtmp,
+	    sizeof(cc.dtmp), w->dir, ".", w->map, ".cdb.sha256.XXXXXX")) {
+		log_errf(err, errsz, "path of map %s in %.100s is too long",
+		    w->map, w->dir);
+		cc.tmp[0] = cc.dtmp[0] = '\0';
+		goto out;
+	}
+	cc.dtmp[0] = '\0';	/* not made yet */
+	if (w->base) {
+		/* Streamed when in key order, else sorted with the changes. */
+		merge = base_sorted(w->base);
+		if ((merge < 0 && base_damaged(w, err, errsz)) ||
+		    (merge == 0 && load_base(w, err, errsz) != 0)) {
+			cc.tmp[0] = '\0';
+			goto out;
+		}
+	}
+	sort_index(w);
+
+	cc.dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cc.dirfd < 0) {
+		log_errf(err, errsz, "cannot open directory %s: %s", w->dir,
+		    strerror(errno));
+		cc.tmp[0] = '\0';
+		goto out;
+	}
+	if (make_temp(cc.tmp, &cc.fd, err, errsz) != 0)
+		goto out;
+	if (cdb_make_start(&cm, cc.fd) != 0) {
+		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
+		goto out;
+	}
+	made = 1;
+	em.w = w;
+	em.cm = &cm;
+	em.tmp = cc.tmp;
+	em.conflict = conflict;
+	em.arg = arg;
+	em.dpos = CDB_TOC;
+	em.err = err;
+	em.errsz = errsz;
+	if (merge)
+		r = write_merged(&em);
+	else
+		r = write_sorted(&em);
+	if (w->dropped)
+		log_warn("map %s: %zu empty, oversized or control-character "
+		    "keys or values were left out", w->map, w->dropped);
+	/* The records are in the file: give their memory back before
+	 * tinycdb allocates its hash tables. */
+	arena_free(w);
+	made = 0;
+	if (cdb_make_finish(&cm) != 0 && r == 0) {
+		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
+		r = -1;
+	}
+	if (r != 0)
+		goto out;
+	if (fsync(cc.fd) != 0) {
+		log_errf(err, errsz, "fsync %s: %s", cc.tmp, strerror(errno));
+		goto out;
+	}
+	if (snapfile_sha256(cc.fd, md, &hashed) != 0) {
+		log_errf(err, errsz, "reading back %s: %s", cc.tmp,
+		    strerror(errno));
+		goto out;
+	}
+	if (w->read_time.tv_sec != 0) {
+		/* The file's mtime says when its data was read. */
+		struct timespec ts[2] = { w->read_time, w->read_time };
+
+		if (futimens(cc.fd, ts) != 0) {
+			log_errf(err, errsz, "futimens %s: %s", cc.tmp,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (close(cc.fd) != 0) {
+		cc.fd = -1;
+		log_errf(err, errsz, "closing %s: %s", cc.tmp, strerror(errno));
+		goto out;
+	}
+	cc.fd = -1;
+
+	r = snapfile_digest_line(md, w->map, line, sizeof(line));
+	if (r < 0) {
+		log_errf(err, errsz, "digest line too long");
+		goto out;
+	}
+	if (snapfile_path(cc.dtmp, sizeof(cc.dtmp), w->dir, ".", w->map,
+	    ".cdb.sha256.XXXXXX") != 0 ||
+	    make_temp(cc.dtmp, &cc.dfd, err, errsz) != 0)
+		goto out;
+	if (snapfile_write(cc.dfd, line, (size_t)r) != 0 ||
+	    fsync(cc.dfd) != 0) {
+		log_errf(err, errsz,
+		    "writing %s: %s", cc.dtmp, strerror(errno));
+		goto out;
+	}
+	if (close(cc.dfd) != 0) {
+		cc.dfd = -1;
+		log_errf(err, errsz,
+		    "closing %s: %s", cc.dtmp, strerror(errno));
+		goto out;
+	}
+	cc.dfd = -1;
+
+	/*
+	 * Two writers of one map (the daemon and a `lookupd sync`) must not
+	 * interleave their renames, or one's digest would end up beside the
+	 * other's file.  Best effort: some file systems refuse flock on a
+	 * directory.
+	 */
+	while ((r = flock(cc.dirfd, LOCK_EX)) != 0 && errno == EINTR)
+		;
+	locked = r == 0;
+	if (w->base && strcmp(snapshot_path(w->base), cc.path) == 0 &&
+	    snapshot_changed(w->base) == 1) {
+		/* Another file took the base's place: ours would undo it. */
+		if (locked)
+			(void)flock(cc.dirfd, LOCK_UN);
+		log_errf(err, errsz, "snapshot %s was replaced since the "
+		    "changes began from it", cc.path);
+		rc = 1;
+		goto out;
+	}
+	if (superseded(&cc, w)) {
+		/* Another writer read the directory after we did: its
+		 * snapshot stays, ours is dropped (cleanup unlinks it). */
+		if (locked)
+			(void)flock(cc.dirfd, LOCK_UN);
+		log_info("snapshot %s: a newer one is already in place, "
+		    "kept", cc.path);
+		rc = 0;
+		goto out;
+	}
+	r = install(&cc, err, errsz);
+	if (locked)
+		(void)flock(cc.dirfd, LOCK_UN);
+	if (r != 0)
+		goto out;
+	remove_stale(cc.dirfd, w->map);
+	if (fsync(cc.dirfd) != 0)
+		/* Both files are in place and complete; only their names
+		 * might not survive a crash. */
+		log_warn("fsync of directory %s: %s", w->dir, strerror(errno));
+	rc = 0;
+out:
+	if (made)
+		(void)cdb_make_finish(&cm);	/* frees tinycdb's lists */
+	commit_cleanup(&cc);
+	buf_free(&em.merged);
+	free(em.v);
+	snapwriter_abort(w);
+	return rc;
+}
