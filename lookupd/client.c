@@ -2,7 +2,7 @@
  * client: ask the running daemon as Postfix would (see client.h).
  * Blocking sockets with a receive/send timeout: a command-line tool may
  * wait, but never forever.  `lookupd stats` is one socketmap request
- * named CLIENT_STATS_NAME on the first socketmap endpoint.
+ * named PROTO_STATS_NAME on the first socketmap endpoint.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "lookupd/client.h"
 #include "lookupd/netstring.h"
+#include "lookupd/proto.h"
 #include "lookupd/reply.h"
 #include "lookupd/tcpmap.h"
 
@@ -161,14 +162,14 @@ ask_sockmap(int fd, const char *map, const char *key, size_t keylen,
 			goto out;
 		}
 	}
-	if (word(payload, plen, "OK", &skip))
+	if (word(payload, plen, PROTO_OK, &skip))
 		res = RES_FOUND;
-	else if (word(payload, plen, "NOTFOUND", &skip))
+	else if (word(payload, plen, PROTO_NOTFOUND, &skip))
 		res = RES_NOTFOUND;
-	else if (word(payload, plen, "PERM", &skip))
+	else if (word(payload, plen, PROTO_PERM, &skip))
 		res = RES_PERM;
-	else if (word(payload, plen, "TEMP", &skip) ||
-	    word(payload, plen, "TIMEOUT", &skip))
+	else if (word(payload, plen, PROTO_TEMP, &skip) ||
+	    word(payload, plen, PROTO_TIMEOUT, &skip))
 		res = RES_TEMP;
 	else {
 		log_errf(err, errsz, "unexpected reply from the daemon");
@@ -275,7 +276,7 @@ client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
 		    "socketmap_listen, and there is none", cfg->file);
 		return -1;
 	}
-	res = client_query(cfg, CLIENT_STATS_NAME, "", 0, out, err, errsz);
+	res = client_query(cfg, PROTO_STATS_NAME, "", 0, out, err, errsz);
 	if (res == RES_FOUND)
 		return 0;
 	if (err[0] == '\0')

@@ -2,6 +2,8 @@
  * client: ask the running daemon exactly as Postfix would, over the first
  * socketmap endpoint of the configuration (or, failing that, the
  * tcp_table endpoint of the map).  For `lookupd query` and `lookupd stats`.
+ * The client's sockets are its own (HACKING.md, "Sockets"); the words it
+ * shares with the daemon are in proto.h.
  */
 #ifndef LDAPMAIL_CLIENT_H
 #define LDAPMAIL_CLIENT_H
@@ -12,11 +14,6 @@
 #include "lookupd/result.h"
 
 struct buf;
-
-/* The socketmap request name that asks the daemon for its counters
- * ("#stats" SP anything): never a map name, since a map name starts with
- * a letter or a digit.  The reply is "OK" and "name value" lines. */
-#define CLIENT_STATS_NAME "#stats"
 
 /* The daemon's answer for map/key: the value (FOUND) or reason (TEMP,
  * PERM) in out.  Cannot reach the daemon: RES_TEMP with err set. */

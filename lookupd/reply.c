@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "lookupd/netstring.h"
+#include "lookupd/proto.h"
 #include "lookupd/reply.h"
 #include "lookupd/tcpmap.h"
 
@@ -88,25 +89,26 @@ reply_sockmap(struct buf *out, enum result res, const char *text,
 	switch (res) {
 	case RES_FOUND:
 		/* "OK " + value must fit in the payload limit. */
-		why = value_problem(text, len, SOCKMAP_REPLY_MAX - 3);
+		why = value_problem(text, len, SOCKMAP_REPLY_MAX -
+		    sizeof(PROTO_OK));
 		if (why != NULL) {
 			warn_value("socketmap", why, len);
-			sockmap_word(out, "TEMP", why, strlen(why));
+			sockmap_word(out, PROTO_TEMP, why, strlen(why));
 			return;
 		}
-		buf_printf(out, "%zu:OK ", len + 3);
+		buf_printf(out, "%zu:" PROTO_OK " ", len + sizeof(PROTO_OK));
 		buf_append(out, text, len);
 		buf_putc(out, ',');
 		return;
 	case RES_NOTFOUND:
-		sockmap_word(out, "NOTFOUND", NULL, 0);
+		sockmap_word(out, PROTO_NOTFOUND, NULL, 0);
 		return;
 	case RES_PERM:
 		if (text == NULL || len == 0) {
 			text = "permanent error";
 			len = strlen(text);
 		}
-		sockmap_word(out, "PERM", text, len);
+		sockmap_word(out, PROTO_PERM, text, len);
 		return;
 	case RES_TEMP:
 	default:
@@ -114,7 +116,7 @@ reply_sockmap(struct buf *out, enum result res, const char *text,
 			text = "temporary error";
 			len = strlen(text);
 		}
-		sockmap_word(out, "TEMP", text, len);
+		sockmap_word(out, PROTO_TEMP, text, len);
 		return;
 	}
 }

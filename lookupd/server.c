@@ -1,5 +1,6 @@
 /*
- * server: the event loop of lookupd and the only file that owns sockets.
+ * server: the event loop of lookupd and the only file of the daemon that
+ * owns sockets (client.c owns those of `lookupd query` and `stats`).
  *
  * One thread, one epoll set, level-triggered: the listeners, every client
  * connection, a signalfd (SIGHUP, SIGTERM, SIGINT), a 1-second timerfd
@@ -42,7 +43,7 @@
  * still sends for up to LINGER_MS, so that the error reply is not lost to
  * a TCP reset.  Every reply is built by reply.c.
  *
- * `lookupd stats`: a socketmap request named CLIENT_STATS_NAME ("#stats",
+ * `lookupd stats`: a socketmap request named PROTO_STATS_NAME ("#stats",
  * which no map can be called) is answered here, not by the engine: "OK"
  * and the "name value" lines of engine_stats() and server_stats().  It is
  * counted as requests.stats, not as requests.socketmap.
@@ -72,9 +73,9 @@
 #include "common/clock.h"
 #include "common/cfg.h"
 #include "common/log.h"
-#include "lookupd/client.h"		/* CLIENT_STATS_NAME */
 #include "lookupd/engine.h"
 #include "lookupd/netstring.h"
+#include "lookupd/proto.h"
 #include "lookupd/reply.h"
 #include "lookupd/server.h"
 #include "lookupd/tcpmap.h"
@@ -747,8 +748,8 @@ conn_request(struct server *s, struct conn *c)
 			break;
 		}
 		sp = memchr(pl, ' ', plen);
-		if (sp != NULL && (size_t)(sp - pl) == strlen(CLIENT_STATS_NAME)
-		    && memcmp(pl, CLIENT_STATS_NAME, (size_t)(sp - pl)) == 0) {
+		if (sp != NULL && (size_t)(sp - pl) == strlen(PROTO_STATS_NAME)
+		    && memcmp(pl, PROTO_STATS_NAME, (size_t)(sp - pl)) == 0) {
 			conn_stats(s, c);
 			buf_consume(&c->in, used);
 			return 1;

@@ -1,8 +1,9 @@
 /*
- * server: the only file that owns sockets.  One event loop (epoll) serves
- * every socketmap and tcp_table listener, hundreds of persistent, mostly
- * idle connections, and the engine's completions.  Requests of one
- * connection are answered in order, one at a time (Postfix never
+ * server: the daemon's sockets, all of them (HACKING.md, "Sockets": the
+ * command-line client has its own, client.c).  One event loop (epoll)
+ * serves every socketmap and tcp_table listener, hundreds of persistent,
+ * mostly idle connections, and the engine's completions.  Requests of
+ * one connection are answered in order, one at a time (Postfix never
  * pipelines; a client that does simply waits).  Bad input gets an error
  * reply or a closed connection and never disturbs other clients.
  */
