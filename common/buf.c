@@ -16,15 +16,15 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/exitcode.h"
 #include "common/log.h"
 
 #define BUF_MIN_CAP	64
-#define EX_TEMPFAIL	75
 
 static void __attribute__((noreturn))
 nomem(size_t n)
 {
-	log_fatal(EX_TEMPFAIL, "out of memory (%zu bytes)", n);
+	log_fatal(EXIT_TEMPFAIL, "out of memory (%zu bytes)", n);
 }
 
 void *
@@ -159,7 +159,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	if (r < 0) {
 		va_end(ap2);
 		b->p[b->len] = '\0';
-		log_fatal(EX_TEMPFAIL, "buf_printf: cannot format \"%s\"", fmt);
+		log_fatal(EXIT_TEMPFAIL, "buf_printf: cannot format \"%s\"", fmt);
 	}
 	if ((size_t)r >= room) {
 		buf_reserve(b, (size_t)r);
@@ -168,7 +168,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 		if (r < 0 || (size_t)r >= room) {
 			va_end(ap2);
 			b->p[b->len] = '\0';
-			log_fatal(EX_TEMPFAIL, "buf_printf: format changed size");
+			log_fatal(EXIT_TEMPFAIL, "buf_printf: format changed size");
 		}
 	}
 	va_end(ap2);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/exitcode.h"
 #include "common/log.h"
 #include "lookupd/client.h"
 #include "lookupd/netstring.h"
@@ -281,7 +282,7 @@ client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
 		return 0;
 	if (err[0] == '\0')
 		log_errf(err, errsz, "the daemon refused: %s", buf_str(out));
-	return -1;
+	return res == RES_TEMP ? -2 : -1;
 }
 
 int
@@ -301,9 +302,9 @@ client_stats_command(const char *cfg_path, int argc, char **argv)
 		log_error("%s", err);
 		return 2;
 	}
-	if (client_stats(cfg, &out, err, sizeof(err)) != 0) {
+	if ((rc = client_stats(cfg, &out, err, sizeof(err))) != 0) {
 		log_error("stats: %s", err);
-		rc = 2;
+		rc = rc == -2 ? exit_temp(2) : 2;
 	} else {
 		fwrite(out.p, 1, out.len, stdout);
 		if (out.len > 0 && out.p[out.len - 1] != '\n')

@@ -44,6 +44,7 @@
 
 #include "common/buf.h"
 #include "common/cfg.h"
+#include "common/exitcode.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "common/safepath.h"
@@ -818,21 +819,28 @@ lint_read(struct lint *l, const struct cfg *cfg, struct ldapconn *lc,
     char *err, size_t errsz)
 {
 	static const char *const dattrs[] = { "associatedDomain", NULL };
+	enum ldapconn_status st;
 	char why[1024];
 
 	if (cfg->domain_base == NULL)
 		return log_errf(err, errsz, "%s: domain_base is not set (lint "
 		    "reads the accepted domains there)", cfg->file);
-	if (ldapconn_search(lc, cfg->domain_base, CFG_SCOPE_SUB,
+	st = ldapconn_search(lc, cfg->domain_base, CFG_SCOPE_SUB,
 	    "(objectClass=domainRelatedObject)", dattrs, 1, read_domain, l,
-	    why, sizeof(why)) != LDAPCONN_OK)
-		return log_errf(err, errsz, "cannot read domain_base %s: %s",
+	    why, sizeof(why));
+	if (st != LDAPCONN_OK) {
+		log_errf(err, errsz, "cannot read domain_base %s: %s",
 		    cfg->domain_base, why);
-	if (ldapconn_search(lc, cfg->account_base, CFG_SCOPE_SUB,
+		return st == LDAPCONN_TEMP ? -2 : -1;
+	}
+	st = ldapconn_search(lc, cfg->account_base, CFG_SCOPE_SUB,
 	    "(objectClass=*)", lint_attrs(), 1, read_entry, l, why,
-	    sizeof(why)) != LDAPCONN_OK)
-		return log_errf(err, errsz, "cannot read account_base %s: %s",
+	    sizeof(why));
+	if (st != LDAPCONN_OK) {
+		log_errf(err, errsz, "cannot read account_base %s: %s",
 		    cfg->account_base, why);
+		return st == LDAPCONN_TEMP ? -2 : -1;
+	}
 	return 0;
 }
 
@@ -852,7 +860,7 @@ lint_command(const char *cfg_path, int argc, char **argv)
 	struct lint *l;
 	char err[2048];
 	size_t n, accounts, domains;
-	int rc;
+	int rc, r;
 
 	(void)argv;
 	if (argc != 0) {
@@ -865,9 +873,9 @@ lint_command(const char *cfg_path, int argc, char **argv)
 	}
 	l = lint_new(cfg->mail_base, cfg->shared_dir, cfg->account_base);
 	lc = ldapconn_new(cfg);
-	if (lint_read(l, cfg, lc, err, sizeof(err)) != 0) {
+	if ((r = lint_read(l, cfg, lc, err, sizeof(err))) != 0) {
 		log_error("lint: %s", err);
-		rc = 2;
+		rc = r == -2 ? exit_temp(2) : 2;
 		goto out;
 	}
 	n = lint_run(l, print_problem, stdout, &accounts, &domains);

@@ -44,11 +44,13 @@ size_t lint_run(struct lint *l, lint_problem_fn fn, void *arg,
     size_t *accounts, size_t *domains);
 
 /* Read domain_base and account_base (paged) into l.  -1 with err set
- * when the directory could not be read whole. */
+ * when the directory could not be read whole, -2 when it could not be
+ * asked (down, too slow, busy). */
 int lint_read(struct lint *l, const struct cfg *cfg, struct ldapconn *lc,
     char *err, size_t errsz);
 
-/* `lookupd [-c FILE] lint`: exit 0 clean, 1 problems, 2 not read. */
+/* `lookupd [-c FILE] lint`: exit 0 clean, 1 problems, 2 not read
+ * (exit_temp(2) when LDAP could not be asked). */
 int lint_command(const char *cfg_path, int argc, char **argv);
 
 #endif

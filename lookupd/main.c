@@ -9,12 +9,15 @@
  *   lookupd [-c FILE] route ADDRESS [-j]     an address as Postfix takes it
  *   lookupd [-c FILE] stats                  the running daemon's counters
  *
+ * Before the command, --tempfail: temporary failures exit 75 (exitcode.h).
+ *
  * serve reads: parse argv, parse config, bind sockets and open the cache,
  * drop privileges, start the engine's threads, run the loop.  Nothing
  * else hides in start-up.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 
 #include "common/buf.h"
 #include "common/cfg.h"
+#include "common/exitcode.h"
 #include "common/ldapconn.h"
 #include "common/ldapsync.h"
 #include "common/log.h"
@@ -37,10 +41,6 @@
 #include "lookupd/route.h"
 #include "lookupd/server.h"
 #include "lookupd/sync.h"
-
-#define EX_OK_		0
-#define EX_FAIL		1
-#define EX_ERROR	2
 
 static const char usage[] =
 "usage: lookupd [-c FILE] [-v] COMMAND [ARGS]\n"
@@ -59,12 +59,14 @@ static const char usage[] =
 "  -c FILE   configuration file (default " CFG_DEFAULT_PATH ")\n"
 "  -v        verbose logging\n"
 "  -h        this help\n"
+"  --tempfail  exit 75 (EX_TEMPFAIL) instead of 1 or 2 when the failure\n"
+"            is temporary: LDAP or the daemon could not be asked\n"
 "\n"
 "exit status: serve 0 on SIGTERM; sync/check 0 ok, 1 failed;\n"
 "query 0 found, 1 not found, 2 error;\n"
 "lint 0 clean, 1 problems found, 2 directory not read;\n"
 "route 0 deliverable, 1 rejected or undeliverable, 2 LDAP needed but\n"
-"not reachable; stats 0 ok, 2 daemon not reachable.\n";
+"not reachable; stats 0 ok, 2 daemon not reachable; 75 out of memory.\n";
 
 static struct cfg *
 load_cfg(const char *path, int show_warnings)
@@ -74,7 +76,7 @@ load_cfg(const char *path, int show_warnings)
 
 	if (cfg == NULL) {
 		log_error("%s", err);
-		exit(EX_ERROR);
+		exit(EXIT_ERROR);
 	}
 	if (show_warnings)
 		for (size_t i = 0; i < cfg->warnings.n; i++)
@@ -173,7 +175,7 @@ cmd_serve(const char *path, int argc, char **argv)
 			foreground = 1;
 		else {
 			fprintf(stderr, "%s", usage);
-			return EX_ERROR;
+			return EXIT_ERROR;
 		}
 	}
 	log_open("lookupd", foreground);
@@ -182,7 +184,7 @@ cmd_serve(const char *path, int argc, char **argv)
 		log_error("%s: serve needs socketmap_listen or tcp_listen",
 		    cfg->file);
 		cfg_free(cfg);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	/* Before any thread exists: signals go to the loop's signalfd.  And
 	 * before the sockets exist: whoever sees them may signal us (a SIGHUP
@@ -198,7 +200,7 @@ cmd_serve(const char *path, int argc, char **argv)
 	if (srv == NULL) {
 		log_error("%s", err);
 		cfg_free(cfg);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	if (sync_cache_dir(cfg, err, sizeof(err)) != 0) {
 		log_error("%s", err);
@@ -214,7 +216,7 @@ cmd_serve(const char *path, int argc, char **argv)
 	if (eng == NULL) {
 		log_error("%s", err);
 		server_free(srv);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	log_info("ready: %zu maps, %zu socketmap and %zu tcp_table endpoints",
 	    cfg->n_maps, cfg->n_socketmap_listen, cfg->n_tcp_listen);
@@ -226,7 +228,7 @@ cmd_serve(const char *path, int argc, char **argv)
 fail:
 	server_free(srv);
 	cfg_free(cfg);
-	return EX_ERROR;
+	return EXIT_ERROR;
 }
 
 static int
@@ -236,32 +238,35 @@ cmd_sync(const char *path, int argc)
 	struct ldapconn *lc;
 	size_t *entries;
 	char err[1024];
-	int rc = EX_FAIL;
+	int rc = EXIT_FAIL, r;
 
 	if (argc != 0) {
 		fprintf(stderr, "%s", usage);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	cfg = load_cfg(path, 1);
 	if (sync_cache_dir(cfg, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		cfg_free(cfg);
-		return EX_FAIL;
+		return EXIT_FAIL;
 	}
 	if (become_user(cfg, 1) != 0) {
 		cfg_free(cfg);
-		return EX_FAIL;
+		return EXIT_FAIL;
 	}
 	entries = xcalloc(cfg->n_maps ? cfg->n_maps : 1, sizeof(*entries));
 	lc = ldapconn_new(cfg);
-	if (sync_build(cfg, lc, entries, err, sizeof(err)) == 0) {
+	r = sync_build(cfg, lc, entries, err, sizeof(err));
+	if (r == 0) {
 		for (size_t i = 0; i < cfg->n_maps; i++)
 			printf("map %s: %zu entries -> %s/%s.cdb\n",
 			    cfg->maps[i].name, entries[i], cfg->cache_dir,
 			    cfg->maps[i].name);
-		rc = EX_OK_;
+		rc = EXIT_OK;
 	} else {
 		log_error("sync failed, old snapshots kept: %s", err);
+		if (r == -2)
+			rc = exit_temp(EXIT_FAIL);
 	}
 	ldapconn_free(lc);
 	free(entries);
@@ -275,19 +280,19 @@ print_result(enum result res, const struct buf *out, const char *err)
 	switch (res) {
 	case RES_FOUND:
 		printf("%s\n", buf_str(out));
-		return EX_OK_;
+		return EXIT_OK;
 	case RES_NOTFOUND:
-		return EX_FAIL;
+		return EXIT_FAIL;
 	case RES_TEMP:
 		fprintf(stderr, "lookupd: temporary failure: %s\n",
 		    err && *err ? err : buf_str(out));
-		return EX_ERROR;
+		return exit_temp(EXIT_ERROR);
 	case RES_PERM:
 		fprintf(stderr, "lookupd: error: %s\n",
 		    err && *err ? err : buf_str(out));
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
-	return EX_ERROR;
+	return EXIT_ERROR;
 }
 
 static int
@@ -306,7 +311,7 @@ cmd_query(const char *path, int argc, char **argv)
 	}
 	if (argc != 2) {
 		fprintf(stderr, "%s", usage);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	cfg = load_cfg(path, 0);
 	if (!direct) {
@@ -324,7 +329,7 @@ cmd_query(const char *path, int argc, char **argv)
 			fprintf(stderr, "lookupd: unknown map %s in %s\n",
 			    argv[0], cfg->file);
 			cfg_free(cfg);
-			return EX_ERROR;
+			return EXIT_ERROR;
 		}
 		memset(&a, 0, sizeof(a));
 		a.value = &val;
@@ -377,12 +382,13 @@ cmd_check(const char *path, int argc)
 	struct cfg *cfg;
 	struct ldapconn *lc;
 	char err[1024];
-	int rc = EX_OK_;
+	int rc = EXIT_OK;
+	enum ldapconn_status st;
 	static const char *const noattrs[] = { "1.1", NULL };
 
 	if (argc != 0) {
 		fprintf(stderr, "%s", usage);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	cfg = load_cfg(path, 0);
 	for (size_t i = 0; i < cfg->warnings.n; i++)
@@ -390,9 +396,9 @@ cmd_check(const char *path, int argc)
 	printf("config %s: ok, %zu maps%s\n", cfg->file, cfg->n_maps,
 	    cfg->builtin_maps ? " (built-in profile)" : "");
 	lc = ldapconn_new(cfg);
-	if (ldapconn_open(lc, err, sizeof(err)) != LDAPCONN_OK) {
+	if ((st = ldapconn_open(lc, err, sizeof(err))) != LDAPCONN_OK) {
 		printf("ldap: %s\n", err);
-		rc = EX_FAIL;
+		rc = st == LDAPCONN_TEMP ? exit_temp(EXIT_FAIL) : EXIT_FAIL;
 		goto out;
 	}
 	if (ldapconn_identity(lc) != NULL)
@@ -406,10 +412,14 @@ cmd_check(const char *path, int argc)
 		const struct cfg_map *m = &cfg->maps[i];
 		size_t n = 0;
 
-		if (ldapconn_search(lc, m->base, m->scope, m->filter, noattrs,
-		    1, count_entry, &n, err, sizeof(err)) != LDAPCONN_OK) {
+		st = ldapconn_search(lc, m->base, m->scope, m->filter,
+		    noattrs, 1, count_entry, &n, err, sizeof(err));
+		if (st != LDAPCONN_OK) {
 			printf("map %s: %s\n", m->name, err);
-			rc = EX_FAIL;
+			/* A permanent failure outranks a temporary one. */
+			if (rc == EXIT_OK || st != LDAPCONN_TEMP)
+				rc = st == LDAPCONN_TEMP ?
+				    exit_temp(EXIT_FAIL) : EXIT_FAIL;
 		} else {
 			printf("map %s: %zu entries\n", m->name, n);
 		}
@@ -423,15 +433,20 @@ out:
 int
 main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "tempfail", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *path = CFG_DEFAULT_PATH;
 	int opt;
 
 	log_open("lookupd", 1);
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		printf("%s", usage);
-		return EX_OK_;
+		return EXIT_OK;
 	}
-	while ((opt = getopt(argc, argv, "+c:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -441,21 +456,24 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("%s", usage);
-			return EX_OK_;
+			return EXIT_OK;
+		case 'T':
+			exit_tempfail_on();
+			break;
 		default:
 			fprintf(stderr, "%s", usage);
-			return EX_ERROR;
+			return EXIT_ERROR;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 0 && strcmp(argv[0], "--help") == 0) {
 		printf("%s", usage);
-		return EX_OK_;
+		return EXIT_OK;
 	}
 	if (argc < 1) {
 		fprintf(stderr, "%s", usage);
-		return EX_ERROR;
+		return EXIT_ERROR;
 	}
 	if (strcmp(argv[0], "serve") == 0)
 		return cmd_serve(path, argc - 1, argv + 1);
@@ -472,5 +490,5 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "stats") == 0)
 		return client_stats_command(path, argc - 1, argv + 1);
 	fprintf(stderr, "lookupd: unknown command %s\n%s", argv[0], usage);
-	return EX_ERROR;
+	return EXIT_ERROR;
 }

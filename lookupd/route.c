@@ -55,6 +55,7 @@
 
 #include "common/buf.h"
 #include "common/cfg.h"
+#include "common/exitcode.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "lookupd/decide.h"
@@ -1492,6 +1493,8 @@ route_command(const char *cfg_path, int argc, char **argv)
 	fwrite(out.p, 1, out.len, stdout);
 	fflush(stdout);
 	rc = route_exit(rt);
+	if (rc == 2)
+		rc = exit_temp(rc);	/* LDAP could not be asked */
 
 	route_free(rt);
 	buf_free(&out);

@@ -91,7 +91,8 @@ big_alloc(size_t n)
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
-		log_fatal(EXIT_TEMPFAIL, "snapshot: out of memory (%zu bytes)", n);
+		log_fatal(EXIT_TEMPFAIL, "snapshot: out of memory (%zu bytes)",
+		    n);
 	return p;
 }
 
@@ -104,7 +105,8 @@ big_grow(void *p, size_t old, size_t n)
 		return big_alloc(n);
 	q = mremap(p, old, n, MREMAP_MAYMOVE);
 	if (q == MAP_FAILED)
-		log_fatal(EXIT_TEMPFAIL, "snapshot: out of memory (%zu bytes)", n);
+		log_fatal(EXIT_TEMPFAIL, "snapshot: out of memory (%zu bytes)",
+		    n);
 	return q;
 }
 

@@ -196,8 +196,10 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		st = ldapconn_search(lc, g->maps[0]->base, g->maps[0]->scope,
 		    g->maps[0]->filter, attrs, 1, group_entry, g, err, errsz);
 		free(attrs);
-		if (st != LDAPCONN_OK)
+		if (st != LDAPCONN_OK) {
+			rc = st == LDAPCONN_TEMP ? -2 : -1;
 			goto out;
+		}
 		log_debug("sync: read %zu entries for %zu maps from %s in %.0f ms",
 		    g->entries, g->n, g->maps[0]->base, clock_ms_since(&t0));
 		if (g->bad)

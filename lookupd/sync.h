@@ -17,7 +17,8 @@ struct ldapconn;
 
 /* Build <cache_dir>/<map>.cdb for every map of cfg.  entries (may be
  * NULL) gets, per map in cfg order, how many entries the map read.
- * 0 on success, -1 with err set. */
+ * 0 on success, -1 with err set; -2 with err set when the directory
+ * could not be asked (down, too slow, busy: a later try may succeed). */
 int sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
     char *err, size_t errsz);
 

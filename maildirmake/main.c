@@ -32,6 +32,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/cfg.h"
+#include "common/exitcode.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "common/privs.h"
@@ -59,10 +60,12 @@ usage(FILE *f)
 	    "  -n        print what would be done, do nothing\n"
 	    "  -q        quiet: print only errors\n"
 	    "  -v        verbose: also tell what is already there\n"
+	    "  --tempfail  exit 75 instead of 2 when LDAP could not be asked\n"
+	    "            or another run holds the lock\n"
 	    "  --help    this text\n"
 	    "\n"
 	    "Exit status: 0 all done, 1 some entries failed, 2 configuration,\n"
-	    "LDAP, lock or usage error (nothing done).\n");
+	    "LDAP, lock or usage error (nothing done), 75 out of memory.\n");
 }
 
 /* ---- reading the directory ---- */
@@ -294,6 +297,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "tempfail", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgpath = CFG_DEFAULT_PATH;
@@ -335,6 +339,9 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'T':
+			exit_tempfail_on();
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -384,7 +391,7 @@ main(int argc, char **argv)
 		free_entries(&col);
 		mdm_fs_close(fs);
 		cfg_free(cfg);
-		return 2;
+		return ls == LDAPCONN_TEMP ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
 	}
 
 	log_debug("read %zu entries from %s in %.0f ms", col.n,
@@ -420,7 +427,7 @@ main(int argc, char **argv)
 			free_entries(&col);
 			mdm_fs_close(fs);
 			cfg_free(cfg);
-			return 2;
+			return r > 0 ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
 		}
 	}
 
