@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "common/buf.h"
+#include "common/hex.h"
 #include "lookupd/snapfile.h"
 
 #define HASH_CHUNK	(1u << 20)
@@ -44,30 +45,6 @@ snapfile_path(char *out, size_t outsz, const char *dir, const char *prefix,
 	return 0;
 }
 
-void
-snapfile_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[in[i] >> 4];
-		out[2 * i + 1] = hx[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 snapfile_digest_line(const unsigned char md[32], const char *map, char *out,
     size_t outsz)
@@ -75,7 +52,7 @@ snapfile_digest_line(const unsigned char md[32], const char *map, char *out,
 	char hex[65];
 	int r;
 
-	snapfile_hex(md, 32, hex);
+	hex_encode(md, 32, hex);
 	r = snprintf(out, outsz, "%s  %s.cdb\n", hex, map);
 	if (r < 0 || (size_t)r >= outsz)
 		return -1;
@@ -91,8 +68,8 @@ snapfile_digest_parse(const char *text, const char *map,
 	int r;
 
 	for (int i = 0; i < 32; i++) {
-		int hi = hexval((unsigned char)text[2 * i]);
-		int lo = hi < 0 ? -1 : hexval((unsigned char)text[2 * i + 1]);
+		int hi = hex_value((unsigned char)text[2 * i]);
+		int lo = hi < 0 ? -1 : hex_value((unsigned char)text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -33,8 +33,6 @@ int snapfile_path(char *out, size_t outsz, const char *dir,
 /* SHA-256 of the file behind fd from offset 0 to its end; *total gets
  * the bytes hashed.  0, or -1 with errno. */
 int snapfile_sha256(int fd, unsigned char out[32], uint64_t *total);
-/* n bytes as 2n lowercase hex digits and a NUL. */
-void snapfile_hex(const unsigned char *in, size_t n, char *out);
 /* The digest line for map into out; its length, or -1 if it cannot fit. */
 int snapfile_digest_line(const unsigned char md[32], const char *map,
     char *out, size_t outsz);

@@ -41,6 +41,7 @@
 #include <cdb.h>
 
 #include "common/buf.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "lookupd/snapfile.h"
 #include "lookupd/snapshot.h"
@@ -374,8 +375,8 @@ open_once(struct snapshot *s, const char *dpath, const char *map, char *err,
 			    s->path, (long long)st.st_size,
 			    (unsigned long long)ext);
 		else {
-			snapfile_hex(want, 32, whex);
-			snapfile_hex(got, 32, ghex);
+			hex_encode(want, 32, whex);
+			hex_encode(got, 32, ghex);
 			log_errf(err, errsz, "digest mismatch: %s hashes to "
 			    "%.16s..., its digest file says %.16s...", s->path,
 			    ghex, whex);

@@ -22,19 +22,8 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/hex.h"
 #include "lookupd/tcpmap.h"
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* On a bad escape nothing is left appended to out. */
 static int
@@ -63,8 +52,8 @@ tcpmap_unescape(struct buf *out, const char *in, size_t len)
 		}
 		if (end - pos < 3)
 			return bad_escape(out, keep);
-		hi = hexval((unsigned char)pos[1]);
-		lo = hexval((unsigned char)pos[2]);
+		hi = hex_value((unsigned char)pos[1]);
+		lo = hex_value((unsigned char)pos[2]);
 		if (hi < 0 || lo < 0)
 			return bad_escape(out, keep);
 		buf_append(out, run, (size_t)(pos - run));
