@@ -21,6 +21,10 @@
 #define EXIT_ERROR	2
 #define EXIT_TEMPFAIL	75	/* sysexits EX_TEMPFAIL */
 
+/* The option of both programs, for their getopt_long tables (<getopt.h>);
+ * getopt_long returns 'T' for it. */
+#define EXIT_TEMPFAIL_OPTION	{ "tempfail", no_argument, NULL, 'T' }
+
 /* --tempfail: temporary failures exit EXIT_TEMPFAIL from now on. */
 void exit_tempfail_on(void);
 /* The status of a temporary failure of a command that would otherwise

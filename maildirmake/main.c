@@ -297,7 +297,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "tempfail", no_argument, NULL, 'T' },
+		EXIT_TEMPFAIL_OPTION,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgpath = CFG_DEFAULT_PATH;

@@ -83,18 +83,6 @@ mkdir_in(char *out, size_t n, const char *name)
 	}
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(p);
-	else
-		unlink(p);
-	return 0;
-}
-
 /* Whole contents of a file into b; -1 if it cannot be read. */
 static int
 slurp(const char *path, struct buf *b)
@@ -140,16 +128,6 @@ leftovers(const char *dir)
 			n++;
 	closedir(d);
 	return n;
-}
-
-/* Set-up steps that must work for the checks after them to mean anything. */
-static void
-must(int ok, const char *what)
-{
-	if (!ok) {
-		printf("not ok - set-up: %s (%s)\n", what, strerror(errno));
-		exit(1);
-	}
 }
 
 static int
@@ -542,14 +520,14 @@ test_damage(void)
 	fresh(dir, sizeof(dir), "trunc1");
 	path_of(p, sizeof(p), dir, "m.cdb");
 	slurp(p, &b);
-	must(truncate(p, (off_t)b.len - 1) == 0, "truncate");
+	unit_must(truncate(p, (off_t)b.len - 1) == 0, "truncate");
 	st = try_open(dir, err, sizeof(err));
 	CHECK("damage: truncated by 1 byte is SNAP_DAMAGED, truncated",
 	    st == SNAP_DAMAGED && strstr(err, "truncated") != NULL);
 
 	fresh(dir, sizeof(dir), "trunc0");
 	path_of(p, sizeof(p), dir, "m.cdb");
-	must(truncate(p, 0) == 0, "truncate");
+	unit_must(truncate(p, 0) == 0, "truncate");
 	st = try_open(dir, err, sizeof(err));
 	CHECK("damage: truncated to 0 is SNAP_DAMAGED, truncated",
 	    st == SNAP_DAMAGED && strstr(err, "truncated") != NULL);
@@ -719,12 +697,12 @@ test_sigbus(void)
 	/* Cut after its first page: the header reads, what follows
 	 * faults. */
 	mkdir_in(dir, sizeof(dir), "sigbus2");
-	must(commit_many(dir, 2000, err, sizeof(err)) == 0, "build");
+	unit_must(commit_many(dir, 2000, err, sizeof(err)) == 0, "build");
 	path_of(p, sizeof(p), dir, "m.cdb");
 	if (snapshot_open(dir, "m", &s, err, sizeof(err)) == SNAP_OK) {
 		get_str(s, "user1999@example.com", &v);
 		CHECK("sigbus: 2000 keys answer before", v.len > 0);
-		must(truncate(p, 4096) == 0, "truncate");
+		unit_must(truncate(p, 4096) == 0, "truncate");
 		get_str(s, "user1999@example.com", &v);
 		CHECK_STR("sigbus: cut after one page, get returns -1", v.p,
 		    "!");
@@ -758,9 +736,9 @@ test_sigbus(void)
 			int fd = open(p, O_RDWR);
 			volatile const char *m;
 
-			must(ftruncate(fd, 8192) == 0, "ftruncate");
+			unit_must(ftruncate(fd, 8192) == 0, "ftruncate");
 			m = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
-			must(ftruncate(fd, 0) == 0, "ftruncate");
+			unit_must(ftruncate(fd, 0) == 0, "ftruncate");
 			(void)m[4096];
 			_exit(4);
 		}
@@ -989,11 +967,11 @@ test_stale(void)
 		    { time(NULL) - 7200, 0 } };
 
 		path_of(p, sizeof(p), dir, names[i]);
-		must(spit(p, "x", 1) == 0, "write debris");
+		unit_must(spit(p, "x", 1) == 0, "write debris");
 		if (old[i])
-			must(utimensat(AT_FDCWD, p, ts, 0) == 0, "utimensat");
+			unit_must(utimensat(AT_FDCWD, p, ts, 0) == 0, "utimensat");
 	}
-	must(commit_many(dir, 10, err, sizeof(err)) == 0, "commit");
+	unit_must(commit_many(dir, 10, err, sizeof(err)) == 0, "commit");
 	for (size_t i = 0; i < 5; i++) {
 		path_of(p, sizeof(p), dir, names[i]);
 		if ((access(p, F_OK) != 0) != gone[i]) {
@@ -1245,16 +1223,8 @@ test_read_time(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	int r;
-
 	log_open("t_snapshot", 1);
-	r = snprintf(top, sizeof(top), "%s/t_snapshot.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (r < 0 || (size_t)r >= sizeof(top) || mkdtemp(top) == NULL) {
-		printf("not ok - mkdtemp (%s)\n", strerror(errno));
-		return 1;
-	}
+	unit_tmpdir(top, sizeof(top), "t_snapshot");
 	test_build_and_get();
 	test_single();
 	test_scale();
@@ -1269,6 +1239,6 @@ main(void)
 	test_stale();
 	test_two_writers();
 	test_read_time();
-	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return unit_done();
 }

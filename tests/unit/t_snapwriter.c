@@ -56,33 +56,12 @@ val_of(int id, char *out, size_t n)
 	snprintf(out, n, "v%d@x.test", id);
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(p);
-	else
-		unlink(p);
-	return 0;
-}
-
-static void
-must(int ok, const char *what)
-{
-	if (!ok) {
-		printf("not ok - set-up: %s (%s)\n", what, strerror(errno));
-		exit(1);
-	}
-}
-
 static void
 dir_of(char *out, size_t n, const char *name)
 {
 	int r = snprintf(out, n, "%s/%s", top, name);
 
-	must(r > 0 && (size_t)r < n && mkdir(out, 0755) == 0, name);
+	unit_must(r > 0 && (size_t)r < n && mkdir(out, 0755) == 0, name);
 }
 
 /* Whole file into b; -1 if it cannot be read. */
@@ -116,7 +95,7 @@ copy_files(const char *a, const char *b, const char *map)
 		    i ? ".sha256" : "");
 		snprintf(p, sizeof(p), "%s/%s", b, name);
 		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-		must(slurp(a, name, &x) == 0 && fd >= 0 &&
+		unit_must(slurp(a, name, &x) == 0 && fd >= 0 &&
 		    write(fd, x.p, x.len) == (ssize_t)x.len, "copy");
 		close(fd);
 	}
@@ -165,7 +144,7 @@ m_add(int k, int id)
 	for (int j = 0; j < nv[k]; j++)
 		if (val[k][j] == id)
 			return;
-	must(nv[k] < MAXV, "model: too many values");
+	unit_must(nv[k] < MAXV, "model: too many values");
 	val[k][nv[k]++] = id;
 }
 
@@ -232,7 +211,7 @@ test_batch_equals_rebuild(void)
 		if (i % 50 == 0)
 			m_add(i, 2 * i + 1);	/* a key with two values */
 	}
-	must(build_model(a, "alias", 0) == 0, "the base snapshot");
+	unit_must(build_model(a, "alias", 0) == 0, "the base snapshot");
 	CHECK("batch: the base opens",
 	    snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK &&
 	    snapshot_count(base) == NBASE);
@@ -281,7 +260,7 @@ test_batch_equals_rebuild(void)
 	CHECK("batch: the commit succeeds", rc == 0);
 	snapshot_close(base);
 
-	must(build_model(b, "alias", 0) == 0, "the rebuild");
+	unit_must(build_model(b, "alias", 0) == 0, "the rebuild");
 	CHECK("batch: the new file is the rebuild's, byte for byte, and so "
 	    "is its digest", same_files(a, b, "alias"));
 	CHECK("batch: it verifies",
@@ -330,8 +309,8 @@ test_single(void)
 	memset(nv, 0, sizeof(nv));
 	for (int i = 0; i < 1000; i++)
 		m_add(i, i);
-	must(build_model(a, "mailbox", 1) == 0, "a single base");
-	must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(build_model(a, "mailbox", 1) == 0, "a single base");
+	unit_must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) == SNAP_OK,
 	    "open the single base");
 	w = snapwriter_from(base, a, "mailbox", 1);
 	add(w, 5, 77777);	/* a second account with this address */
@@ -343,10 +322,10 @@ test_single(void)
 	CHECK_MEM("single: the conflict is reported with both DNs", c.text.p,
 	    c.text.len, "mailbox user000005@dom5.test: (snapshot: DN not "
 	    "recorded); cn=add\n");
-	must(build_model(b, "mailbox", 1) == 0, "the single rebuild");
+	unit_must(build_model(b, "mailbox", 1) == 0, "the single rebuild");
 	CHECK("single: the key is left out as a rebuild leaves it out, byte "
 	    "for byte", same_files(a, b, "mailbox"));
-	must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) == SNAP_OK,
 	    "open the result");
 	CHECK("single: user000005 is not answered",
 	    snapshot_get(base, "user000005@dom5.test", 20, &v, &vl) == 0);
@@ -367,23 +346,23 @@ foreign_base(const char *dir, int n)
 
 	snprintf(p, sizeof(p), "%s/alias.cdb", dir);
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0640);
-	must(fd >= 0 && cdb_make_start(&cm, fd) == 0, "foreign cdb");
+	unit_must(fd >= 0 && cdb_make_start(&cm, fd) == 0, "foreign cdb");
 	for (int i = n - 1; i >= 0; i--) {
 		key_of(i, k, sizeof(k));
 		val_of(val[i][0], v, sizeof(v));
-		must(cdb_make_add(&cm, k, (unsigned)strlen(k), v,
+		unit_must(cdb_make_add(&cm, k, (unsigned)strlen(k), v,
 		    (unsigned)strlen(v)) == 0, "cdb_make_add");
 		if (i == 3)
-			must(cdb_make_add(&cm, k, (unsigned)strlen(k), "second",
+			unit_must(cdb_make_add(&cm, k, (unsigned)strlen(k), "second",
 			    6) == 0, "cdb_make_add twice");
 	}
-	must(cdb_make_finish(&cm) == 0 && snapfile_sha256(fd, md, &total) == 0,
+	unit_must(cdb_make_finish(&cm) == 0 && snapfile_sha256(fd, md, &total) == 0,
 	    "cdb_make_finish");
 	close(fd);
 	len = snapfile_digest_line(md, "alias", line, sizeof(line));
 	snprintf(p, sizeof(p), "%s/alias.cdb.sha256", dir);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-	must(fd >= 0 && len > 0 && write(fd, line, (size_t)len) == len,
+	unit_must(fd >= 0 && len > 0 && write(fd, line, (size_t)len) == len,
 	    "foreign digest");
 	close(fd);
 }
@@ -401,7 +380,7 @@ test_foreign_order(void)
 	for (int i = 0; i < 5000; i++)
 		m_add(i, 3 * i);
 	foreign_base(a, 5000);
-	must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
 	    "open the foreign base");
 	w = snapwriter_from(base, a, "alias", 0);
 	for (int j = 0; j < 100; j++)
@@ -413,7 +392,7 @@ test_foreign_order(void)
 	CHECK("foreign order: the commit succeeds",
 	    snapwriter_commit(w, NULL, NULL, err, sizeof(err)) == 0);
 	snapshot_close(base);
-	must(build_model(b, "alias", 0) == 0, "the foreign rebuild");
+	unit_must(build_model(b, "alias", 0) == 0, "the foreign rebuild");
 	CHECK("foreign order: the result is the rebuild's, byte for byte",
 	    same_files(a, b, "alias"));
 }
@@ -430,14 +409,14 @@ test_base_replaced(void)
 	memset(nv, 0, sizeof(nv));
 	for (int i = 0; i < 100; i++)
 		m_add(i, i);
-	must(build_model(a, "alias", 0) == 0, "the first snapshot");
-	must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(build_model(a, "alias", 0) == 0, "the first snapshot");
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
 	    "open it");
 	w = snapwriter_from(base, a, "alias", 0);
 	add(w, 200, 1);
 	/* Meanwhile a full build takes its place. */
 	m_add(300, 3);
-	must(build_model(a, "alias", 0) == 0 &&
+	unit_must(build_model(a, "alias", 0) == 0 &&
 	    build_model(b, "alias", 0) == 0, "the second snapshot");
 	CHECK("base replaced: the commit writes nothing and returns 1",
 	    snapwriter_commit(w, NULL, NULL, err, sizeof(err)) == 1);
@@ -461,9 +440,9 @@ test_read_later_stays(void)
 	memset(nv, 0, sizeof(nv));
 	for (int i = 0; i < 100; i++)
 		m_add(i, i);
-	must(build_model(a, "alias", 0) == 0 &&
+	unit_must(build_model(a, "alias", 0) == 0 &&
 	    build_model(b, "alias", 0) == 0, "the snapshot");
-	must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
 	    "open it");
 	w = snapwriter_from(base, a, "alias", 0);
 	add(w, 200, 1);
@@ -491,13 +470,13 @@ test_damaged_base(void)
 	memset(nv, 0, sizeof(nv));
 	for (int i = 0; i < 100; i++)
 		m_add(i, i);
-	must(build_model(a, "alias", 0) == 0, "the snapshot");
-	must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(build_model(a, "alias", 0) == 0, "the snapshot");
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
 	    "open it");
 	/* The first record's key length, changed in place. */
 	snprintf(p, sizeof(p), "%s/alias.cdb", a);
 	fd = open(p, O_WRONLY);
-	must(fd >= 0 && pwrite(fd, ff, 4, CDB_TOC) == 4, "damage it");
+	unit_must(fd >= 0 && pwrite(fd, ff, 4, CDB_TOC) == 4, "damage it");
 	close(fd);
 	copy_files(a, b, "alias");
 	w = snapwriter_from(base, a, "alias", 0);
@@ -514,22 +493,14 @@ test_damaged_base(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	int r;
-
 	log_open("t_snapwriter", 1);
-	r = snprintf(top, sizeof(top), "%s/t_snapwriter.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (r < 0 || (size_t)r >= sizeof(top) || mkdtemp(top) == NULL) {
-		printf("not ok - mkdtemp (%s)\n", strerror(errno));
-		return 1;
-	}
+	unit_tmpdir(top, sizeof(top), "t_snapwriter");
 	test_batch_equals_rebuild();
 	test_single();
 	test_foreign_order();
 	test_base_replaced();
 	test_read_later_stays();
 	test_damaged_base();
-	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return unit_done();
 }
