@@ -5,7 +5,9 @@
                         [--rounds 5]
 
 For each size, a mailbox-like map (keys user<N>@example<M>.test, values
-/vmail/user<N>/Maildir/) is built whole with `snaptool build`, then
+/vmail/user<N>/Maildir/, given in random order as LDAP gives entries) is
+built whole with `snaptool build` (the commit only: a real full build
+also reads the whole directory first, about 6 s at 1,000,000), then
 batches of changes (a third replaces, a third deletes, a third new keys)
 are applied with `snaptool batch` (snapwriter_from: the snapshot in
 place plus the changes, no LDAP), each to a fresh copy of the built
@@ -32,8 +34,11 @@ SNAPTOOL = os.path.join(HERE, "..", "build", "rel", "tests", "tools",
 
 
 def records(n):
+    """In no key order, as a directory returns its entries."""
+    order = list(range(n))
+    random.Random(n).shuffle(order)
     return "".join("user%07d@example%d.test\t/vmail/user%07d/Maildir/\n" %
-                   (i, i % 10, i) for i in range(n))
+                   (i, i % 10, i) for i in order)
 
 
 def changes(n, keys, seed):

@@ -145,6 +145,7 @@ struct snapshot {
 	off_t size;
 	struct timespec mtim;
 	size_t count;
+	int sorted;		/* keys strictly increasing, file order */
 	int damaged;		/* __atomic: a fault or bad record seen */
 };
 
@@ -160,15 +161,26 @@ set_damaged(struct snapshot *s)
 	__atomic_store_n(&s->damaged, 1, __ATOMIC_RELAXED);
 }
 
+/* Is the key at b (blen bytes) after the one at a? */
+static int
+key_after(const unsigned char *a, uint32_t alen, const unsigned char *b,
+    uint32_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c < 0 || (c == 0 && alen < blen);
+}
+
 /*
  * Check the layout of the mapped file: header, every record, every hash
- * table.  Called under the guard.  0 with *count, or -1 with why.
+ * table.  Called under the guard.  0 with *count and *sorted (the keys
+ * strictly increasing in file order), or -1 with why.
  */
 static int
 check_layout(const unsigned char *mem, uint32_t fsize, size_t *count,
-    char *why, size_t whysz)
+    int *sorted, char *why, size_t whysz)
 {
-	uint32_t dend, pos;
+	uint32_t dend, pos, prev = 0, prevlen = 0;
 	uint64_t slots = 0;
 	size_t n = 0;
 
@@ -213,6 +225,11 @@ check_layout(const unsigned char *mem, uint32_t fsize, size_t *count,
 		pos += 8;
 		if (dend - pos < klen)
 			goto bad;
+		if (n > 0 && *sorted && !key_after(mem + prev, prevlen,
+		    mem + pos, klen))
+			*sorted = 0;
+		prev = pos;
+		prevlen = klen;
 		pos += klen;
 		if (dend - pos < vlen)
 			goto bad;
@@ -242,8 +259,9 @@ guarded_check(struct snapshot *s, char *why, size_t whysz)
 		return -1;
 	}
 	guard_on(&jb, s->cdb.cdb_mem, s->cdb.cdb_fsize);
-	r = check_layout(s->cdb.cdb_mem, s->cdb.cdb_fsize, &s->count, why,
-	    whysz);
+	s->sorted = 1;
+	r = check_layout(s->cdb.cdb_mem, s->cdb.cdb_fsize, &s->count,
+	    &s->sorted, why, whysz);
 	guard_off();
 	return r;
 }
@@ -567,6 +585,12 @@ size_t
 snapshot_count(const struct snapshot *s)
 {
 	return s->count;
+}
+
+int
+snapshot_sorted(const struct snapshot *s)
+{
+	return s->sorted;
 }
 
 const char *

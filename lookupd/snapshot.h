@@ -45,6 +45,10 @@ time_t snapshot_built(const struct snapshot *s);
 size_t snapshot_count(const struct snapshot *s);
 const char *snapshot_path(const struct snapshot *s);
 
+/* 1 when its records are in strictly increasing key order (memcmp, then
+ * length), as snapwriter writes them; 0 otherwise (postmap, a key twice). */
+int snapshot_sorted(const struct snapshot *s);
+
 /* Compare the file on disk with the one mapped: 0 the same, 1 replaced by
  * another file (reopen it), 2 changed in place or gone (stop using it). */
 int snapshot_changed(const struct snapshot *s);
