@@ -159,7 +159,8 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	if (r < 0) {
 		va_end(ap2);
 		b->p[b->len] = '\0';
-		log_fatal(EXIT_TEMPFAIL, "buf_printf: cannot format \"%s\"", fmt);
+		log_fatal(EXIT_TEMPFAIL, "buf_printf: cannot format \"%s\"",
+		    fmt);
 	}
 	if ((size_t)r >= room) {
 		buf_reserve(b, (size_t)r);
@@ -168,7 +169,8 @@ buf_printf(struct buf *b, const char *fmt, ...)
 		if (r < 0 || (size_t)r >= room) {
 			va_end(ap2);
 			b->p[b->len] = '\0';
-			log_fatal(EXIT_TEMPFAIL, "buf_printf: format changed size");
+			log_fatal(EXIT_TEMPFAIL, "buf_printf: format changed "
+			    "size");
 		}
 	}
 	va_end(ap2);

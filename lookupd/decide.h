@@ -31,7 +31,7 @@ struct snapshot;
 enum decide_from {
 	DECIDE_RULES,		/* the key rules: NOTFOUND, or PERM (no map) */
 	DECIDE_SNAPSHOT,	/* FOUND in the snapshot */
-	DECIDE_MEMORY,		/* a live answer remembered: FOUND or NOTFOUND */
+	DECIDE_MEMORY,		/* a live answer remembered (FOUND/NOTFOUND) */
 	DECIDE_NO_LIVE,		/* miss_lookup = no: NOTFOUND or TEMP */
 	DECIDE_LIVE		/* not decided: ask LDAP for the walk */
 };
@@ -48,8 +48,8 @@ struct decision {
 	enum result res;	/* unless DECIDE_LIVE */
 	enum decide_snap snap;
 	size_t step;		/* FOUND: the step of the walk that matched */
-	const char *val;	/* FOUND: the stored value (no extension yet), */
-	size_t vlen;		/* valid while the snapshot or memory is */
+	const char *val;	/* FOUND: the stored value (no extension */
+	size_t vlen;		/* yet), valid while snapshot or memory is */
 	const char *why;	/* TEMP, PERM: the reason */
 };
 

@@ -37,11 +37,12 @@
  * The resolver of the command is the daemon's own code: decide() (the
  * order the daemon answers in: the map's cdb snapshot if it verifies and
  * is younger than max_stale, then a live walk if miss_lookup), and the
- * same live walk its workers run.  The snapshot records no DNs, so for a snapshot
- * answer the same walk is asked of LDAP for them; when LDAP cannot be
- * asked the DN is "(snapshot: DN not recorded)".  There is no daemon in
- * the way, so no negative cache either: a live "not found" here may be
- * a "found" the daemon still hides for up to negative_ttl seconds.
+ * same live walk its workers run.  The snapshot records no DNs, so for
+ * a snapshot answer the same walk is asked of LDAP for them; when LDAP
+ * cannot be asked the DN is "(snapshot: DN not recorded)".  There is no
+ * daemon in the way, so no memory of live answers either: a live "not
+ * found" here may be a "found" the daemon still hides for up to
+ * negative_ttl seconds.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -1220,8 +1221,8 @@ snap_facts(const struct real *x, const struct snapslot *ss,
 		buf_puts(&a->snapshot, snapshot_path(ss->s));
 		a->age = (long)(x->now - snapshot_built(ss->s));
 		if (d->snap == DECIDE_SNAP_STALE)
-			buf_printf(&a->snapstate, "older than max_stale (%d s): "
-			    "not answered from", x->cfg->max_stale);
+			buf_printf(&a->snapstate, "older than max_stale (%d "
+			    "s): not answered from", x->cfg->max_stale);
 		else if (d->snap == DECIDE_SNAP_DAMAGED)
 			buf_puts(&a->snapstate, "damaged (a bad record): not "
 			    "answered from");

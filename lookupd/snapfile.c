@@ -69,7 +69,7 @@ snapfile_digest_parse(const char *text, const char *map,
 
 	for (int i = 0; i < 32; i++) {
 		int hi = hex_value((unsigned char)text[2 * i]);
-		int lo = hi < 0 ? -1 : hex_value((unsigned char)text[2 * i + 1]);
+		int lo = hex_value((unsigned char)text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -456,7 +456,8 @@ snapshot_open(const char *dir, const char *map, struct snapshot **out,
 		return SNAP_ERROR;
 	}
 	if (snapfile_path(path, sizeof(path), dir, "", map, ".cdb") != 0 ||
-	    snapfile_path(dpath, sizeof(dpath), dir, "", map, ".cdb.sha256") != 0) {
+	    snapfile_path(dpath, sizeof(dpath), dir, "", map,
+	    ".cdb.sha256") != 0) {
 		log_errf(err, errsz, "path of map %s in %.100s is too long",
 		    map, dir);
 		return SNAP_ERROR;

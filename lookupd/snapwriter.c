@@ -897,7 +897,8 @@ install(struct commit *cc, char *err, size_t errsz)
 		    (int)sizeof(tmpl) || (fd = mkostemp(tmpl, O_CLOEXEC)) < 0)
 			goto fail_restore;
 		ok = fchmod(fd, 0640) == 0 &&
-		    snapfile_write(fd, old, (size_t)oldlen) == 0 && fsync(fd) == 0;
+		    snapfile_write(fd, old, (size_t)oldlen) == 0 &&
+		    fsync(fd) == 0;
 		if (close(fd) != 0)
 			ok = 0;
 		if (!ok || rename(tmpl, cc->dpath) != 0) {

@@ -1,10 +1,10 @@
 /*
  * t_snapshot: lookupd/snapshot.c and snapwriter.c's full builds against
  * real files in a temporary directory: building (lowercasing, merging,
- * duplicates, single-map conflicts), verifying (missing, damaged digest, flipped byte,
- * truncation, crafted layouts with a matching digest), reading through a
- * file truncated in place (the SIGBUS guard), change detection, and
- * commits that fail (read-only and full file systems in a private mount
+ * duplicates, single-map conflicts), verifying (missing, damaged digest,
+ * flipped byte, truncation, crafted layouts with a matching digest),
+ * reading through a file truncated in place (the SIGBUS guard), change
+ * detection, and commits that fail (read-only and full file systems in a private mount
  * namespace, a directory where the file should go) leaving the old
  * snapshot in place and verifying.
  *
@@ -969,7 +969,8 @@ test_stale(void)
 		path_of(p, sizeof(p), dir, names[i]);
 		unit_must(spit(p, "x", 1) == 0, "write debris");
 		if (old[i])
-			unit_must(utimensat(AT_FDCWD, p, ts, 0) == 0, "utimensat");
+			unit_must(utimensat(AT_FDCWD, p, ts, 0) == 0,
+			    "utimensat");
 	}
 	unit_must(commit_many(dir, 10, err, sizeof(err)) == 0, "commit");
 	for (size_t i = 0; i < 5; i++) {

@@ -215,6 +215,8 @@ test_batch_equals_rebuild(void)
 	CHECK("batch: the base opens",
 	    snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK &&
 	    snapshot_count(base) == NBASE);
+	CHECK("batch: the writer's file is in key order (streamed)",
+	    base != NULL && snapshot_sorted(base) == 1);
 
 	w = snapwriter_from(base, a, "alias", 0);
 	for (int j = 0; j < 1500; j++)
@@ -310,7 +312,8 @@ test_single(void)
 	for (int i = 0; i < 1000; i++)
 		m_add(i, i);
 	unit_must(build_model(a, "mailbox", 1) == 0, "a single base");
-	unit_must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) ==
+	    SNAP_OK,
 	    "open the single base");
 	w = snapwriter_from(base, a, "mailbox", 1);
 	add(w, 5, 77777);	/* a second account with this address */
@@ -325,7 +328,8 @@ test_single(void)
 	unit_must(build_model(b, "mailbox", 1) == 0, "the single rebuild");
 	CHECK("single: the key is left out as a rebuild leaves it out, byte "
 	    "for byte", same_files(a, b, "mailbox"));
-	unit_must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "mailbox", &base, err, sizeof(err)) ==
+	    SNAP_OK,
 	    "open the result");
 	CHECK("single: user000005 is not answered",
 	    snapshot_get(base, "user000005@dom5.test", 20, &v, &vl) == 0);
@@ -353,11 +357,11 @@ foreign_base(const char *dir, int n)
 		unit_must(cdb_make_add(&cm, k, (unsigned)strlen(k), v,
 		    (unsigned)strlen(v)) == 0, "cdb_make_add");
 		if (i == 3)
-			unit_must(cdb_make_add(&cm, k, (unsigned)strlen(k), "second",
-			    6) == 0, "cdb_make_add twice");
+			unit_must(cdb_make_add(&cm, k, (unsigned)strlen(k),
+			    "second", 6) == 0, "cdb_make_add twice");
 	}
-	unit_must(cdb_make_finish(&cm) == 0 && snapfile_sha256(fd, md, &total) == 0,
-	    "cdb_make_finish");
+	unit_must(cdb_make_finish(&cm) == 0 &&
+	    snapfile_sha256(fd, md, &total) == 0, "cdb_make_finish");
 	close(fd);
 	len = snapfile_digest_line(md, "alias", line, sizeof(line));
 	snprintf(p, sizeof(p), "%s/alias.cdb.sha256", dir);
@@ -380,8 +384,11 @@ test_foreign_order(void)
 	for (int i = 0; i < 5000; i++)
 		m_add(i, 3 * i);
 	foreign_base(a, 5000);
-	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK,
 	    "open the foreign base");
+	CHECK("foreign order: the reader sees it is not in key order",
+	    snapshot_sorted(base) == 0);
 	w = snapwriter_from(base, a, "alias", 0);
 	for (int j = 0; j < 100; j++)
 		replace(w, pick(5000), 900000 + j);
@@ -410,7 +417,8 @@ test_base_replaced(void)
 	for (int i = 0; i < 100; i++)
 		m_add(i, i);
 	unit_must(build_model(a, "alias", 0) == 0, "the first snapshot");
-	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK,
 	    "open it");
 	w = snapwriter_from(base, a, "alias", 0);
 	add(w, 200, 1);
@@ -442,7 +450,8 @@ test_read_later_stays(void)
 		m_add(i, i);
 	unit_must(build_model(a, "alias", 0) == 0 &&
 	    build_model(b, "alias", 0) == 0, "the snapshot");
-	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK,
 	    "open it");
 	w = snapwriter_from(base, a, "alias", 0);
 	add(w, 200, 1);
@@ -471,7 +480,8 @@ test_damaged_base(void)
 	for (int i = 0; i < 100; i++)
 		m_add(i, i);
 	unit_must(build_model(a, "alias", 0) == 0, "the snapshot");
-	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) == SNAP_OK,
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK,
 	    "open it");
 	/* The first record's key length, changed in place. */
 	snprintf(p, sizeof(p), "%s/alias.cdb", a);
