@@ -25,7 +25,12 @@
  * data holds, record for record, so it is the same bytes.  The base must
  * stay open until the commit.  A batch replaces only its base: if another
  * file took the base's place meanwhile, the commit writes nothing and
- * returns 1, and the caller applies its changes to the new one.
+ * returns 1, and the caller applies its changes to the new one.  A
+ * batch may name a key to delete by its hash alone (persist sync's index
+ * keeps no key strings): before the merge, every key of the base and of
+ * the batch is hashed and each such delete becomes the delete of the one
+ * key it names, in its place in the batch; a hash naming two keys makes
+ * the commit refuse (2) rather than lose or keep a wrong answer.
  *
  * What a commit costs: `python3 bench/snapwriter.py --rounds 5` (snaptool
  * build and batch; keys of 25 bytes, values of 28, a third of the
@@ -133,7 +138,8 @@ enum op {
 	OP_BASE,	/* a record of the base (only when sorted here) */
 	OP_ADD,
 	OP_REPLACE,
-	OP_DELETE
+	OP_DELETE,
+	OP_DELETE_HASH	/* no key; the value is the 8-byte hash */
 };
 
 struct rec {
@@ -166,6 +172,9 @@ struct snapwriter {
 	const char *last_dn;	/* interned copy of the last DN added */
 	size_t dropped;
 	struct timespec read_time;	/* when its data was read; 0: unknown */
+	snap_key_hash_fn hashfn;	/* for OP_DELETE_HASH */
+	void *hasharg;
+	size_t nhashdel;
 };
 
 static const char *
@@ -292,12 +301,12 @@ idx_push(struct snapwriter *w, struct rec *r)
 	w->idx[w->n++] = r;
 }
 
-/* Append one record (key lowercased) to the arena and the index. */
-static void
-put_rec(struct snapwriter *w, enum op op, const char *key, size_t klen,
+/* One record (key lowercased) in the arena. */
+static struct rec *
+new_rec(struct snapwriter *w, enum op op, const char *key, size_t klen,
     const char *val, size_t vlen, const char *dn)
 {
-	int with_dn = w->single && op != OP_BASE;
+	int with_dn = w->single && op != OP_BASE && op != OP_DELETE_HASH;
 	struct rec *r;
 	char *k;
 
@@ -329,7 +338,15 @@ put_rec(struct snapwriter *w, enum op op, const char *key, size_t klen,
 	}
 	if (vlen)
 		memcpy(k + klen, val, vlen);
-	idx_push(w, r);
+	return r;
+}
+
+/* ... and in the index. */
+static void
+put_rec(struct snapwriter *w, enum op op, const char *key, size_t klen,
+    const char *val, size_t vlen, const char *dn)
+{
+	idx_push(w, new_rec(w, op, key, klen, val, vlen, dn));
 }
 
 void
@@ -370,6 +387,23 @@ snapwriter_delete(struct snapwriter *w, const char *key, size_t klen)
 	if (w->badname || bad_key(key, klen))
 		return;		/* never written, nothing to delete */
 	put_rec(w, OP_DELETE, key, klen, NULL, 0, NULL);
+}
+
+void
+snapwriter_key_hash(struct snapwriter *w, snap_key_hash_fn fn, void *arg)
+{
+	w->hashfn = fn;
+	w->hasharg = arg;
+}
+
+void
+snapwriter_delete_hash(struct snapwriter *w, uint64_t hash)
+{
+	if (w->badname)
+		return;
+	put_rec(w, OP_DELETE_HASH, NULL, 0, (const char *)&hash, sizeof(hash),
+	    NULL);
+	w->nhashdel++;
 }
 
 void
@@ -638,6 +672,7 @@ apply_run(struct emit *em, const char *bval, uint32_t bvlen,
 			val_push(em, REC_VAL(r), r->vlen, rec_dn(w, r));
 			break;
 		case OP_DELETE:
+		case OP_DELETE_HASH:	/* resolved to OP_DELETE before */
 			em->nv = 0;
 			break;
 		}
@@ -758,6 +793,147 @@ load_base(struct snapwriter *w, char *err, size_t errsz)
 		idx_push(w, changes[i]);
 	big_free(changes, sz);
 	return r != 0 ? base_damaged(w, err, errsz) : 0;
+}
+
+/*
+ * Deletes named by hash become deletes of the keys they name, where they
+ * stand in the batch: every key of the base and of the batch is hashed
+ * once and looked up among the hashes deleted.  A hash that names two
+ * different keys is refused whole (2): deleting both would lose an
+ * answer, guessing one might keep a wrong one.
+ */
+struct hmatch {
+	uint64_t hash;
+	const char *key;	/* in the arena */
+	size_t klen;
+};
+
+struct resolve {
+	struct snapwriter *w;
+	uint64_t *want;		/* the hashes deleted, sorted */
+	size_t nwant;
+	struct hmatch *m;
+	size_t nm, cap;
+};
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+hmatch_hash_cmp(const void *a, const void *b)
+{
+	const struct hmatch *x = a, *y = b;
+
+	return (x->hash > y->hash) - (x->hash < y->hash);
+}
+
+static int
+hmatch_cmp(const void *a, const void *b)
+{
+	const struct hmatch *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return bytes_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+static void
+match_key(struct resolve *rv, const char *key, size_t klen, int copy)
+{
+	uint64_t h = rv->w->hashfn(key, klen, rv->w->hasharg);
+
+	if (bsearch(&h, rv->want, rv->nwant, sizeof(*rv->want),
+	    u64_cmp) == NULL)
+		return;
+	if (copy) {
+		char *c = arena_alloc(rv->w, klen);
+
+		memcpy(c, key, klen);
+		key = c;
+	}
+	if (rv->nm == rv->cap) {
+		rv->cap = rv->cap ? 2 * rv->cap : 64;
+		rv->m = xreallocarray(rv->m, rv->cap, sizeof(*rv->m));
+	}
+	rv->m[rv->nm].hash = h;
+	rv->m[rv->nm].key = key;
+	rv->m[rv->nm].klen = klen;
+	rv->nm++;
+}
+
+static int
+match_base(const char *key, size_t klen, const char *val, size_t vlen,
+    void *arg)
+{
+	match_key(arg, key, klen, 1);
+	return 0;
+}
+
+/* 0, -1 with err, or 2 with err (a hash names two keys). */
+static int
+resolve_hashes(struct snapwriter *w, char *err, size_t errsz)
+{
+	struct resolve rv = { w, NULL, 0, NULL, 0, 0 };
+	size_t i, k, n;
+	int rc = -1;
+
+	if (w->hashfn == NULL)
+		return log_errf(err, errsz, "map %s: deletes by hash without "
+		    "a key hash (snapwriter_key_hash)", w->map);
+	rv.want = xreallocarray(NULL, w->nhashdel, sizeof(*rv.want));
+	for (i = 0; i < w->n; i++)
+		if (w->idx[i]->op == OP_DELETE_HASH)
+			memcpy(&rv.want[rv.nwant++], REC_VAL(w->idx[i]),
+			    sizeof(uint64_t));
+	qsort(rv.want, rv.nwant, sizeof(*rv.want), u64_cmp);
+	for (i = 0, n = w->n; i < n; i++)
+		if (w->idx[i]->op != OP_DELETE_HASH)
+			match_key(&rv, REC_KEY(w->idx[i]), w->idx[i]->klen, 0);
+	if (w->base && snapshot_foreach(w->base, match_base, &rv) != 0) {
+		base_damaged(w, err, errsz);
+		goto out;
+	}
+	qsort(rv.m, rv.nm, sizeof(*rv.m), hmatch_cmp);
+	for (i = k = 0; i < rv.nm; i++) {
+		if (k > 0 && hmatch_cmp(&rv.m[k - 1], &rv.m[i]) == 0)
+			continue;	/* the same key again */
+		if (k > 0 && rv.m[k - 1].hash == rv.m[i].hash) {
+			rc = 2;
+			log_errf(err, errsz, "map %s: a deleted key hash names "
+			    "two keys; a full rebuild is needed", w->map);
+			goto out;
+		}
+		rv.m[k++] = rv.m[i];
+	}
+	rv.nm = k;
+	/* Each hash delete becomes the delete of its key, or nothing. */
+	for (i = k = 0; i < w->n; i++) {
+		struct rec *r = w->idx[i];
+
+		if (r->op == OP_DELETE_HASH) {
+			struct hmatch key = { 0, NULL, 0 }, *hit;
+
+			memcpy(&key.hash, REC_VAL(r), sizeof(key.hash));
+			hit = bsearch(&key, rv.m, rv.nm, sizeof(*rv.m),
+			    hmatch_hash_cmp);
+			if (hit == NULL)
+				continue;
+			r = new_rec(w, OP_DELETE, hit->key, hit->klen, NULL, 0,
+			    NULL);
+		}
+		w->idx[k++] = r;
+	}
+	w->n = k;
+	rc = 0;
+out:
+	free(rv.want);
+	free(rv.m);
+	return rc;
 }
 
 /* Every sorted record of the index, one cdb record per key. */
@@ -994,6 +1170,11 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 		goto out;
 	}
 	cc.dtmp[0] = '\0';	/* not made yet */
+	if (w->nhashdel > 0 && (r = resolve_hashes(w, err, errsz)) != 0) {
+		rc = r;
+		cc.tmp[0] = '\0';
+		goto out;
+	}
 	if (w->base) {
 		/* Streamed when in key order, else sorted with the changes. */
 		merge = snapshot_sorted(w->base);

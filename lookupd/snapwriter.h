@@ -20,6 +20,7 @@
 #define LDAPMAIL_SNAPWRITER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct snapshot;
@@ -51,6 +52,17 @@ void snapwriter_replace(struct snapwriter *w, const char *key, size_t klen,
 /* key leaves the snapshot (a later add brings it back). */
 void snapwriter_delete(struct snapwriter *w, const char *key, size_t klen);
 
+/* Persist sync's index keeps key hashes, not keys: fn gives the hash of a
+ * key as the snapshot stores it (lowercased), for snapwriter_delete_hash. */
+typedef uint64_t (*snap_key_hash_fn)(const char *key, size_t klen,
+    void *arg);
+void snapwriter_key_hash(struct snapwriter *w, snap_key_hash_fn fn,
+    void *arg);
+/* The key whose hash is hash (in the base or given to w, at any point)
+ * leaves the snapshot, as snapwriter_delete would at this point of the
+ * batch; none: nothing.  Costs the commit one more reading of the base. */
+void snapwriter_delete_hash(struct snapwriter *w, uint64_t hash);
+
 /* Called once per left-out key of a single map, with every DN behind it
  * ("(snapshot: DN not recorded)" for a value of the base). */
 typedef void (*snap_conflict_fn)(const char *map, const char *key,
@@ -60,7 +72,8 @@ typedef void (*snap_conflict_fn)(const char *map, const char *key,
  * (or when a snapshot read later than ours is in place: it stays), -1
  * with err set (nothing in place changed), 1 for a writer from a base
  * when the base was replaced since (nothing written: apply the changes
- * to the new one). */
+ * to the new one), 2 with err when a deleted hash names two different
+ * keys (nothing written: build the map in full). */
 int snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
     void *arg, char *err, size_t errsz);
 /* Throw the unfinished snapshot away; frees w. */

@@ -500,6 +500,81 @@ test_damaged_base(void)
 	snapshot_close(base);
 }
 
+/* FNV-1a of the key; arg non-NULL: keys of the same length collide. */
+static uint64_t
+test_hash(const char *key, size_t klen, void *arg)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (arg != NULL)
+		return klen;
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	return h;
+}
+
+static uint64_t
+hash_of(int k)
+{
+	char ks[64];
+
+	key_of(k, ks, sizeof(ks));
+	return test_hash(ks, strlen(ks), NULL);
+}
+
+static void
+test_delete_by_hash(void)
+{
+	char a[512], b[512], err[512] = "";
+	struct snapshot *base;
+	struct snapwriter *w;
+
+	dir_of(a, sizeof(a), "byhash");
+	dir_of(b, sizeof(b), "byhash-rebuild");
+	memset(nv, 0, sizeof(nv));
+	for (int i = 0; i < 1000; i++)
+		m_add(i, i);
+	unit_must(build_model(a, "alias", 0) == 0, "the snapshot");
+	copy_files(a, b, "alias");
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK, "open it");
+	w = snapwriter_from(base, a, "alias", 0);
+	snapwriter_key_hash(w, test_hash, NULL);
+	snapwriter_delete_hash(w, hash_of(3));		/* in the base */
+	nv[3] = 0;
+	snapwriter_delete_hash(w, hash_of(5));		/* then added again */
+	nv[5] = 0;
+	add(w, 5, 555);
+	add(w, 2000, 1);				/* added, then deleted */
+	snapwriter_delete_hash(w, hash_of(2000));
+	nv[2000] = 0;
+	snapwriter_delete_hash(w, hash_of(5000));	/* nowhere: nothing */
+	CHECK("by hash: the commit succeeds",
+	    snapwriter_commit(w, NULL, NULL, err, sizeof(err)) == 0);
+	snapshot_close(base);
+	unit_must(build_model(b, "alias", 0) == 0, "the rebuild");
+	CHECK("by hash: the result is the rebuild's, byte for byte",
+	    same_files(a, b, "alias"));
+
+	/* Two keys of one hash: refused, nothing written. */
+	copy_files(a, b, "alias");
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK, "open it again");
+	w = snapwriter_from(base, a, "alias", 0);
+	snapwriter_key_hash(w, test_hash, w);
+	snapwriter_delete_hash(w, 20);	/* the length of every key */
+	CHECK("by hash: a hash naming two keys is refused (2)",
+	    snapwriter_commit(w, NULL, NULL, err, sizeof(err)) == 2 &&
+	    strstr(err, "two keys") != NULL);
+	CHECK("by hash: nothing in place changed", same_files(a, b, "alias"));
+	w = snapwriter_from(base, a, "alias", 0);
+	snapwriter_delete_hash(w, 1);
+	CHECK("by hash: without a key hash function, an error",
+	    snapwriter_commit(w, NULL, NULL, err, sizeof(err)) == -1 &&
+	    same_files(a, b, "alias"));
+	snapshot_close(base);
+}
+
 int
 main(void)
 {
@@ -511,6 +586,7 @@ main(void)
 	test_base_replaced();
 	test_read_later_stays();
 	test_damaged_base();
+	test_delete_by_hash();
 	unit_rmtree(top);
 	return unit_done();
 }
