@@ -545,7 +545,7 @@ test_delete_by_hash(void)
 	snapwriter_delete_hash(w, hash_of(5));		/* then added again */
 	nv[5] = 0;
 	add(w, 5, 555);
-	add(w, 2000, 1);				/* added, then deleted */
+	add(w, 2000, 1);			/* added, then deleted */
 	snapwriter_delete_hash(w, hash_of(2000));
 	nv[2000] = 0;
 	snapwriter_delete_hash(w, hash_of(5000));	/* nowhere: nothing */
