@@ -44,6 +44,10 @@ LOOKUPD_OBJ := $(LOOKUPD_SRC:%.c=$(B)/%.o)
 MDM_OBJ     := $(MDM_SRC:%.c=$(B)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
+# Each libFuzzer target with tests/fuzz/replay.c as its main(): replays
+# its seeds and regression inputs in this build (tests/run runs them).
+REPLAY_BIN  := $(patsubst tests/fuzz/%.c,$(B)/tests/fuzz/%,\
+               $(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 LOOKUPD     := $(OUT)/lookupd/lookupd
 MDM         := $(OUT)/maildirmake/ldap-maildirmake
@@ -87,7 +91,13 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
 
-unit-bins: $(UNIT_BIN) $(TOOL_BIN)
+$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
+    $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o $(LIBS) \
+	    $(PKG_LIBS)
+
+unit-bins: $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
