@@ -68,7 +68,7 @@ __all__ = [
     "delay_relay",
     "fixture_path", "tool", "Slapd", "Entry", "SearchResult", "LdapError",
     "parse_ldif", "replicated", "sync_pair",
-    "Daemon", "Lookupd", "lookupd_config",
+    "Daemon", "Lookupd", "lookupd_config", "person_ldif",
     "postmap", "postmap_q", "postmap_batch",
     "netstring", "socketmap_request", "SocketmapClient",
     "tcp_encode", "tcp_request", "TcpClient",
@@ -688,6 +688,34 @@ class Lookupd(Daemon):
     def cli(self, *args, timeout=60):
         """lookupd -c CONF ARGS... (query, sync, route, check, lint)."""
         return run([LOOKUPD, "-c", self.conf] + list(args), timeout=timeout)
+
+    def stats(self):
+        """`lookupd stats` as {name: value} (numbers as int or float);
+        RuntimeError if it fails.  The text itself: stats_text."""
+        r = self.cli("stats")
+        if r.rc != 0:
+            raise RuntimeError("lookupd stats failed: " + r.why())
+        out = {}
+        for line in r.out.splitlines():
+            name, _, value = line.partition(" ")
+            if re.fullmatch(r"-?\d+", value):
+                value = int(value)
+            elif re.fullmatch(r"-?\d+\.\d+", value):
+                value = float(value)
+            out[name] = value
+        self.stats_text = r.out
+        return out
+
+
+def person_ldif(uid, mail=None, status="active", base=ACCOUNT_BASE):
+    """LDIF of an account uid=UID under base: mail (default
+    UID@mydomain.nl), accountStatus status, mailMessageStore
+    /vmail/UID/Maildir/."""
+    return ("dn: uid=%s,%s\nobjectClass: inetOrgPerson\n"
+            "objectClass: qmailUser\ncn: %s\nsn: %s\nuid: %s\nmail: %s\n"
+            "accountStatus: %s\nmailMessageStore: /vmail/%s/Maildir/\n" % (
+                uid, base, uid, uid, uid, mail or uid + "@mydomain.nl",
+                status, uid))
 
 
 def lookupd_config(slapd, dir, **params):
