@@ -4,6 +4,8 @@
 #                        (and the test drivers; `make programs`: only the two)
 #   make check           sanitizer build (ASan+UBSan, -Werror) + whole suite
 #   make check-valgrind  the whole suite under valgrind memcheck (build/vg)
+#   make check-long      the suite's long variants, fuzzing, tests/mutate
+#   make mutate          each bug of tests/mutants.py must be caught
 #   make unit            unit tests only (current build)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
@@ -135,7 +137,8 @@ check-valgrind:
 # libFuzzer targets (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c,
 # linked against the project's own sources built for fuzzing (coverage +
 # ASan + UBSan) in build/fuzz/obj; binaries in build/fuzz.  check-long is
-# the suite with its long variants, then 60 s per target (FUZZ_TIME=).
+# the suite with its long variants, then 60 s per target (FUZZ_TIME=),
+# then tests/mutate.
 FUZZ_CC   ?= clang
 FUZZ_B    := build/fuzz
 FUZZ_TIME ?= 60
@@ -162,7 +165,14 @@ check-long: check-build
 	tests/run --long --bin build/san --build build/san || rc=1; \
 	$(MAKE) fuzz && tests/fuzz/run-fuzz -t $(FUZZ_TIME) -b $(FUZZ_B) \
 	    || rc=1; \
+	tests/mutate || rc=1; \
 	exit $$rc
+
+# The mutation smoke test (tests/mutate, its bugs in tests/mutants.py):
+# each deliberate bug, in a scratch copy of the tree, must be caught.
+.PHONY: mutate
+mutate:
+	tests/mutate
 
 # make install [PREFIX=/usr] [DESTDIR=staging]: what a Debian administrator
 # expects where (tests/integration/test_install.py checks the layout):

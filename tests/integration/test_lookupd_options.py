@@ -619,6 +619,9 @@ def query_over_tcp_listen_without_socketmap():
     t.ok(r.rc == 2 and r.out == "" and "mailbox" in r.err,
          "a map without an endpoint: exit 2, says why", r.why())
     t.eq(lk.stop(), 0, "SIGTERM: exit 0")
+    r = lk.cli("query", "alias", ALBERT)
+    t.ok(r.rc == 2 and r.out == "" and r.err, "the daemon gone: exit 2, "
+         "says why", r.why())
 
 
 @t.test
@@ -639,6 +642,113 @@ def client_warnings_once_a_second():
     t.eq(len(lines), 2, "logged twice, not 51 times", repr(lines))
     t.ok(len(lines) == 2 and "(and 49 similar in the last second)" in
          lines[1], "the second line counts the 49 left out", repr(lines))
+    t.eq(lk.stop(), 0, "SIGTERM: exit 0")
+
+
+# ------------------------------------------------------ sync, check, serve
+
+@t.test
+def sync_prints_each_map_and_writes_all_or_nothing():
+    lk = lookupd()
+    r = sync(lk)
+    c = cache(lk)
+    n = len(slapd().search(t.ACCOUNT_BASE, "(|(accountStatus=active)"
+                           "(accountStatus=shared))", ["dn"]).entries)
+    t.eq(r.out.splitlines(), ["map domain: 2 entries -> %s/domain.cdb" % c,
+                              "map alias: %d entries -> %s/alias.cdb" % (n, c),
+                              "map mailbox: %d entries -> %s/mailbox.cdb"
+                              % (n, c)],
+         "sync prints one line per map: its entries and its file")
+    before = {n: open(os.path.join(c, n), "rb").read()
+              for n in sorted(os.listdir(c))}
+    broken = lk.cfg_text + """
+[map domain]
+base = $domain_base
+filter = (objectClass=domainRelatedObject)
+key = associatedDomain
+kind = domain
+
+[map alias]
+base = ou=Nowhere,o=company
+key = mail
+result = mail
+"""
+    lk.set_config(broken)
+    r = lk.cli("sync")
+    t.ok(r.rc == 1 and "ou=Nowhere,o=company" in r.err and r.out == "",
+         "sync with one map that cannot be read: exit 1, names its base",
+         r.why())
+    after = {n: open(os.path.join(c, n), "rb").read()
+             for n in sorted(os.listdir(c))}
+    t.ok(after == before, "and no file changed: the domain map, read "
+         "fine, is not written either", sorted(after))
+
+
+@t.test
+def check_prints_warnings_and_binds_with_bind_pw():
+    lk = lookupd(bind_pw_file=None, bind_pw=t.SYSTEM_PW)
+    os.chmod(lk.conf, 0o600)
+    r = lk.cli("check")
+    t.ok(r.rc == 0 and "ldap: bound as %s" % t.SYSTEM_DN in r.out and
+         "warning" not in r.out + r.err, "bind_pw in a private file: check "
+         "binds, no warning", r.why())
+    t.ok(t.SYSTEM_PW not in r.out + r.err, "the password is not shown")
+    os.chmod(lk.conf, 0o644)
+    r = lk.cli("check")
+    t.ok(r.rc == 0 and "%s: bind_pw is set in a file readable by others"
+         % lk.conf in r.out + r.err, "in a file readable by others: "
+         "check prints the warning", r.why())
+    lk = lookupd(refresh=60)
+    with open(lk.conf, "a") as f:
+        f.write("refresh = 120\n")
+    r = lk.cli("check")
+    n = lk.cfg_text.count("\n") + 1
+    t.ok(r.rc == 0 and "%s:%d: parameter refresh overrides the one at "
+         "line" % (lk.conf, n) in r.out + r.err, "a parameter given twice: "
+         "check prints FILE:LINE of the warning", r.why())
+
+
+@t.test
+def serve_that_cannot_listen_exits_2():
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        lk = lookupd(tcp_listen="alias=inet:127.0.0.1:%d" % port)
+        r = t.run([t.LOOKUPD, "-c", lk.conf, "serve", "-f"], timeout=30)
+        t.ok(r.rc == 2 and "127.0.0.1:%d" % port in r.err, "serve -f with "
+             "a tcp_listen port in use: exit 2, names the endpoint",
+             r.why())
+        t.ok(not os.path.exists(lk.socket[5:]), "and leaves no socket file")
+    finally:
+        busy.close()
+
+
+# ------------------------------------------------------------ long answers
+
+@t.test
+def answers_too_long_for_tcp_table_are_temp():
+    # 130 accounts share one alternate address: the alias answer, their
+    # 130 mail values joined, is about 6 kB: fine for socketmap (100000
+    # bytes), too long for a tcp_table line (4096): 400, not cut short.
+    crowd = "crowd@mydomain.nl"
+    member = "member.number.%03d.of.the.crowd@mydomain.nl"
+    slapd().add("\n".join(
+        t.person_ldif("crowd%03d" % i, member % i) +
+        "mailAlternateAddress: %s\n" % crowd for i in range(130)))
+    port = t.free_port()
+    lk = lookupd(refresh=7200, tcp_listen="alias=inet:127.0.0.1:%d" % port)
+    sync(lk)
+    lk.start()
+    want = ",".join(member % i for i in range(130))
+    r = q(lk, "alias", crowd)
+    t.eq(sorted(r[3:].split(b",")) if r.startswith(b"OK ") else r,
+         sorted(want.encode().split(b",")), "socketmap: the %d-byte "
+         "answer whole" % len(want))
+    t.eq(t.tcp_request(("127.0.0.1", port), crowd, timeout=15),
+         b"400 answer%20too%20long", "tcp_table: 400 answer too long, not "
+         "a truncated answer")
     t.eq(lk.stop(), 0, "SIGTERM: exit 0")
 
 

@@ -36,6 +36,8 @@ Environment (set by tests/run; defaults for running a file by hand):
   LDAPMAIL_BUILD  the build dir with tests/tools/* (default: SRC/build/rel)
   LDAPMAIL_LONG   "1": run the long variants
   LDAPMAIL_KEEP   "1": keep temporary directories (printed on stderr)
+  LDAPMAIL_TEST_ONLY  NAME[,NAME...]: run only the tests whose name
+                  contains one of them (tests/run --only)
   VERBOSE         "1": show commands run and their results as "#" lines
   LDAPMAIL_SLOW   N: the programs under test run N times slower than
                   usual (valgrind): SLOW = N (default 1) scales every
@@ -194,12 +196,13 @@ def test(fn=None, name=None):
 
 def main(argv=None):
     """Run the registered tests in order; exit 1 if any check failed.
-    Arguments (or LDAPMAIL_TEST_ONLY) keep only the tests whose name
-    contains one of them."""
+    Arguments (or LDAPMAIL_TEST_ONLY, names separated by commas) keep
+    only the tests whose name contains one of them."""
     argv = sys.argv[1:] if argv is None else argv
     only = list(argv)
     if os.environ.get("LDAPMAIL_TEST_ONLY"):
-        only.append(os.environ["LDAPMAIL_TEST_ONLY"])
+        only += [o for o in os.environ["LDAPMAIL_TEST_ONLY"].split(",")
+                 if o]
     for name, fn in _tests:
         if only and not any(o in name or fnmatch.fnmatch(name, o)
                             for o in only):
