@@ -163,6 +163,15 @@ MUTANTS = [
         only=["live queue"],
     ),
     dict(
+        name="sasl-authz-id-not-sent",
+        why="sasl_authz_id is the identity asked of the server",
+        file="common/ldapconn.c",
+        old="NULL, LDAP_SASL_QUIET, sasl_interact, cfg->sasl_authz_id);",
+        new="NULL, LDAP_SASL_QUIET, sasl_interact, NULL);",
+        tests=["test_sasl.py"],
+        only=["sasl authz id"],
+    ),
+    dict(
         name="sigbus-swallowed",
         why="a SIGBUS outside a guarded snapshot read still kills",
         file="lookupd/snapshot.c",
