@@ -382,9 +382,7 @@ def symlink_swapped_in_between_the_passes():
     for d in ("shared", "shared.maildirs"):      # made: no rename of them
         os.mkdir(os.path.join(BASE, d), 0o755)
     env = dict(os.environ)
-    env["ASAN_OPTIONS"] = ":".join(
-        [o for o in env.get("ASAN_OPTIONS", "").split(":") if o and
-         not o.startswith("detect_leaks=")] + ["detect_leaks=0"])
+    env.update(t.traced_env())
     rn = "rename,renameat,renameat2"
     log = os.path.join(D, "race.strace")
     t.write(log, "")

@@ -135,14 +135,11 @@ def check_log(log, cache, label):
 
 
 def traced_sync(lk, log):
-    env = {"ASAN_OPTIONS": ":".join(
-        [o for o in os.environ.get("ASAN_OPTIONS", "").split(":") if o and
-         not o.startswith("detect_leaks=")] + ["detect_leaks=0"])}
     return t.run(["strace", "-f", "-qq", "-y", "-s", "4096", "-e",
                   "signal=none", "-e",
                   "trace=fsync,fdatasync,rename,renameat,renameat2",
                   "-o", log, t.LOOKUPD, "-c", lk.conf, "sync"],
-                 timeout=120, env=env)
+                 timeout=120, env=t.traced_env())
 
 
 @t.test

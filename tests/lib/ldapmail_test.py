@@ -67,6 +67,7 @@ __all__ = [
     "test", "ok", "eq", "skip", "note", "main", "failures",
     "run", "Result", "free_port", "tmpdir", "wait_until", "pid_alive",
     "write", "proc_status", "test_user", "user_san_env", "user_san_reports",
+    "traced_env",
     "delay_relay",
     "fixture_path", "tool", "Slapd", "Entry", "SearchResult", "LdapError",
     "parse_ldif", "replicated", "sync_pair",
@@ -403,6 +404,15 @@ def user_san_reports():
             with open(os.path.join(d, name), errors="replace") as f:
                 out.append((os.path.join(d, name), f.read()))
     return out
+
+
+def traced_env():
+    """Environment changes for a program run under strace (ptrace):
+    LeakSanitizer cannot work there, so detect_leaks=0 (the same
+    programs run leak-checked elsewhere in the suite)."""
+    opts = [o for o in os.environ.get("ASAN_OPTIONS", "").split(":")
+            if o and not o.startswith("detect_leaks=")]
+    return {"ASAN_OPTIONS": ":".join(opts + ["detect_leaks=0"])}
 
 
 def _proc_state(pid):
