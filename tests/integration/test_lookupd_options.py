@@ -35,7 +35,11 @@ opens it (lookupd dates a snapshot by its mtime).
   and remove the socket; a SIGHUP that changes a listener says it needs
   a restart and keeps serving on the old one;
 - query without socketmap_listen asks the map's tcp_listen endpoint;
-- a client's bad requests are logged once a second, with a count.
+- a client's bad requests are logged once a second, with a count;
+- sync prints a line per map and writes nothing when one map cannot be
+  read; check prints warnings and binds with bind_pw; serve exits 2 when
+  it cannot listen; include reads map sections from the files a pattern
+  names; an answer too long for tcp_table is 400, never cut.
 """
 import glob
 import os
@@ -723,6 +727,42 @@ def serve_that_cannot_listen_exits_2():
         t.ok(not os.path.exists(lk.socket[5:]), "and leaves no socket file")
     finally:
         busy.close()
+
+
+# --------------------------------------------------------------- include
+
+@t.test
+def include_reads_map_sections_from_files():
+    lk = lookupd(refresh=7200)
+    confd = os.path.join(lk.dir, "conf.d")
+    os.makedirs(confd)
+    os.makedirs(os.path.join(lk.dir, "none.d"))
+    t.write(os.path.join(confd, "20-uid.conf"), "[map uid]\nkind = plain\n"
+            "filter = (accountStatus=active)\nkey = uid\nresult = mail\n")
+    t.write(os.path.join(confd, "10-domain.conf"), "[map domain]\n"
+            "base = $domain_base\nfilter = (objectClass=domainRelatedObject)"
+            "\nkey = associatedDomain\nkind = domain\n")
+    t.write(os.path.join(confd, ".hidden.conf"), "[map hidden]\nkey = uid\n"
+            "result = mail\n")
+    with open(lk.conf, "a") as f:
+        f.write("include = conf.d/*.conf\ninclude = none.d/*.conf\n")
+    r = lk.cli("check")
+    t.ok(r.rc == 0 and "map domain: 2 entries" in r.out and
+         "map uid: " in r.out and "map hidden" not in r.out and
+         "map alias" not in r.out, "include = conf.d/*.conf (relative to "
+         "the file): its maps, in name order, no dot file", r.why())
+    t.ok(r.out.find("map domain:") < r.out.find("map uid:"),
+         "10-domain before 20-uid", r.out)
+    t.ok("none.d" in r.out + r.err, "a pattern that matches no file: a "
+         "warning check shows", r.why())
+    r = lk.cli("query", "--direct", "uid", "onestonea")
+    t.eq((r.rc, r.out), (0, "albert.onestone@anotherdomain.nu\n"),
+         "the included map answers", r.why())
+    bad = os.path.join(confd, "30-bad.conf")
+    t.write(bad, "refresh = 10\n")
+    r = lk.cli("check")
+    t.ok(r.rc == 2 and "%s:1:" % bad in r.err, "a global parameter in an "
+         "included file: exit 2, FILE:LINE", r.why())
 
 
 # ------------------------------------------------------------ long answers
