@@ -4,6 +4,8 @@
 #                        (and the test drivers; `make programs`: only the two)
 #   make check           sanitizer build (ASan+UBSan, -Werror) + whole suite
 #   make check-valgrind  the whole suite under valgrind memcheck (build/vg)
+#   make check-long      the suite's long variants, fuzzing, tests/mutate
+#   make mutate          each bug of tests/mutants.py must be caught
 #   make unit            unit tests only (current build)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
@@ -44,6 +46,10 @@ LOOKUPD_OBJ := $(LOOKUPD_SRC:%.c=$(B)/%.o)
 MDM_OBJ     := $(MDM_SRC:%.c=$(B)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
+# Each libFuzzer target with tests/fuzz/replay.c as its main(): replays
+# its seeds and regression inputs in this build (tests/run runs them).
+REPLAY_BIN  := $(patsubst tests/fuzz/%.c,$(B)/tests/fuzz/%,\
+               $(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 LOOKUPD     := $(OUT)/lookupd/lookupd
 MDM         := $(OUT)/maildirmake/ldap-maildirmake
@@ -87,7 +93,13 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
 
-unit-bins: $(UNIT_BIN) $(TOOL_BIN)
+$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
+    $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o $(LIBS) \
+	    $(PKG_LIBS)
+
+unit-bins: $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
@@ -125,7 +137,8 @@ check-valgrind:
 # libFuzzer targets (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c,
 # linked against the project's own sources built for fuzzing (coverage +
 # ASan + UBSan) in build/fuzz/obj; binaries in build/fuzz.  check-long is
-# the suite with its long variants, then 60 s per target (FUZZ_TIME=).
+# the suite with its long variants, then 60 s per target (FUZZ_TIME=),
+# then tests/mutate.
 FUZZ_CC   ?= clang
 FUZZ_B    := build/fuzz
 FUZZ_TIME ?= 60
@@ -152,7 +165,14 @@ check-long: check-build
 	tests/run --long --bin build/san --build build/san || rc=1; \
 	$(MAKE) fuzz && tests/fuzz/run-fuzz -t $(FUZZ_TIME) -b $(FUZZ_B) \
 	    || rc=1; \
+	tests/mutate || rc=1; \
 	exit $$rc
+
+# The mutation smoke test (tests/mutate, its bugs in tests/mutants.py):
+# each deliberate bug, in a scratch copy of the tree, must be caught.
+.PHONY: mutate
+mutate:
+	tests/mutate
 
 # make install [PREFIX=/usr] [DESTDIR=staging]: what a Debian administrator
 # expects where (tests/integration/test_install.py checks the layout):

@@ -45,6 +45,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import ldapmail_test as t  # noqa: E402
+import srctree  # noqa: E402
 
 CI = os.environ.get("CI") == "true"
 CONF = "/etc/ldapmail/ldapmail.conf"
@@ -81,30 +82,6 @@ def skip_or_fail(name):
     return True
 
 
-def copy_tree(dst):
-    """The working tree's files (tracked or not, never ignored ones)."""
-    r = t.run(["git", "-C", t.SRC, "ls-files", "-z", "-co",
-               "--exclude-standard"])
-    if r.rc == 0:
-        names = [n for n in r.out.split("\0") if n]
-    else:
-        skip = ("build", "demo", ".git", "lookupd/lookupd",
-                "maildirmake/ldap-maildirmake")
-        names = []
-        for d, dirs, files in os.walk(t.SRC):
-            rel = os.path.relpath(d, t.SRC)
-            dirs[:] = [x for x in dirs if os.path.normpath(
-                os.path.join(rel, x)) not in skip and x != "__pycache__"]
-            names += [os.path.normpath(os.path.join(rel, f)) for f in files
-                      if os.path.normpath(os.path.join(rel, f)) not in skip]
-    for n in names:
-        s = os.path.join(t.SRC, n)
-        if not os.path.lexists(s):
-            continue                    # deleted, not yet committed
-        os.makedirs(os.path.dirname(os.path.join(dst, n)), exist_ok=True)
-        shutil.copy2(s, os.path.join(dst, n), follow_symlinks=False)
-
-
 def build():
     """Build once: {"dir", "src", "deb", "version", "log"}."""
     if _b:
@@ -114,7 +91,7 @@ def build():
     top = t.tmpdir("ldapmail-deb-")
     os.chmod(top, 0o755)
     src = os.path.join(top, "ldapmail")
-    copy_tree(src)
+    srctree.copy_tree(t.SRC, src)
     ver = t.run(["dpkg-parsechangelog", "-l",
                  os.path.join(src, "debian", "changelog"), "-S",
                  "Version"], check=True).out.strip()

@@ -307,6 +307,7 @@ def a_new_user_receives_mail_within_seconds():
     # for it in the cdb file, and soft_bounce must turn that into a retry.
     m.slapd.add(m.account_ldif(EARLY_DN, "earlyb", EARLY_MAIL,
                                "early.bird", "active", "early-secret"))
+    t_live = time.monotonic()       # the rebuild it brings starts later
     t.ok(m.lookupd.query("mailbox", EARLY_MAIL).startswith(b"OK "),
          "a first newcomer: lookupd finds it live")
     t.ok(t.wait_until(lambda: t.postmap_q(EARLY_MAIL, cdb)[0] == 0, 15,
@@ -335,9 +336,13 @@ def a_new_user_receives_mail_within_seconds():
                                                r"SOFTBOUNCE)", l)]
     if deferrals:
         t.note(deferrals[0].split(": ", 1)[1])
-    # Under valgrind (SLOW) the steps above may outlast min_refresh, and
-    # the cdb file may list the newcomer before virtual(8) first looks.
-    t.ok((deferrals or t.SLOW > 1) and
+    # The next rebuild starts min_refresh (10 s) after the one the first
+    # newcomer brought, which started after t_live: a delivery seen
+    # before that cannot have found the newcomer in the cdb file at its
+    # first attempt, so it was deferred.  Seen later (valgrind, a busy
+    # machine), the snapshot may have caught up first.
+    caught_up = t0 + secs - t_live >= 10
+    t.ok((deferrals or caught_up) and
          all("dsn=4." in l for l in deferrals),
          "while the cdb snapshot catches up, virtual(8) defers (%d x, "
          "4.x) and never bounces" % len(deferrals), repr(lines))
@@ -412,8 +417,10 @@ def slapd_down_mail_still_flows_and_nothing_is_lost():
     t.ok(pid and not t.pid_alive(pid),
          "postfix -c DIR stop: the master (PID %s, from its pid file) is "
          "gone" % pid)
-    t.ok(not t._connectable(("127.0.0.1", pf.port)),
-         "nothing listens on the SMTP port any more")
+    # smtpd processes notice the master is gone and exit on their own,
+    # each in its time (later on a busy machine).
+    t.ok(t.wait_until(lambda: not t._connectable(("127.0.0.1", pf.port)),
+                      10), "nothing listens on the SMTP port any more")
     t.eq(tree_digest("/etc/postfix"), S["etc_postfix"],
          "the system's /etc/postfix is untouched")
 

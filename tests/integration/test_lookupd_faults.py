@@ -3,13 +3,15 @@
 
 - a user added with ldapadd is found at once (live), reaches the cdb file
   within min_refresh (early rebuild); one set inactive disappears within
-  refresh; a live "not found" is remembered for negative_ttl, no longer;
+  refresh (negative_ttl, min_refresh and max_stale on their own:
+  test_lookupd_options);
 - slapd stopped: snapshot hits still OK (socketmap and tcp, extension
   walk included), anything else TEMP / 400, never NOTFOUND; slapd back:
   new keys found within seconds, by the same daemon (reconnect);
 - a daemon started while slapd is down answers from its last snapshot;
-- slapd frozen (SIGSTOP): snapshot hits answered in well under 100 ms,
-  even while live lookups hang; those answer TEMP within ldap_timeout;
+- slapd frozen (SIGSTOP): snapshot hits answered while live lookups,
+  sent before them, still hang (an order, not a time); those answer TEMP
+  within ldap_timeout;
 - a snapshot altered or truncated on disk is never answered from (at
   start, and under a running daemon) and is rebuilt;
 - SIGHUP re-reads the config (same PID); a broken config is refused and
@@ -20,7 +22,9 @@
 import os
 import pwd
 import grp
+import select
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -35,16 +39,7 @@ S = {}
 
 
 def person(uid, mail, status="active"):
-    return """dn: uid=%s,ou=Tokelau,o=company
-objectClass: inetOrgPerson
-objectClass: qmailUser
-cn: %s
-sn: %s
-uid: %s
-mail: %s
-accountStatus: %s
-mailMessageStore: /vmail/%s/Maildir/
-""" % (uid, uid, uid, uid, mail, status, uid)
+    return t.person_ldif(uid, mail, status)
 
 
 def q(name, key):
@@ -108,18 +103,6 @@ accountStatus: inactive
 
 
 @t.test
-def negative_ttl():
-    key = "later@mydomain.nl"
-    t.eq(q("mailbox", key), b"NOTFOUND ", "unknown key: not found")
-    S["slapd"].add(person("later", key))
-    t.eq(q("mailbox", key), b"NOTFOUND ",
-         "a live miss is remembered (negative_ttl 2 s)")
-    time.sleep(2.2)
-    t.eq(q("mailbox", key), b"OK /vmail/later/Maildir/",
-         "and forgotten after negative_ttl")
-
-
-@t.test
 def slapd_down():
     S["slapd"].stop()
     t.eq(q("alias", ALBERT), b"OK " + ALBERT_MAIL.encode(),
@@ -175,11 +158,29 @@ def started_while_slapd_down():
     S["slapd"].start()
 
 
+def live_batch(n):
+    """n live lookups (new keys) at once, each on its own connection."""
+    out = []
+    S["batch"] = S.get("batch", 0) + 1
+    ths = [threading.Thread(target=lambda i=i: out.append(
+        q("mailbox", "warm%d.%d@mydomain.nl" % (S["batch"], i))))
+        for i in range(n)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join(30)
+    return out
+
+
 @t.test
 def slapd_frozen():
     lk = S["lk"]
     t.ok(t.wait_until(lambda: q("mailbox", "nope@mydomain.nl") ==
                       b"NOTFOUND ", 10), "slapd reachable again")
+    # Every worker's session bound again (a session left from while slapd
+    # was down may fail at once, not hang, when slapd is frozen).
+    t.ok(t.wait_until(lambda: live_batch(8) == [b"NOTFOUND "] * 8, 10),
+         "8 live lookups at once answered")
     S["slapd"].freeze()
     try:
         # Live lookups that hang on the frozen slapd, in parallel...
@@ -189,23 +190,26 @@ def slapd_frozen():
         # ...and snapshot hits that must not wait for them.
         worst = 0.0
         with t.SocketmapClient(lk.socket) as c:
-            for i in range(200):
+            for i in range(50):
                 t0 = time.monotonic()
                 r = c.request("alias", ALBERT)
                 worst = max(worst, time.monotonic() - t0)
                 if r != b"OK " + ALBERT_MAIL.encode():
                     break
+        # An order, not a time: every hit came back while the live
+        # lookups sent before them still wait (ldap_timeout, 2 s).
+        waiting = select.select([c.sock for c in hung], [], [], 0)[0]
         t.eq(r, b"OK " + ALBERT_MAIL.encode(), "frozen slapd: hits answered")
-        t.ok(worst < 0.1, "frozen slapd: worst of 200 hits under 100 ms",
-             "%.1f ms" % (worst * 1000))
+        t.eq(len(waiting), 0, "frozen slapd: 50 hits answered while the 6 "
+             "live lookups sent first still hang")
         t.note("frozen slapd: worst snapshot hit %.2f ms" % (worst * 1000))
         t0 = time.monotonic()
         replies = [c.read_reply() for c in hung]
         took = time.monotonic() - t0
         t.ok(all(r.startswith(b"TEMP ") for r in replies),
              "the hung live lookups answer TEMP", replies)
-        t.ok(took < 2 * 2 + 2, "within ldap_timeout (2 s, twice with the "
-             "reconnect)", "%.1f s" % took)
+        t.ok(took < (2 * 2 + 2) * t.SLOW, "within ldap_timeout (2 s, twice "
+             "with the reconnect)", "%.1f s" % took)
         for c in hung:
             c.close()
     finally:
@@ -255,10 +259,11 @@ def damaged_snapshot_while_running():
     size = os.path.getsize(path)
     with open(path, "r+b") as f:
         f.truncate(size // 2)
-    time.sleep(1.5)       # the daemon looks at its files every second
-    r = q("mailbox", ALBERT)
-    t.ok(r.startswith(b"TEMP "), "a snapshot truncated under the daemon "
-         "is dropped (slapd down: TEMP)", r)
+    # The daemon looks at its files every second (and a lookup that
+    # reads the cut part drops it at once).
+    r = t.wait_until(lambda: q("mailbox", ALBERT).startswith(b"TEMP "), 5)
+    t.ok(r, "a snapshot truncated under the daemon is dropped (slapd "
+         "down: TEMP)", q("mailbox", ALBERT))
     t.ok(lk.alive(), "and the daemon did not crash")
     S["slapd"].start()
     t.ok(t.wait_until(lambda: q("mailbox", ALBERT) ==
@@ -270,10 +275,9 @@ def damaged_snapshot_while_running():
     S["slapd"].stop()
     time.sleep(1.1)
     flip_byte(path, b"/vmail/albert.onestone/")
-    time.sleep(1.5)
-    r = q("mailbox", ALBERT)
-    t.ok(r.startswith(b"TEMP "), "a snapshot altered in place is dropped",
-         r)
+    r = t.wait_until(lambda: q("mailbox", ALBERT).startswith(b"TEMP "), 5)
+    t.ok(r, "a snapshot altered in place is dropped",
+         q("mailbox", ALBERT))
     S["slapd"].start()
     t.ok(t.wait_until(lambda: q("mailbox", ALBERT) ==
                       b"OK " + ALBERT_BOX.encode(), 15), "rebuilt again")
@@ -309,11 +313,11 @@ single = yes
          "the new map answers for every entry")
     lk.set_config("refresh = never\n" + S["cfg"])
     lk.reload()
-    time.sleep(1)
-    t.eq(q("uid", "nines"), b"OK seven.of.nine@anotherdomain.nu",
-         "a broken config is refused, the old one stays")
-    t.ok("reload refused" in lk.errors() and "refresh" in lk.errors(),
+    t.ok(t.wait_until(lambda: "reload refused" in lk.errors(), 10) and
+         "refresh" in lk.errors(), "a broken config: the reload is refused "
          "and the reason is logged", lk.errors()[-400:])
+    t.eq(q("uid", "nines"), b"OK seven.of.nine@anotherdomain.nu",
+         "the old config stays")
     t.ok(lk.alive(), "still running")
     t.eq(lk.stop(), 0, "SIGTERM: exit 0")
 

@@ -49,6 +49,7 @@ socketmap inet, tcp) answers right and the PID is the same.
 import os
 import random
 import re
+import selectors
 import socket
 import sys
 import threading
@@ -386,17 +387,22 @@ def request_of_exactly_max_request_size():
     control("requests at the size limits")
 
 
-def live_lookups():
-    """The daemon's live.lookups counter (the `lookupd stats` request),
-    or None where the daemon has none."""
+def stats_value(name):
+    """One counter of the daemon's `#stats` answer, or None."""
     try:
         c = Conn(S["unix"])
         r = c.ask(b"#stats x")
         c.close()
     except (OSError, Closed, ValueError):
         return None
-    m = re.search(rb"^live\.lookups (\d+)$", r, re.M)
+    m = re.search(rb"^" + re.escape(name.encode()) + rb" (-?\d+)$", r, re.M)
     return int(m.group(1)) if r.startswith(b"OK ") and m else None
+
+
+def live_lookups():
+    """The daemon's live.lookups counter (the `lookupd stats` request),
+    or None where the daemon has none."""
+    return stats_value("live.lookups")
 
 
 CONTROL_KEYS = [
@@ -453,19 +459,23 @@ def control_bytes_in_keys():
                 worst = max(worst, time.monotonic() - t0)
                 t.eq(r, TCP_NOTFOUND, "tcp %s %r -> 500" % (m, key))
             c.close()
-        t.ok(worst < 0.1, "all answered without LDAP (slapd frozen): worst "
-             "%.1f ms" % (worst * 1000))
-        # The probe shows the freeze was real: a plain miss waits.
-        t.ok(not probe.is_open() or probe.buf == b"",
-             "meanwhile a plain miss is still waiting on the frozen slapd",
-             probe.buf)
+        # Ordering, not wall time: every answer above came while a plain
+        # miss, sent first, still waits on the frozen slapd (it waits
+        # ldap_timeout, 2 s); one that had asked LDAP would wait as long.
+        t.ok(probe.is_open() and probe.buf == b"",
+             "all answered without LDAP: meanwhile a plain miss is still "
+             "waiting on the frozen slapd", probe.buf)
+        t.note("control-byte keys, slapd frozen: worst answer %.1f ms"
+               % (worst * 1000))
         live1 = live_lookups()
-        if live0 is None or live1 is None:
-            t.skip("lookupd's live.lookups counter", "no `#stats` here")
-        else:
-            t.eq(live1 - live0, 1, "lookupd's live.lookups counter: the "
-                 "probe went to LDAP, none of the %d control-byte keys did"
-                 % (2 * len(CONTROL_KEYS) + 2 * len(TCP_CONTROL_KEYS)))
+        # `#stats` is lookupd's own (lookupd(8), STATISTICS): no answer
+        # or no counter is a failure, never a skip.
+        t.ok(live0 is not None and live1 is not None and
+             live1 - live0 == 1, "lookupd's live.lookups counter: the "
+             "probe went to LDAP, none of the %d control-byte keys did"
+             % (2 * len(CONTROL_KEYS) + 2 * len(TCP_CONTROL_KEYS)),
+             "live.lookups before %r, after %r (None: no counter in the "
+             "#stats answer)" % (live0, live1))
     finally:
         slapd.thaw()
     try:
@@ -603,15 +613,15 @@ def client_stalls_mid_request():
     ok = ok and c.get(ALBERT.encode()) == b"200 " + ALBERT_BOX
     c.close()
     t.ok(ok, "others served while three clients stall")
-    time.sleep(max(0, t0 + IDLE - 0.8 - time.monotonic()))
+    # When lookupd closes a staller is seen when we look: late on a busy
+    # machine, never early.  So "not before idle_timeout" is the time we
+    # see the close (never too early to fail wrongly); "by" has a margin.
     for name, (c, _) in stalled.items():
-        t.ok(c.is_open() and c.buf == b"", "%s staller still open before "
-             "idle_timeout" % name, c.buf)
-    for name, (c, _) in stalled.items():
-        closed = c.closed_within(t0 + IDLE + 2.5 - time.monotonic())
+        closed = c.closed_within(t0 + IDLE + 2.5 * t.SLOW -
+                                 time.monotonic())
         took = time.monotonic() - t0
         t.ok(closed and c.buf == b"", "%s staller closed by idle_timeout "
-             "(after %.1f s), without a reply" % (name, took), c.buf)
+             "(seen after %.1f s), without a reply" % (name, took), c.buf)
         t.ok(took >= IDLE - 0.05, "%s: not before idle_timeout" % name,
              "%.2f s" % took)
         c.close()
@@ -657,22 +667,36 @@ def idle_connections_and_a_busy_one():
     lat.sort()
     t.ok(ok, "the busy client gets 2000 right answers with 300 idle "
          "connections open")
-    t.ok(lat[-1] < 0.2, "served fast: %.0f/s, p50 %.2f ms, p99 %.2f ms, "
-         "worst %.2f ms" % (2000 / secs, lat[1000] * 1000, lat[1980] * 1000,
-                            lat[-1] * 1000))
+    # A figure, not a test (bench/ measures speed).
+    t.note("busy client: %.0f/s, p50 %.2f ms, p99 %.2f ms, worst %.2f ms"
+           % (2000 / secs, lat[1000] * 1000, lat[1980] * 1000,
+              lat[-1] * 1000))
     fdn = daemon_fds()
-    t.ok(fdn - fd0 >= 300, "lookupd holds the 300 connections (fds %d -> "
-         "%d)" % (fd0, fdn))
-    # Still all open shortly before idle_timeout...
-    time.sleep(max(0, t0 + IDLE - 0.7 - time.monotonic()))
-    still = sum(1 for c in idle if c.is_open())
-    t.eq(still, 300, "all 300 idle connections open before idle_timeout "
-         "(opened in %.2f s)" % opened)
-    # ...and all closed by idle_timeout.
-    deadline = t0 + opened + IDLE + 2.5
-    closed = sum(1 for c in idle
-                 if c.closed_within(deadline - time.monotonic()))
-    t.eq(closed, 300, "all 300 closed by idle_timeout (%.1f s after the "
+    t.eq(stats_value("connections.open"), 301, "lookupd holds the 300 "
+         "connections (and the one asking; fds %d -> %d)" % (fd0, fdn))
+    # Every close as soon as we see it: the first must not come before
+    # idle_timeout after the first connection was opened (a busy machine
+    # only makes us see it later), and all come by idle_timeout and a
+    # margin after the last was opened.
+    sel = selectors.DefaultSelector()
+    for c in idle:
+        sel.register(c.s, selectors.EVENT_READ, c)
+    seen = []
+    deadline = t0 + opened + IDLE + 2.5 * t.SLOW
+    while len(seen) < len(idle) and time.monotonic() < deadline:
+        for key, _ in sel.select(max(0, deadline - time.monotonic())):
+            c = key.data
+            if not c.is_open() or c.buf:
+                seen.append((time.monotonic() - t0, c.buf))
+                sel.unregister(c.s)
+    sel.close()
+    first = min(s for s, _ in seen) if seen else 0
+    t.ok(len(seen) == 300 and first >= IDLE - 0.05,
+         "no idle connection closed before idle_timeout (first seen "
+         "after %.2f s, opened in %.2f s)" % (first, opened),
+         "%d closed" % len(seen))
+    t.eq((len(seen), [b for _, b in seen if b]), (300, []),
+         "all 300 closed by idle_timeout, nothing sent (%.1f s after the "
          "first was opened)" % (time.monotonic() - t0))
     for c in idle:
         c.close()
@@ -692,20 +716,19 @@ def max_connections():
         return c.ask(b"alias " + ALBERT.encode()) == b"OK " + ALBERT_MAIL
     ok = all(ask(i, c) for i, c in enumerate(conns))
     t.ok(ok, "%d connections (max_connections) all served" % MAXCONN)
+    # "At once": well before idle_timeout (3 s) could close them.
     refused = []
     for i in range(30):
         c = Conn(addrs[i % 3])
-        t0 = time.monotonic()
-        closed = c.closed_within(1)
-        refused.append(closed and c.buf == b"" and
-                       time.monotonic() - t0 < 1)
+        closed = c.closed_within(min(IDLE - 1, 2 * t.SLOW))
+        refused.append(closed and c.buf == b"")
         c.close()
     t.eq(refused, [True] * 30, "30 new clients beyond max_connections: "
          "closed at once, nothing sent")
     # A refused client that sends a request gets no answer either.
     c = Conn(S["unix"])
     c.send(t.netstring("alias " + ALBERT))
-    t.ok(c.closed_within(1) and c.buf == b"",
+    t.ok(c.closed_within(min(IDLE - 1, 2 * t.SLOW)) and c.buf == b"",
          "a refused client's request is not answered", c.buf)
     c.close()
     ok = all(ask(i, conns[i]) for i in (0, 1, 2, 100, 201, MAXCONN - 1))

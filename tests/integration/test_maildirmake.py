@@ -217,7 +217,7 @@ def what_the_reconstructed_script_does():
         tops = [n for n in names if os.path.dirname(n) not in names]
         for n in tops[:20]:
             t.note("  script %s: %s" % (what, n))
-    t.ok(True, "reconstructed script ran (its mistakes are notes above)")
+    t.note("reconstructed script ran (its mistakes are notes above)")
 
 
 @t.test

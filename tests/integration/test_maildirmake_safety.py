@@ -15,7 +15,11 @@ with write access to the directory chooses.
   that user (setpriv), the same tree; run as anyone else: exit 2;
 - kill -9 at random moments of a run, then a run to the end: every
   object present after a kill is whole, and the final tree is the tree of
-  an uninterrupted run with no temporary left.
+  an uninterrupted run with no temporary left;
+- a symlink swapped in between the two passes (the run held by strace
+  right after it put a maildir's parent in place, the parent replaced by
+  a symlink to outside): the second pass does not follow it, nothing is
+  made outside, the entry is reported (exit 1).
 Runs as root.
 """
 import os
@@ -339,6 +343,84 @@ def kill_9_at_random_points_then_complete():
     t.ok(got == want, "final tree equals an uninterrupted run's",
          lambda: m.diff(got, want))
     t.eq(m.leftovers(BASE), [], "no temporary name left")
+
+
+
+RACE = "ou=Race,o=company"
+
+
+def tracee(parent):
+    """The one child process of parent (strace), or None."""
+    try:
+        with open("/proc/%d/task/%d/children" % (parent, parent)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return None
+    return kids[0] if len(kids) == 1 else None
+
+
+@t.test
+def symlink_swapped_in_between_the_passes():
+    # The first pass looks, the second makes, reaching every directory
+    # from mail_base one component at a time with O_NOFOLLOW.  strace
+    # stops the run (SIGSTOP) when its first rename has put the parent
+    # directory of the maildir in place; that parent is then replaced by
+    # a symlink to OUT before the run goes on to make the maildir in it.
+    import shutil
+    import signal
+    import subprocess
+    if shutil.which("strace") is None:
+        t.skip("symlink swapped in", "strace is not installed "
+               "(scripts/deps installs it)")
+        return
+    s = slapd()
+    if not s.search(RACE, "(objectClass=*)", ["dn"], scope="base").entries:
+        s.add(m.ou("Race") + m.account("Victim", RACE, "victim",
+                                       BASE + "/victim/Maildir/"))
+    m.clear(BASE)
+    m.clear(OUT)
+    for d in ("shared", "shared.maildirs"):      # made: no rename of them
+        os.mkdir(os.path.join(BASE, d), 0o755)
+    env = dict(os.environ)
+    env.update(t.traced_env())
+    rn = "rename,renameat,renameat2"
+    log = os.path.join(D, "race.strace")
+    t.write(log, "")
+    p = subprocess.Popen(
+        ["strace", "-f", "-qq", "-o", log, "-e", "trace=" + rn,
+         "-e", "inject=%s:signal=SIGSTOP:when=1" % rn, t.MAILDIRMAKE,
+         "-c", conf(RACE)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env)
+    try:
+        # strace says so once the run is held (not at its first stop,
+        # the one before exec).
+        pid = t.wait_until(lambda: tracee(p.pid) if "stopped by SIGSTOP"
+                           in open(log).read() else None, 30)
+        victim = os.path.join(BASE, "victim")
+        t.ok(pid and os.path.isdir(victim) and not os.path.islink(victim)
+             and not os.path.exists(os.path.join(victim, "Maildir")),
+             "held after its first rename: the parent is in place, the "
+             "maildir not yet", os.listdir(BASE))
+        os.rename(victim, victim + ".real")
+        os.symlink(OUT, victim)
+    finally:
+        pid = tracee(p.pid)
+        if pid:
+            os.kill(pid, signal.SIGCONT)
+        try:
+            out, err = p.communicate(timeout=60 * t.SLOW)
+        except subprocess.TimeoutExpired:
+            for who in (tracee(p.pid), p.pid):
+                if who:
+                    os.kill(who, signal.SIGKILL)
+            out, err = p.communicate()
+    err = err.decode("utf-8", "replace")
+    t.eq(os.listdir(OUT), [], "nothing made through the symlink")
+    t.ok(p.returncode == 1 and "cn=Victim" in err and "symlink" in err,
+         "the entry is reported, exit 1", "exit %s: %s" % (p.returncode,
+                                                          err[-400:]))
+    t.eq(os.readlink(os.path.join(BASE, "victim")), OUT,
+         "the symlink is left as it is")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,10 @@ the configurations:
   directory;
 - a wrong mapping (a uid slapd does not map, a certificate it does not
   map): a clear error naming the identity, TEMP answers (never
-  NOTFOUND), exit 2 for query --direct and ldap-maildirmake.
+  NOTFOUND), exit 2 for query --direct and ldap-maildirmake;
+- sasl_authz_id is asked of the server: the mapped DN itself binds, an
+  identity slapd does not let it act as (dn:, u:) is refused by slapd
+  (Insufficient access), lookupd check says so and exits 1.
 """
 import os
 import sys
@@ -239,6 +242,29 @@ def unmapped_certificate_answers_temp():
     t.ok(r.rc == 2 and want in r.err and os.listdir(BASE) == [],
          "unmapped certificate: ldap-maildirmake exits 2, creates nothing",
          r.why())
+
+
+
+@t.test
+def sasl_authz_id_is_asked_of_the_server():
+    for n, (authz, allowed) in enumerate((
+            ("dn:ou=System,o=company", True),
+            ("dn:cn=admin,o=company", False),
+            ("u:nobody", False))):
+        d, text = lookupd_conf("authz%d" % n, ldap_uri=slapd().ldapi_uri,
+                               sasl_authz_id=authz)
+        conf = os.path.join(d, "ldapmail.conf")
+        t.write(conf, text, 0o600)
+        r = t.run([t.LOOKUPD, "-c", conf, "check"])
+        if allowed:
+            t.ok(r.rc == 0 and "ldap: bound as dn:ou=system,o=company "
+                 "(SASL EXTERNAL)\n" in r.out, "sasl_authz_id %s (the "
+                 "mapped DN): bound" % authz, r.why())
+        else:
+            t.ok(r.rc == 1 and "SASL EXTERNAL bind failed: Insufficient "
+                 "access" in r.out and "not authorized" in r.out,
+                 "sasl_authz_id %s: slapd refuses it, check says so" %
+                 authz, r.why())
 
 
 if __name__ == "__main__":

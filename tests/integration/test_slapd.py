@@ -125,8 +125,9 @@ def fixture_copy_is_identical():
         t.eq(t.fixture_path(), os.path.abspath(shared),
              "fixture_path() prefers the shared fixture")
     else:
+        # A fresh clone has no ../shared: nothing to compare with.
         t.skip("scripts/example.ldif is the shared fixture",
-               "no ../shared/fixtures here")
+               "no ../shared/fixtures here", optional=True)
 
 
 @t.test

@@ -42,18 +42,8 @@ S = {}
 
 def stats():
     """`lookupd stats` as {name: value} (numbers as int/float)."""
-    r = S["lookupd"].cli("stats")
-    if r.rc != 0:
-        raise RuntimeError("lookupd stats failed: " + r.why())
-    out = {}
-    for line in r.out.splitlines():
-        name, _, value = line.partition(" ")
-        if re.fullmatch(r"-?\d+", value):
-            value = int(value)
-        elif re.fullmatch(r"-?\d+\.\d+", value):
-            value = float(value)
-        out[name] = value
-    S["last_raw"] = r.out
+    out = S["lookupd"].stats()
+    S["last_raw"] = S["lookupd"].stats_text
     return out
 
 

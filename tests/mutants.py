@@ -1,0 +1,190 @@
+"""tests/mutants.py: the deliberate bugs tests/mutate puts into a scratch
+copy of the tree, one at a time; the suite must catch every one.
+
+This file is data only, kept in one place so that it is easy to update
+when the code moves.  Each mutant is a dict:
+
+  name   a short name (tests/mutate NAME runs only that one)
+  why    the behaviour the bug breaks (as README / the man pages say it)
+  file   the file it changes, relative to the repository
+  old    the exact text to replace: it must occur exactly once in file,
+         or tests/mutate stops with "cannot apply" (exit 2) -- after a
+         refactoring, copy the new text of the same logic here
+  new    what replaces it (it must still compile, with -Werror off)
+  tests  tests/run PATTERNs run against the mutant build: a unit test
+         t_NAME, a fuzz replay fuzz_NAME, an integration test file
+         test_NAME.py (a PATTERN matches any file name containing it:
+         write test_maildirmake.py, not test_maildirmake, which is also
+         in test_maildirmake_safety.py; */t_snapshot, not t_snapshot,
+         which is in test_snapshot_format.py)
+  only   optional: in those integration files, only the tests whose
+         name contains one of these words (tests/run --only); the
+         selection is proven to pass on the unmutated tree first
+
+A mutant is caught when that run fails; tests/mutate prints which checks
+failed.  Add a mutant for every behaviour a test was written for.
+"""
+
+MUTANTS = [
+    dict(
+        name="ignore-max-stale",
+        why="a snapshot older than max_stale is not answered from",
+        file="lookupd/engine.c",
+        old="usable = ms->snap != NULL &&\n"
+            "\t    now - snapshot_built(ms->snap) <= cfg->max_stale;",
+        new="usable = ms->snap != NULL;",
+        tests=["test_lookupd_options.py"],
+        only=["max stale"],
+    ),
+    dict(
+        name="notfound-when-ldap-down",
+        why="never NOTFOUND when LDAP could not be asked: TEMP",
+        file="lookupd/live.c",
+        old="\t\t/* Anything but a complete answer is TEMP: mail waits. */\n"
+            "\t\ta->res = RES_TEMP;",
+        new="\t\ta->res = RES_NOTFOUND;",
+        tests=["test_lookupd_faults.py"],
+    ),
+    dict(
+        name="miss-lookup-no-guesses-notfound",
+        why="miss_lookup = no without a usable snapshot: TEMP",
+        file="lookupd/engine.c",
+        old='return answer(out, res, RES_TEMP, "no usable snapshot");',
+        new='return answer(out, res, RES_NOTFOUND, "no usable snapshot");',
+        tests=["test_lookupd_options.py"],
+        only=["miss lookup"],
+    ),
+    dict(
+        name="miss-lookup-ignored",
+        why="miss_lookup = no: a key the snapshot lacks is not asked live",
+        file="lookupd/engine.c",
+        old="\tif (!cfg->miss_lookup) {",
+        new="\tif (0) {",
+        tests=["test_lookupd_options.py"],
+        only=["miss lookup"],
+    ),
+    dict(
+        name="skip-ext-strip",
+        why="user+ext@dom is also looked up as user@dom",
+        file="lookupd/maps.c",
+        old="\tsplit = ext_split(key, (size_t)(at - key), "
+            "cfg->recipient_delimiter);",
+        new="\tsplit = 0;",
+        tests=["t_maps", "fuzz_walk", "test_lookupd_answers.py"],
+    ),
+    dict(
+        name="no-escape-star",
+        why="keys go into LDAP filters RFC 4515-escaped, * included",
+        file="common/ldapesc.c",
+        old="return c < 0x20 || c > 0x7e || c == '*' || c == '(' || "
+            "c == ')' ||",
+        new="return c < 0x20 || c > 0x7e || c == '(' || c == ')' ||",
+        tests=["t_ldapesc", "fuzz_ldapesc", "test_lookupd_answers.py"],
+    ),
+    dict(
+        name="maildir-follows-symlinks",
+        why="never follow a symlink when creating directories as root",
+        file="maildirmake/maildir.c",
+        old="#define DIR_FLAGS\t(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | "
+            "O_CLOEXEC)",
+        new="#define DIR_FLAGS\t(O_RDONLY | O_DIRECTORY | O_CLOEXEC)",
+        tests=["test_maildirmake_safety.py"],
+    ),
+    dict(
+        name="maildir-mode-0755",
+        why="a maildir is 0700, as Courier's maildirmake makes it",
+        file="maildirmake/maildir.c",
+        old="static const struct layout maildir = { 0700, 0700, 3, 0 };",
+        new="static const struct layout maildir = { 0755, 0700, 3, 0 };",
+        tests=["test_maildirmake.py"],
+        only=["courier layout", "differential"],
+    ),
+    dict(
+        name="shared-maildirs-dir-ignored",
+        why="shared maildirs go to <mail_base>/<shared_maildirs_dir>",
+        file="maildirmake/main.c",
+        old="\tprm.shared_maildirs_dir = cfg->shared_maildirs_dir;",
+        new='\tprm.shared_maildirs_dir = "shared.maildirs";',
+        tests=["test_maildirmake_options.py"],
+    ),
+    dict(
+        name="cdb-without-fsync",
+        why="a snapshot is on the disk before it replaces the old one",
+        file="lookupd/snapshot.c",
+        old="\tif (fsync(cc.fd) != 0) {",
+        new="\tif (0) {",
+        tests=["test_snapshot_durability.py"],
+    ),
+    dict(
+        name="answer-damaged-snapshot",
+        why="a snapshot whose digest does not match is never answered "
+            "from",
+        file="lookupd/snapshot.c",
+        old="\tif (memcmp(want, got, sizeof(want)) != 0) {",
+        new="\tif (0) {",
+        tests=["*/t_snapshot", "test_lookupd_faults.py"],
+    ),
+    dict(
+        name="ignore-negative-ttl",
+        why="a live miss is remembered for negative_ttl seconds",
+        file="lookupd/engine.c",
+        old="\t\t\tif (ms && j->cr->cfg->negative_ttl > 0)",
+        new="\t\t\tif (0)",
+        tests=["test_lookupd_options.py"],
+        only=["negative ttl"],
+    ),
+    dict(
+        name="early-rebuild-ignores-min-refresh",
+        why="a live find brings the rebuild forward, at most once per "
+            "min_refresh",
+        file="lookupd/engine.c",
+        old="now >= e->last_build + e->build_cr->cfg->min_refresh);",
+        new="1);",
+        tests=["test_lookupd_options.py"],
+        only=["min refresh"],
+    ),
+    dict(
+        name="failed-rebuild-retry-no-floor",
+        why="a failed rebuild is retried after min_refresh, at least 5 s",
+        file="lookupd/engine.c",
+        old="int retry = cr->cfg->min_refresh > RETRY_MIN ?\n"
+            "\t\t\t    cr->cfg->min_refresh : RETRY_MIN;",
+        new="int retry = cr->cfg->min_refresh;",
+        tests=["test_lookupd_options.py"],
+        only=["failed rebuild"],
+    ),
+    dict(
+        name="live-queue-unbounded",
+        why="with 2048 live lookups waiting, one more is TEMP at once",
+        file="lookupd/engine.c",
+        old="\tif (e->queued >= QUEUE_MAX) {",
+        new="\tif (0) {",
+        tests=["test_lookupd_options.py"],
+        only=["live queue"],
+    ),
+    dict(
+        name="sasl-authz-id-not-sent",
+        why="sasl_authz_id is the identity asked of the server",
+        file="common/ldapconn.c",
+        old="NULL, LDAP_SASL_QUIET, sasl_interact, cfg->sasl_authz_id);",
+        new="NULL, LDAP_SASL_QUIET, sasl_interact, NULL);",
+        tests=["test_sasl.py"],
+        only=["sasl authz id"],
+    ),
+    dict(
+        name="sigbus-swallowed",
+        why="a SIGBUS outside a guarded snapshot read still kills",
+        file="lookupd/snapshot.c",
+        old="\tif (si == NULL || si->si_code <= 0)\n\t\traise(sig);",
+        new="\tif (si == NULL || si->si_code <= 0)\n\t\t(void)0;",
+        tests=["*/t_snapshot"],
+    ),
+    dict(
+        name="netstring-leading-zero",
+        why="a netstring length with a leading zero is refused",
+        file="lookupd/netstring.c",
+        old="\t\tif (pos == 1 && in[0] == '0')\n\t\t\treturn NS_BAD;",
+        new="\t\tif (0)\n\t\t\treturn NS_BAD;",
+        tests=["t_netstring", "fuzz_netstring"],
+    ),
+]
