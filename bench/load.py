@@ -445,17 +445,21 @@ def client_main(wid, plan, users, sh, seed, ctl, res_q, stop_at,
 
 # ------------------------------------------------------------- the side
 
-def proc_sample(pid):
-    """fds, VmRSS, RssAnon, RssFile (kB), cpu seconds of pid."""
+def proc_sample(pid, unix_paths=(), tcp_ports=()):
+    """fds, client connections (see t.client_fds), VmRSS, RssAnon, RssFile
+    (kB), cpu seconds of pid."""
     try:
-        nfd = len(os.listdir("/proc/%d/fd" % pid))
+        fds = os.listdir("/proc/%d/fd" % pid)
+        nfd = len(fds)
+        conns = t.client_fds(pid, fds, unix_paths, tcp_ports)
         st = t.proc_status(pid)
         with open("/proc/%d/stat" % pid) as f:
             fl = f.read().rsplit(")", 1)[1].split()
         cpu = (int(fl[11]) + int(fl[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, KeyError, IndexError):
         return None
-    return {"fds": nfd, "rss": int(st["VmRSS"].split()[0]),
+    return {"fds": nfd, "conns": conns,
+            "rss": int(st["VmRSS"].split()[0]),
             "anon": int(st["RssAnon"].split()[0]),
             "file": int(st["RssFile"].split()[0]), "cpu": cpu}
 
@@ -595,7 +599,11 @@ class Setup:
         return out
 
     def sample(self):
-        return proc_sample(self.pid)
+        addrs = [self.unix, self.inet] + list(self.tcp.values())
+        paths = [a[5:] for a in addrs if a.startswith("unix:")]
+        ports = [int(a.rsplit(":", 1)[1]) for a in addrs
+                 if a.startswith("inet:")]
+        return proc_sample(self.pid, paths, ports)
 
 
 def percentile(sorted_v, p):
@@ -755,8 +763,8 @@ def run_phase(st, name, secs, conns, busy, procs, seed, side=True,
     res["during"] = samples
     if sigterm_after is None:
         # The clients have left: wait for lookupd to close its side.
-        base = res["before"]["fds"] if res["before"] else 0
-        t.wait_until(lambda: (st.sample() or {"fds": -1})["fds"] <= base,
+        base = res["before"]["conns"] if res["before"] else 0
+        t.wait_until(lambda: (st.sample() or {"conns": -1})["conns"] <= base,
                      15, 0.1)
         # The least of a few samples over 3 s (more than refresh): one
         # not taken in the middle of a snapshot build.
@@ -767,6 +775,9 @@ def run_phase(st, name, secs, conns, busy, procs, seed, side=True,
         after = [a for a in after if a]
         res["after"] = min(after, key=lambda a: a["anon"]) if after else None
         res["after_fds_max"] = max(a["fds"] for a in after) if after else -1
+        res["after_fds_min"] = min(a["fds"] for a in after) if after else -1
+        res["after_conns_max"] = max(a["conns"] for a in after) \
+            if after else -1
         stats1 = daemon_stats(st)
         res["daemon"] = {k: stats1[k] - stats0.get(k, 0) for k in STATS_SHOWN
                          if isinstance(stats1.get(k), int)}

@@ -20,8 +20,8 @@ default, 300 s):
   without an answer for 10 s; changed and added values were seen (the
   changes do reach the answers); snapshots were rebuilt; 20 clients beyond
   max_connections are closed at once while the 1,000 keep working;
-  lookupd's fds rise by 1,000 and are back to the baseline once the
-  clients have left;
+  lookupd holds 1,000 client sockets, closes every one once the
+  clients have left, and its fds are back to the baseline;
 - memory: lookupd's RssAnon after phase 2 is not above that after phase 1
   (256 kB of slack; under ASan 5 MB, its quarantine of freed blocks
   being 4 MB; glibc's mmap threshold pinned, see setup());
@@ -124,12 +124,18 @@ def check_phase(r, st, nbuilds):
     t.eq(r["refused_extra"], (20, 20), name + "20 clients beyond "
          "max_connections closed at once, the others served on")
     during = r["during"]
-    base = r["before"]["fds"]
-    t.ok(during and max(x["fds"] for x in during) >= base + CONNS,
-         name + "lookupd held the connections (fds %d before, up to %d)" % (
-             base, max(x["fds"] for x in during) if during else -1))
-    t.eq(r["after"]["fds"], base, name + "fds back to the baseline after "
-         "the clients left")
+    # Client connections are counted by their sockets (bench/load.py,
+    # client_fds): the count of all fds also moves with the LDAP
+    # connection and the files a snapshot build holds for a moment.
+    t.eq(r["before"]["conns"], 0, name + "no client connection before")
+    most = max(x["conns"] for x in during) if during else -1
+    t.ok(most >= CONNS, name + "lookupd held the %d connections (up to %d "
+         "client sockets open)" % (CONNS, most))
+    t.eq(r["after_conns_max"], 0, name + "every client socket closed "
+         "after the clients left")
+    t.ok(r["after_fds_min"] <= r["before"]["fds"], name + "fds back to "
+         "the baseline after the clients left (%d before, %d after)" % (
+             r["before"]["fds"], r["after_fds_min"]))
     t.note("%s before %s; during fds %d..%d, VmRSS %d..%d kB; after %s" % (
         name, L.fmt_sample(r["before"]), min(x["fds"] for x in during),
         max(x["fds"] for x in during), min(x["rss"] for x in during),
@@ -163,7 +169,8 @@ def phase_2():
          "two equal phases: %d kB after phase 1, %d kB after phase 2 (VmRSS "
          "%d, %d kB; slack %d kB)" % (a1["anon"], a2["anon"], a1["rss"],
                                       a2["rss"], slack))
-    t.eq(a2["fds"], a1["fds"], "same fds after both phases")
+    t.eq(S["p1"]["after_fds_min"], r["after_fds_min"],
+         "same fds after both phases (the least of the samples after each)")
 
 
 @t.test

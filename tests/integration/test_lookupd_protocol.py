@@ -635,6 +635,18 @@ def daemon_fds():
         return -1
 
 
+def client_fds():
+    """lookupd's client sockets (t.client_fds): unlike the count of all
+    its fds, not moved by a snapshot build's LDAP connection or files."""
+    pid = S["lk"].pid
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return -1
+    ports = [int(S["inet"].rsplit(":", 1)[1])] + list(S["tcp"].values())
+    return t.client_fds(pid, fds, [S["unix"][5:]], ports)
+
+
 def daemon_rss_kb():
     return int(t.proc_status(S["lk"].pid)["VmRSS"].split()[0])
 
@@ -642,6 +654,7 @@ def daemon_rss_kb():
 @t.test
 def idle_connections_and_a_busy_one():
     fd0 = daemon_fds()
+    t.eq(client_fds(), 0, "no client socket open before")
     t0 = time.monotonic()
     idle = [Conn(S["unix"]) for _ in range(100)] + \
         [Conn(S["inet"]) for _ in range(100)] + \
@@ -674,6 +687,7 @@ def idle_connections_and_a_busy_one():
     fdn = daemon_fds()
     t.eq(stats_value("connections.open"), 301, "lookupd holds the 300 "
          "connections (and the one asking; fds %d -> %d)" % (fd0, fdn))
+    t.eq(client_fds(), 300, "its 300 idle client sockets are open")
     # Every close as soon as we see it: the first must not come before
     # idle_timeout after the first connection was opened (a busy machine
     # only makes us see it later), and all come by idle_timeout and a
@@ -700,7 +714,9 @@ def idle_connections_and_a_busy_one():
          "first was opened)" % (time.monotonic() - t0))
     for c in idle:
         c.close()
-    t.ok(t.wait_until(lambda: daemon_fds() <= fd0, 5),
+    t.ok(t.wait_until(lambda: client_fds() == 0, 5),
+         "lookupd closed every client socket (%d open)" % client_fds())
+    t.ok(t.wait_until(lambda: daemon_fds() <= fd0, 5 * t.SLOW),
          "lookupd's fds back to %d (%d)" % (fd0, daemon_fds()))
     control("300 idle connections")
 

@@ -345,6 +345,49 @@ def proc_status(pid, task=None):
                     if ":" in ln)
 
 
+def listener_inodes(unix_paths, tcp_ports):
+    """Inodes of the sockets bound to the given UNIX paths or local TCP
+    ports: the listeners and every connection accepted on them (Linux
+    shows an accepted UNIX socket with its listener's path)."""
+    out = set()
+    try:
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                fl = line.split()
+                if len(fl) >= 8 and fl[7] in unix_paths:
+                    out.add(fl[6])
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fl = line.split()
+                    port = int(fl[1].rsplit(":", 1)[1], 16)
+                    if port in tcp_ports:
+                        out.add(fl[9])
+    except (OSError, StopIteration, IndexError, ValueError):
+        pass
+    return out
+
+
+def client_fds(pid, fds, unix_paths, tcp_ports):
+    """How many of pid's fds are connections its clients opened: sockets
+    at its listening addresses, the listeners themselves left out.  Unlike
+    the count of all fds this does not move with an LDAP connection or a
+    snapshot file a rebuild holds for a moment."""
+    ino = listener_inodes(unix_paths, tcp_ports)
+    n = 0
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]$", link)
+        if m and m.group(1) in ino:
+            n += 1
+    return max(n - len(unix_paths) - len(tcp_ports), 0)
+
+
 TEST_USER = "ldapmail-test-vmail"
 _test_user = []
 
