@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/exitcode.h"
 #include "common/log.h"
+#include "common/safepath.h"
 
 #define BUF_MIN_CAP	64
 
@@ -210,4 +211,56 @@ const char *
 buf_str(const struct buf *b)
 {
 	return b->p != NULL ? b->p : "";
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t want = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 :
+	    0;
+
+	if (want == 0 || want > n || !safepath_utf8((const char *)p, want))
+		return 0;
+	return want;
+}
+
+void
+buf_put_shown(struct buf *b, const char *s, size_t len, int quoted)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = len, i = 0, u;
+
+	if (quoted) {
+		if (n > BUF_SHOWN_MAX)
+			n = BUF_SHOWN_MAX;
+		buf_putc(b, '"');
+	}
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c >= 0x80 && (u = utf8_seq(p + i, n - i)) > 0) {
+			buf_append(b, p + i, u);
+			i += u;
+			continue;
+		}
+		if (quoted && (c == '"' || c == '\\')) {
+			buf_putc(b, '\\');
+			buf_putc(b, c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			buf_putc(b, '\\');
+			buf_putc(b, 'x');
+			buf_putc(b, hex[c >> 4]);
+			buf_putc(b, hex[c & 15]);
+		} else {
+			buf_putc(b, c);
+		}
+		i++;
+	}
+	if (quoted) {
+		if (n < len)
+			buf_puts(b, "...");
+		buf_putc(b, '"');
+	}
 }

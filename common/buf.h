@@ -34,6 +34,12 @@ void buf_free(struct buf *b);
 /* Text of the buffer; "" when nothing was ever appended. */
 const char *buf_str(const struct buf *b);
 
+/* Append s (len bytes) for people to read: valid UTF-8 kept, control
+ * bytes and invalid UTF-8 as \xHH; quoted: in "", with '"' and '\'
+ * escaped, cut after BUF_SHOWN_MAX bytes with "...". */
+#define BUF_SHOWN_MAX	200
+void buf_put_shown(struct buf *b, const char *s, size_t len, int quoted);
+
 /* Allocation helpers that die on ENOMEM (exit 75). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

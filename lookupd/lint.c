@@ -20,13 +20,13 @@
  *    becomes ambiguous the day it is reactivated.  Each account names
  *    the other.  The same address as mail and mailAlternateAddress of
  *    one account is harmless (the answers merge) and not reported.
- *  - mailMessageStore: present for active and shared accounts, one value,
- *    ending in "/", absolute, normalized (no "//", "." or ".."
- *    component), inside mail_base (the checks of common/safepath, which
- *    ldap-maildirmake applies before it creates anything);
- *  - a shared account: its store is <mail_base>/<shared_dir>/NAME/FOLDER/
- *    (its parent directory names the sharable maildir), it has one uid,
- *    and uid and every postOfficeBox are valid Courier folder names;
+ *  - the account layout, by common/layout (the rule ldap-maildirmake
+ *    builds by): mailMessageStore present for active and shared
+ *    accounts, one value, ending in "/", absolute, normalized, inside
+ *    mail_base; a shared account's store is
+ *    <mail_base>/<shared_dir>/NAME/FOLDER/, with one uid, and uid and
+ *    every postOfficeBox valid Courier folder names.  The status
+ *    problems come first, the others after the addresses.
  *  - every seeAlso is a DN naming an entry under account_base whose
  *    accountStatus is shared (DNs compared normalized).
  *
@@ -45,13 +45,11 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/exitcode.h"
+#include "common/layout.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
-#include "common/safepath.h"
 #include "lookupd/lint.h"
 #include "lookupd/maps.h"
-
-#define SHOW_MAX	200	/* bytes of a value shown in a message */
 
 enum {
 	A_OC, A_MAIL, A_ALT, A_MMS, A_STATUS, A_UID, A_SEE, A_POB, A_N
@@ -69,15 +67,8 @@ static const char *const attr_names[A_N + 1] = {
 	[A_N] = NULL
 };
 
-enum status { ST_NONE, ST_ACTIVE, ST_INACTIVE, ST_SHARED, ST_OTHER };
-
-struct val {
-	char *p;	/* NUL-terminated copy; may hold a NUL inside */
-	size_t len;
-};
-
 struct vals {
-	struct val *v;
+	struct layout_val *v;
 	size_t n;
 };
 
@@ -87,7 +78,7 @@ struct ent {
 	char *ndn;		/* normalized (or lowercased if not a DN) */
 	struct vals a[A_N];
 	int account;
-	enum status status;
+	enum layout_status status;
 };
 
 struct problem {
@@ -109,7 +100,6 @@ struct lint {
 	char *mail_base;
 	char *shared_dir;
 	char *account_base;
-	char *shared_prefix;	/* "<mail_base>/<shared_dir>/" */
 
 	struct ent *e;
 	size_t n;
@@ -126,72 +116,12 @@ struct lint {
 
 /* ---- text ---------------------------------------------------------- */
 
-static int
-eq_nocase(const struct val *v, const char *lit)
-{
-	return v->len == strlen(lit) && strncasecmp(v->p, lit, v->len) == 0;
-}
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t want = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 :
-	    0;
-
-	if (want == 0 || want > n || !safepath_utf8((const char *)p, want))
-		return 0;
-	return want;
-}
-
-/* p (len bytes) printable: control bytes and invalid UTF-8 as \xHH;
- * quoted: in "", with '"' and '\' escaped and cut after SHOW_MAX. */
-static void
-put_printable(struct buf *b, const char *s, size_t len, int quoted)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = len, i = 0, u;
-
-	if (quoted) {
-		if (n > SHOW_MAX)
-			n = SHOW_MAX;
-		buf_putc(b, '"');
-	}
-	while (i < n) {
-		unsigned char c = p[i];
-
-		if (c >= 0x80 && (u = utf8_seq(p + i, n - i)) > 0) {
-			buf_append(b, p + i, u);
-			i += u;
-			continue;
-		}
-		if (quoted && (c == '"' || c == '\\')) {
-			buf_putc(b, '\\');
-			buf_putc(b, c);
-		} else if (c < 0x20 || c >= 0x7f) {
-			buf_putc(b, '\\');
-			buf_putc(b, 'x');
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		} else {
-			buf_putc(b, c);
-		}
-		i++;
-	}
-	if (quoted) {
-		if (n < len)
-			buf_puts(b, "...");
-		buf_putc(b, '"');
-	}
-}
-
 /* A quoted value in slot k (0..2) of l, valid until the slot is reused. */
 static const char *
-qv(struct lint *l, int k, const struct val *v)
+qv(struct lint *l, int k, const struct layout_val *v)
 {
 	buf_reset(&l->q[k]);
-	put_printable(&l->q[k], v->p, v->len, 1);
+	buf_put_shown(&l->q[k], v->p, v->len, 1);
 	return buf_str(&l->q[k]);
 }
 
@@ -200,7 +130,7 @@ static const char *
 qs(struct lint *l, int k, const char *s, size_t len)
 {
 	buf_reset(&l->q[k]);
-	put_printable(&l->q[k], s, len, 0);
+	buf_put_shown(&l->q[k], s, len, 0);
 	return buf_str(&l->q[k]);
 }
 
@@ -238,18 +168,10 @@ lint_new(const char *mail_base, const char *shared_dir,
     const char *account_base)
 {
 	struct lint *l = xcalloc(1, sizeof(*l));
-	struct buf b = BUF_INIT;
 
 	l->mail_base = xstrdup(mail_base);
 	l->shared_dir = xstrdup(shared_dir);
 	l->account_base = xstrdup(account_base);
-	/* mail_base "/" has no trailing "/" to drop: "/shared/". */
-	buf_puts(&b, strcmp(mail_base, "/") == 0 ? "" : mail_base);
-	buf_putc(&b, '/');
-	buf_puts(&b, shared_dir);
-	buf_putc(&b, '/');
-	l->shared_prefix = xstrdup(buf_str(&b));
-	buf_free(&b);
 	return l;
 }
 
@@ -283,7 +205,6 @@ lint_free(struct lint *l)
 	free(l->mail_base);
 	free(l->shared_dir);
 	free(l->account_base);
-	free(l->shared_prefix);
 	free(l);
 }
 
@@ -316,7 +237,7 @@ lint_add_entry(struct lint *l, const char *dn)
 	e = &l->e[l->n];
 	memset(e, 0, sizeof(*e));
 	e->dn = xstrdup(dn);
-	put_printable(&b, dn, strlen(dn), 0);
+	buf_put_shown(&b, dn, strlen(dn), 0);
 	e->show = xstrdup(buf_str(&b));
 	buf_free(&b);
 	if ((e->ndn = ldapconn_dn_normalize(dn)) == NULL) {
@@ -408,40 +329,30 @@ find_ndn(const struct lint *l, const char *ndn)
 static void
 classify(struct ent *e)
 {
-	const struct vals *st = &e->a[A_STATUS];
-
 	for (size_t k = 0; k < e->a[A_OC].n; k++)
-		if (eq_nocase(&e->a[A_OC].v[k], "qmailUser"))
+		if (e->a[A_OC].v[k].len == 9 && strncasecmp(e->a[A_OC].v[k].p,
+		    "qmailUser", 9) == 0)
 			e->account = 1;
 	if (e->a[A_MAIL].n + e->a[A_MMS].n + e->a[A_STATUS].n > 0)
 		e->account = 1;
-	if (st->n == 0)
-		e->status = ST_NONE;
-	else if (st->n > 1)
-		e->status = ST_OTHER;
-	else if (eq_nocase(&st->v[0], "active"))
-		e->status = ST_ACTIVE;
-	else if (eq_nocase(&st->v[0], "inactive"))
-		e->status = ST_INACTIVE;
-	else if (eq_nocase(&st->v[0], "shared"))
-		e->status = ST_SHARED;
-	else
-		e->status = ST_OTHER;
+	e->status = layout_status(NULL, e->a[A_STATUS].v, e->a[A_STATUS].n);
 }
 
+/* What common/layout finds wrong with entry i: the problems about its
+ * status (first) or the others. */
 static void
-check_status(struct lint *l, size_t i)
+check_layout(struct lint *l, size_t i, const struct layout_params *prm,
+    const struct layout *lay, int status)
 {
-	const struct vals *st = &l->e[i].a[A_STATUS];
+	for (size_t k = 0; k < lay->nprob; k++) {
+		const struct layout_problem *p = &lay->prob[k];
 
-	if (st->n == 0)
-		say(l, i, "accountStatus is missing");
-	else if (st->n > 1)
-		say(l, i, "has %zu accountStatus values; exactly one is allowed",
-		    st->n);
-	else if (l->e[i].status == ST_OTHER)
-		say(l, i, "accountStatus %s is not active, inactive or shared",
-		    qv(l, 0, &st->v[0]));
+		if ((p->code <= LAYOUT_STATUS_UNKNOWN) != status)
+			continue;
+		buf_reset(&l->q[0]);
+		layout_problem_text(layout_profile(NULL), prm, p, &l->q[0]);
+		say(l, i, "%s", buf_str(&l->q[0]));
+	}
 }
 
 static void
@@ -459,7 +370,7 @@ check_mail(struct lint *l, size_t i)
 	for (size_t k = 0; k < m->n; k++) {
 		if (k)
 			buf_puts(&b, ", ");
-		put_printable(&b, m->v[k].p, m->v[k].len, 1);
+		buf_put_shown(&b, m->v[k].p, m->v[k].len, 1);
 	}
 	say(l, i, "has %zu mail values (%s); exactly one is allowed", m->n,
 	    buf_str(&b));
@@ -476,7 +387,7 @@ check_addresses(struct lint *l, size_t i)
 		const char *name = attr_names[which[w]];
 
 		for (size_t k = 0; k < vs->n; k++) {
-			const struct val *v = &vs->v[k];
+			const struct layout_val *v = &vs->v[k];
 			const char *at = NULL;
 			char *dom;
 			size_t dlen;
@@ -504,114 +415,13 @@ check_addresses(struct lint *l, size_t i)
 	}
 }
 
-/* Checks of one mailMessageStore value; 1 if it is a usable path below
- * mail_base (a missing trailing "/" aside). */
-static int
-check_path(struct lint *l, size_t i, const struct val *v)
-{
-	size_t rel;
-	enum safepath_err se;
-
-	if (v->len > 0 && v->p[v->len - 1] != '/')
-		say(l, i, "mailMessageStore %s does not end in \"/\"",
-		    qv(l, 0, v));
-	se = safepath_under(l->mail_base, v->p, v->len, &rel);
-	switch (se) {
-	case SAFEPATH_OK:
-		return 1;
-	case SAFEPATH_RELATIVE:
-		say(l, i, "mailMessageStore %s is not an absolute path",
-		    qv(l, 0, v));
-		break;
-	case SAFEPATH_NOT_NORMAL:
-		say(l, i, "mailMessageStore %s is not normalized (holds "
-		    "\"//\", \".\" or \"..\")", qv(l, 0, v));
-		break;
-	case SAFEPATH_OUTSIDE:
-		say(l, i, "mailMessageStore %s is not inside mail_base %s",
-		    qv(l, 0, v), l->mail_base);
-		break;
-	default:
-		say(l, i, "mailMessageStore %s %s", qv(l, 0, v),
-		    safepath_strerror(se));
-		break;
-	}
-	return 0;
-}
-
-static void
-check_store(struct lint *l, size_t i)
-{
-	struct ent *e = &l->e[i];
-	const struct vals *m = &e->a[A_MMS];
-	size_t plen = strlen(l->shared_prefix);
-
-	if (m->n == 0) {
-		if (e->status == ST_ACTIVE || e->status == ST_SHARED)
-			say(l, i, "mailMessageStore is missing");
-		return;
-	}
-	if (m->n > 1)
-		say(l, i, "has %zu mailMessageStore values; exactly one is "
-		    "allowed", m->n);
-	for (size_t k = 0; k < m->n; k++) {
-		const struct val *v = &m->v[k];
-		const char *rest;
-		size_t rlen;
-
-		if (!check_path(l, i, v) || e->status != ST_SHARED)
-			continue;
-		/* ldap-maildirmake: the parent of the store, with
-		 * <mail_base>/<shared_dir>/ replaced, is the sharable
-		 * maildir; so NAME/FOLDER at least below the prefix. */
-		if (v->len <= plen || memcmp(v->p, l->shared_prefix, plen) != 0) {
-			say(l, i, "mailMessageStore %s of a shared entry is not "
-			    "under %s", qv(l, 0, v), l->shared_prefix);
-			continue;
-		}
-		rest = v->p + plen;
-		rlen = v->len - plen;
-		if (rest[rlen - 1] == '/')
-			rlen--;
-		if (memchr(rest, '/', rlen) == NULL)
-			say(l, i, "mailMessageStore %s of a shared entry lies "
-			    "directly in %s (expected %sNAME/FOLDER/)",
-			    qv(l, 0, v), l->shared_prefix, l->shared_prefix);
-	}
-}
-
-static void
-check_shared(struct lint *l, size_t i)
-{
-	const struct vals *uid = &l->e[i].a[A_UID];
-	const struct vals *pob = &l->e[i].a[A_POB];
-	enum safepath_err se;
-
-	if (uid->n == 0)
-		say(l, i, "shared entry has no uid (the folder that receives "
-		    "mail)");
-	else if (uid->n > 1)
-		say(l, i, "shared entry has %zu uid values; exactly one is "
-		    "allowed", uid->n);
-	for (size_t k = 0; k < uid->n; k++)
-		if ((se = safepath_folder(uid->v[k].p, uid->v[k].len)) !=
-		    SAFEPATH_OK)
-			say(l, i, "uid %s is not a valid folder name: %s",
-			    qv(l, 0, &uid->v[k]), safepath_strerror(se));
-	for (size_t k = 0; k < pob->n; k++)
-		if ((se = safepath_folder(pob->v[k].p, pob->v[k].len)) !=
-		    SAFEPATH_OK)
-			say(l, i, "postOfficeBox %s is not a valid folder name: "
-			    "%s", qv(l, 0, &pob->v[k]), safepath_strerror(se));
-}
-
 static void
 check_see_also(struct lint *l, size_t i)
 {
 	const struct vals *see = &l->e[i].a[A_SEE];
 
 	for (size_t k = 0; k < see->n; k++) {
-		const struct val *v = &see->v[k];
+		const struct layout_val *v = &see->v[k];
 		const struct ent *t;
 		char *ndn = NULL;
 
@@ -626,7 +436,7 @@ check_see_also(struct lint *l, size_t i)
 		if (t == NULL)
 			say(l, i, "seeAlso %s names no entry under %s",
 			    qv(l, 0, v), l->account_base);
-		else if (t->account && t->status == ST_SHARED)
+		else if (t->account && t->status == LAYOUT_SHARED)
 			continue;
 		else if (t->a[A_STATUS].n == 0)
 			say(l, i, "seeAlso %s names an entry that is not shared "
@@ -694,7 +504,7 @@ check_duplicates(struct lint *l)
 			continue;	/* one account only */
 		for (size_t x = g; x < end; x++)
 			for (size_t y = g; y < end; y++) {
-				const struct val *val;
+				const struct layout_val *val;
 
 				/* Each other account once (sorted by ent). */
 				if (v[y].ent == v[x].ent ||
@@ -731,6 +541,8 @@ size_t
 lint_run(struct lint *l, lint_problem_fn fn, void *arg, size_t *accounts,
     size_t *domains)
 {
+	/* lint names no shared maildir: shared_maildirs_dir is not needed. */
+	struct layout_params prm = { l->mail_base, l->shared_dir, "-" };
 	size_t nacc = 0, k;
 
 	for (k = 0; k < l->npr; k++)
@@ -759,15 +571,21 @@ lint_run(struct lint *l, lint_problem_fn fn, void *arg, size_t *accounts,
 		qsort_r(l->order, l->n, sizeof(*l->order), cmp_order, l);
 
 	for (size_t i = 0; i < l->n; i++) {
-		if (!l->e[i].account)
+		const struct ent *e = &l->e[i];
+		struct layout_entry le = { e->a[A_STATUS].v, e->a[A_STATUS].n,
+		    e->a[A_MMS].v, e->a[A_MMS].n, e->a[A_UID].v, e->a[A_UID].n,
+		    e->a[A_POB].v, e->a[A_POB].n };
+		struct layout lay;
+
+		if (!e->account)
 			continue;
 		nacc++;
-		check_status(l, i);
+		layout_build(layout_profile(NULL), &prm, &le, &lay);
+		check_layout(l, i, &prm, &lay, 1);
 		check_mail(l, i);
 		check_addresses(l, i);
-		check_store(l, i);
-		if (l->e[i].status == ST_SHARED)
-			check_shared(l, i);
+		check_layout(l, i, &prm, &lay, 0);
+		layout_free(&lay);
 		check_see_also(l, i);
 	}
 	check_duplicates(l);

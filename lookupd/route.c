@@ -57,6 +57,7 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/exitcode.h"
+#include "common/layout.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "lookupd/decide.h"
@@ -655,18 +656,17 @@ static struct step *
 shared_step(struct route *rt, const char *rcpt, const char *path,
     const struct memo *mb, char **target)
 {
-	/* mail_base "/" joins without a second "/" (as lint and
-	 * ldap-maildirmake do). */
-	const char *base = strcmp(rt->p.mail_base, "/") == 0 ? "" :
-	    rt->p.mail_base;
-	char *prefix = xprintf("%s/%s/", base, rt->p.shared_dir);
-	size_t plen = strlen(prefix), len = strlen(path);
-	char *link = NULL, *smd = NULL, *uid = NULL, *why = NULL;
-	const char *slash;
+	struct layout_params lp = { rt->p.mail_base, rt->p.shared_dir,
+	    rt->p.shared_maildirs_dir };
+	size_t len = strlen(path);
+	char *link = NULL, *smd = NULL, *uid = NULL, *why = NULL, *dir;
 	struct step *st = NULL;
+	int c;
 
 	*target = NULL;
-	if (len <= plen || strncmp(path, prefix, plen) != 0)
+	/* The rule of common/layout, as ldap-maildirmake builds it. */
+	c = layout_shared_split(&lp, path, len, &link, &smd);
+	if (c == LAYOUT_SHARED_OUTSIDE)
 		goto out;
 	st = step_new(rt, "shared", rcpt);
 	if (path[len - 1] != '/') {
@@ -674,16 +674,13 @@ shared_step(struct route *rt, const char *rcpt, const char *path,
 		    "in \"/\" (lookupd lint says more)");
 		goto out;
 	}
-	link = xstrndup(path, len - 1);
-	slash = strrchr(link, '/');
-	if ((size_t)(slash - link) + 1 <= plen) {
+	if (c == LAYOUT_SHARED_FLAT) {
+		dir = layout_base_join(&lp, rt->p.shared_dir);
 		st->summary = xprintf("not a shared folder: the store must lie "
-		    "in a directory below %s (lookupd lint says more)", prefix);
+		    "in a directory below %s/ (lookupd lint says more)", dir);
+		free(dir);
 		goto out;
 	}
-	smd = xprintf("%s/%s/%.*s", base,
-	    rt->p.shared_maildirs_dir, (int)(slash - link - (ptrdiff_t)plen),
-	    link + plen);
 	/* The folder is the entry's uid, which only the directory knows. */
 	if (mb->a.dn_known && mb->a.dns.len > 0) {
 		struct buf dn = BUF_INIT, vals = BUF_INIT;
@@ -694,7 +691,8 @@ shared_step(struct route *rt, const char *rcpt, const char *path,
 
 		buf_append(&dn, mb->a.dns.p, nl ? (size_t)(nl - mb->a.dns.p) :
 		    mb->a.dns.len);
-		if (rt->r->attr(rt->r->ctx, buf_str(&dn), "uid", &vals, err,
+		if (rt->r->attr(rt->r->ctx, buf_str(&dn),
+		    layout_profile(NULL)->folder_attr, &vals, err,
 		    sizeof(err)) != 0)
 			why = xprintf("unknown: LDAP could not be asked (%s)",
 			    err);
@@ -720,7 +718,7 @@ shared_step(struct route *rt, const char *rcpt, const char *path,
 	fact_str(st, "shared_maildir", smd);
 	fact_str(st, "folder", uid ? uid : why);
 	if (uid) {
-		*target = xprintf("%s/.%s", smd, uid);
+		*target = layout_folder_path(smd, uid, strlen(uid));
 		fact_str(st, "target", *target);
 		if (rt->p.check_disk) {
 			char *d = link_on_disk(link, *target);
@@ -731,7 +729,6 @@ shared_step(struct route *rt, const char *rcpt, const char *path,
 			fact_str(st, "on_disk", "not checked");
 	}
 out:
-	free(prefix);
 	free(link);
 	free(smd);
 	free(uid);

@@ -80,7 +80,7 @@ struct mdm_fs {
 };
 
 /* How a directory object looks. */
-struct layout {
+struct courier_modes {
 	mode_t top;
 	mode_t sub;
 	int nsubs;
@@ -89,13 +89,13 @@ struct layout {
 
 static const char *const subs[SUBS_MAX] = { "tmp", "new", "cur" };
 
-static const struct layout *
-layout_of(enum mdm_kind k)
+static const struct courier_modes *
+modes_of(enum mdm_kind k)
 {
-	static const struct layout dir = { 0755, 0, 0, 0 };
-	static const struct layout maildir = { 0700, 0700, 3, 0 };
-	static const struct layout sharable = { 0755, 0700, 3, 0 };
-	static const struct layout folder = { 01755, 01777, 3, 1 };
+	static const struct courier_modes dir = { 0755, 0, 0, 0 };
+	static const struct courier_modes maildir = { 0700, 0700, 3, 0 };
+	static const struct courier_modes sharable = { 0755, 0700, 3, 0 };
+	static const struct courier_modes folder = { 01755, 01777, 3, 1 };
 
 	switch (k) {
 	case MDM_DIR:		return &dir;
@@ -500,7 +500,7 @@ new_marker(const struct mdm_fs *fs, int dirfd)
  * failure (err set; the temporary is gone). */
 static int
 build_dir(struct mdm_fs *fs, int dirfd, const char *name,
-    const struct mdm_obj *o, const struct layout *ly, char *err,
+    const struct mdm_obj *o, const struct courier_modes *ly, char *err,
     size_t errsz)
 {
 	char tmp[64];
@@ -552,7 +552,7 @@ fail:
 /* An existing directory object: complete what Courier's layout needs. */
 static enum mdm_result
 check_dir(struct mdm_fs *fs, int dirfd, const char *name,
-    const struct mdm_obj *o, const struct layout *ly, int dry,
+    const struct mdm_obj *o, const struct courier_modes *ly, int dry,
     mdm_change_fn fn, void *arg, char *err, size_t errsz)
 {
 	enum mdm_result res = MDM_R_EXISTS;
@@ -623,7 +623,7 @@ fail:
 
 static enum mdm_result
 make_dir(struct mdm_fs *fs, int dirfd, const char *dirpath,
-    const char *name, const struct mdm_obj *o, const struct layout *ly,
+    const char *name, const struct mdm_obj *o, const struct courier_modes *ly,
     const char *what, int dry, mdm_change_fn fn, void *arg, char *err,
     size_t errsz)
 {
@@ -997,7 +997,7 @@ enum mdm_result
 mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
     size_t errsz)
 {
-	const struct layout *ly;
+	const struct courier_modes *ly;
 	const char *rel = o->path + o->rel;
 	char sub[PATH_MAX];
 	struct stat st;
@@ -1026,7 +1026,7 @@ mdm_fs_check(struct mdm_fs *fs, const struct mdm_obj *o, char *err,
 		    "alone)", o->path);
 		return MDM_R_FAILED;
 	}
-	ly = layout_of(o->kind);
+	ly = modes_of(o->kind);
 	for (int k = 0; k <= ly->nsubs; k++) {
 		const char *name = k < ly->nsubs ? subs[k] : "maildirfolder";
 		int want_dir = k < ly->nsubs;
@@ -1104,7 +1104,7 @@ mdm_fs_make(struct mdm_fs *fs, const struct mdm_obj *o, int dry,
 	if (o->kind == MDM_LINK)
 		return make_link(fs, dirfd, dirpath, name, o, dry, fn, arg, err,
 		    errsz);
-	return make_dir(fs, dirfd, dirpath, name, o, layout_of(o->kind),
+	return make_dir(fs, dirfd, dirpath, name, o, modes_of(o->kind),
 	    mdm_kind_name(o->kind), dry, fn, arg, err, errsz);
 }
 
@@ -1248,7 +1248,7 @@ mdm_fs_make_folder(struct mdm_fs *fs, const char *maildir, const char *name,
     int dry, mdm_change_fn fn, void *arg, char *err, size_t errsz)
 {
 	/* maildirmake -f NAME: private, as an IMAP CREATE makes it. */
-	static const struct layout private_folder = { 0700, 0700, 3, 1 };
+	static const struct courier_modes private_folder = { 0700, 0700, 3, 1 };
 	enum safepath_err e;
 	struct mdm_obj o;
 	char dname[NAME_MAX + 1], path[PATH_MAX];

@@ -75,11 +75,11 @@ struct collect {
 	size_t n, cap;
 };
 
-static struct mdm_val *
+static struct layout_val *
 copy_vals(const struct lentry *le, const char *attr, size_t *n)
 {
 	const struct lval *lv;
-	struct mdm_val *v;
+	struct layout_val *v;
 
 	*n = lentry_values(le, attr, &lv);
 	if (*n == 0)
@@ -97,6 +97,7 @@ copy_vals(const struct lentry *le, const char *attr, size_t *n)
 static int
 collect_entry(const struct lentry *le, void *arg)
 {
+	const struct layout_profile *pf = layout_profile(NULL);
 	struct collect *c = arg;
 	struct mdm_entry *e;
 	const struct lval *lv;
@@ -108,14 +109,14 @@ collect_entry(const struct lentry *le, void *arg)
 	e = &c->v[c->n++];
 	memset(e, 0, sizeof(*e));
 	e->dn = xstrdup(lentry_dn(le));
-	e->status = copy_vals(le, "accountStatus", &e->n_status);
+	e->status = copy_vals(le, pf->status_attr, &e->n_status);
 	/* Only shared entries are looked up by DN (seeAlso). */
-	if (mdm_entry_status(e) == MDM_ST_SHARED)
+	if (layout_status(pf, e->status, e->n_status) == LAYOUT_SHARED)
 		e->ndn = ldapconn_dn_normalize(e->dn);
-	e->mms = copy_vals(le, "mailMessageStore", &e->n_mms);
-	e->uid = copy_vals(le, "uid", &e->n_uid);
-	e->cn = copy_vals(le, "cn", &e->n_cn);
-	e->pob = copy_vals(le, "postOfficeBox", &e->n_pob);
+	e->mms = copy_vals(le, pf->store_attr, &e->n_mms);
+	e->uid = copy_vals(le, pf->folder_attr, &e->n_uid);
+	e->cn = copy_vals(le, pf->nick_attr, &e->n_cn);
+	e->pob = copy_vals(le, pf->box_attr, &e->n_pob);
 	e->n_see = lentry_values(le, "seeAlso", &lv);
 	if (e->n_see > 0) {
 		e->see = xcalloc(e->n_see, sizeof(char *));
@@ -133,7 +134,7 @@ collect_entry(const struct lentry *le, void *arg)
 }
 
 static void
-free_vals(struct mdm_val *v, size_t n)
+free_vals(struct layout_val *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i].p);
@@ -402,10 +403,11 @@ main(int argc, char **argv)
 	prm.shared_maildirs_dir = cfg->shared_maildirs_dir;
 	pl = mdm_plan_build(col.v, col.n, &prm);
 	for (size_t i = 0; i < col.n; i++) {
-		enum mdm_status s = mdm_entry_status(&col.v[i]);
+		enum layout_status s = layout_status(NULL, col.v[i].status,
+		    col.v[i].n_status);
 
-		nactive += s == MDM_ST_ACTIVE;
-		nshared += s == MDM_ST_SHARED;
+		nactive += s == LAYOUT_ACTIVE;
+		nshared += s == LAYOUT_SHARED;
 	}
 	for (size_t i = 0; i < mdm_plan_nproblems(pl); i++) {
 		const struct mdm_problem *p = mdm_plan_problem(pl, i);

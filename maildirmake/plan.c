@@ -2,11 +2,10 @@
  * plan: what the directory asks ldap-maildirmake to build (see plan.h).
  *
  * Three steps, all in memory:
- *  1. each entry is checked alone: paths through safepath (absolute,
- *     normalized, inside mail_base), folder names, the nickname; a shared
- *     entry's mailMessageStore must lie two levels or more below
- *     <mail_base>/<shared_dir>/.  A failing entry gets one problem and is
- *     out.
+ *  1. each entry is checked alone by common/layout (the account layout
+ *     every program shares: paths, folder names, the nickname).  A
+ *     failing entry gets one problem, the first reason layout gives, and
+ *     is out.
  *  2. the objects of the remaining entries go into one table keyed by
  *     path (parents added as plain directories on the way).  Two entries
  *     that want different things at one path (a maildir here, a parent
@@ -21,7 +20,6 @@
  * The same path wanted twice as the same thing is one object (two people
  * with one maildir, a postOfficeBox equal to the uid).
  */
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +28,8 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/layout.h"
 #include "common/log.h"
-#include "common/safepath.h"
 #include "maildirmake/plan.h"
 
 struct idxlist {
@@ -42,14 +40,9 @@ struct idxlist {
 /* What one good entry wants, worked out once in step 1. */
 struct info {
 	int bad;
-	enum mdm_status st;
-	char *maildir;		/* active: its maildir; shared: NULL */
-	char *sdir;		/* shared: S */
-	char *link;		/* shared: P without its "/" */
-	char *target;		/* shared: S/.UID */
+	enum layout_status st;
+	struct layout lay;	/* maildir; shared, link, target, folders */
 	char *nick;		/* shared: nickname */
-	char **folders;		/* shared: S/.UID, S/.BOX... */
-	size_t nfolders;
 };
 
 struct mdm_plan {
@@ -75,30 +68,14 @@ struct mdm_plan {
 
 /* ---- small helpers ---- */
 
-enum mdm_status
-mdm_entry_status(const struct mdm_entry *e)
-{
-	if (e->n_status != 1)
-		return MDM_ST_OTHER;
-	if (e->status[0].len == 6 && strncasecmp(e->status[0].p, "active", 6)
-	    == 0)
-		return MDM_ST_ACTIVE;
-	if (e->status[0].len == 6 && strncasecmp(e->status[0].p, "shared", 6)
-	    == 0)
-		return MDM_ST_SHARED;
-	return MDM_ST_OTHER;
-}
-
 char *
 mdm_nickname(const char *cn, size_t len)
 {
-	char *nick = xmalloc(len + 1);
+	struct layout_val v = { (char *)cn, len };
+	struct layout_problem why;
+	char *nick = layout_nickname(&v, 1, &why);
 
-	for (size_t i = 0; i < len; i++)
-		nick[i] = (cn[i] == ' ' || cn[i] == '.' || cn[i] == '/') ?
-		    '_' : cn[i];
-	nick[len] = '\0';
-	return nick;
+	return nick != NULL ? nick : xstrndup(cn, len);
 }
 
 const char *
@@ -126,12 +103,6 @@ idx_push(struct idxlist *l, size_t v)
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
 	l->v[l->n++] = v;
-}
-
-static char *
-printable(char *out, size_t outsz, const struct mdm_val *v)
-{
-	return log_printable(out, outsz, v->p, v->len);
 }
 
 static void
@@ -169,191 +140,43 @@ problem(struct mdm_plan *pl, size_t entry, const char *fmt, ...)
 
 /* ---- step 1: one entry alone ---- */
 
-/* The mailMessageStore of e, checked: a fresh absolute path without the
- * trailing "/", *relpos the offset below mail_base.  NULL and a problem
- * when it cannot be used. */
-static char *
-check_mms(struct mdm_plan *pl, size_t i, const struct mdm_entry *e,
-    const struct mdm_params *prm, size_t *relpos)
-{
-	char shown[LOG_PRINTABLE_SIZE];
-	enum safepath_err err;
-	const struct mdm_val *v;
-
-	if (e->n_mms != 1) {
-		problem(pl, i, "has %zu mailMessageStore values, needs "
-		    "exactly one", e->n_mms);
-		return NULL;
-	}
-	v = &e->mms[0];
-	err = safepath_under(prm->mail_base, v->p, v->len, relpos);
-	if (err != SAFEPATH_OK) {
-		problem(pl, i, "mailMessageStore \"%s\" %s%s%s",
-		    printable(shown, sizeof(shown), v), safepath_strerror(err),
-		    err == SAFEPATH_OUTSIDE ? " " : "",
-		    err == SAFEPATH_OUTSIDE ? prm->mail_base : "");
-		return NULL;
-	}
-	if (v->p[v->len - 1] != '/') {
-		/* virtual(8) would write an mbox file there, not a maildir. */
-		problem(pl, i, "mailMessageStore \"%s\" does not end in \"/\" "
-		    "(not a maildir)", printable(shown, sizeof(shown), v));
-		return NULL;
-	}
-	return xstrndup(v->p, v->len - 1);
-}
-
-static int
-check_folder(struct mdm_plan *pl, size_t i, const char *attr,
-    const struct mdm_val *v)
-{
-	char shown[LOG_PRINTABLE_SIZE];
-	enum safepath_err err = safepath_folder(v->p, v->len);
-
-	if (err == SAFEPATH_OK)
-		return 0;
-	problem(pl, i, "%s \"%s\" cannot be a folder name: it %s", attr,
-	    printable(shown, sizeof(shown), v), safepath_strerror(err));
-	return -1;
-}
-
-static char *
-join(const char *a, const char *sep, const char *b, size_t blen)
-{
-	struct buf x = BUF_INIT;
-	char *s;
-
-	buf_puts(&x, a);
-	buf_puts(&x, sep);
-	buf_append(&x, b, blen);
-	s = xstrdup(buf_str(&x));
-	buf_free(&x);
-	return s;
-}
-
-static void
-check_shared(struct mdm_plan *pl, size_t i, const struct mdm_entry *e,
-    const struct mdm_params *prm, struct info *in)
-{
-	char shown[LOG_PRINTABLE_SIZE];
-	size_t rel, sl = strlen(prm->shared_dir), bl = strlen(prm->mail_base);
-	const char *r, *last;
-	char *p, *sdir = NULL;
-	struct buf b = BUF_INIT;
-	const struct mdm_val *cn;
-
-	if ((p = check_mms(pl, i, e, prm, &rel)) == NULL)
-		goto bad;
-	/* P = <mail_base>/<shared_dir>/X.../L: at least X and L. */
-	r = p + rel;
-	if (strncmp(r, prm->shared_dir, sl) != 0 || r[sl] != '/' ||
-	    (last = strrchr(r, '/')) == r + sl) {
-		problem(pl, i, "mailMessageStore \"%s\" of a shared entry must "
-		    "lie at least two levels below %s%s%s/",
-		    printable(shown, sizeof(shown), &e->mms[0]),
-		    prm->mail_base, bl == 1 ? "" : "/", prm->shared_dir);
-		goto bad;
-	}
-	if (e->n_uid != 1) {
-		problem(pl, i, "has %zu uid values, a shared entry needs "
-		    "exactly one", e->n_uid);
-		goto bad;
-	}
-	if (check_folder(pl, i, "uid", &e->uid[0]) != 0)
-		goto bad;
-	for (size_t k = 0; k < e->n_pob; k++)
-		if (check_folder(pl, i, "postOfficeBox", &e->pob[k]) != 0)
-			goto bad;
-	if (e->n_cn == 0) {
-		problem(pl, i, "has no cn (the nickname of its shared "
-		    "maildir)");
-		goto bad;
-	}
-	/* The first cn, as the server sent it, names the shared maildir. */
-	cn = &e->cn[0];
-	if (cn->len == 0 || memchr(cn->p, '\0', cn->len) != NULL ||
-	    !safepath_utf8(cn->p, cn->len)) {
-		problem(pl, i, "cn \"%s\" cannot be a nickname (empty, NUL or "
-		    "not UTF-8)", printable(shown, sizeof(shown), cn));
-		goto bad;
-	}
-	for (size_t k = 0; k < cn->len; k++)
-		if ((unsigned char)cn->p[k] < 0x20 || cn->p[k] == 0x7f) {
-			problem(pl, i, "cn \"%s\" cannot be a nickname (control "
-			    "character)", printable(shown, sizeof(shown), cn));
-			goto bad;
-		}
-
-	/* S: the parent of P, <shared_dir> replaced by <shared_maildirs_dir>. */
-	buf_append(&b, p, rel);
-	buf_puts(&b, prm->shared_maildirs_dir);
-	buf_append(&b, r + sl, (size_t)(last - (r + sl)));
-	sdir = xstrdup(buf_str(&b));
-	buf_free(&b);
-	/* Its folders must stay within PATH_MAX too. */
-	for (size_t k = 0; k <= e->n_pob; k++) {
-		size_t fl = k == 0 ? e->uid[0].len : e->pob[k - 1].len;
-
-		if (strlen(sdir) + 2 + fl >= PATH_MAX) {
-			problem(pl, i, "mailMessageStore \"%s\" is too long "
-			    "for its shared folders", printable(shown,
-			    sizeof(shown), &e->mms[0]));
-			goto bad;
-		}
-	}
-	in->sdir = sdir;
-	in->link = p;
-	in->target = join(sdir, "/.", e->uid[0].p, e->uid[0].len);
-	in->nick = mdm_nickname(cn->p, cn->len);
-	in->folders = xcalloc(1 + e->n_pob, sizeof(char *));
-	in->folders[in->nfolders++] = xstrdup(in->target);
-	for (size_t k = 0; k < e->n_pob; k++)
-		in->folders[in->nfolders++] = join(sdir, "/.", e->pob[k].p,
-		    e->pob[k].len);
-	return;
-bad:
-	free(p);
-	free(sdir);
-	in->bad = 1;
-}
-
+/* The entry by common/layout; the first reason that refuses it, if any,
+ * is its problem. */
 static void
 check_entry(struct mdm_plan *pl, size_t i, const struct mdm_entry *e,
     const struct mdm_params *prm, struct info *in)
 {
-	size_t rel;
+	const struct layout_profile *pf = layout_profile(NULL);
+	struct layout_params lp = { prm->mail_base, prm->shared_dir,
+	    prm->shared_maildirs_dir };
+	struct layout_entry le = { e->status, e->n_status, e->mms, e->n_mms,
+	    e->uid, e->n_uid, e->pob, e->n_pob };
+	struct layout_problem why;
+	const struct layout_problem *p = NULL;
+	struct buf text = BUF_INIT;
 
 	memset(in, 0, sizeof(*in));
-	in->st = mdm_entry_status(e);
-	if (e->n_status > 1) {
-		problem(pl, i, "has %zu accountStatus values", e->n_status);
-		in->bad = 1;
+	layout_build(pf, &lp, &le, &in->lay);
+	in->st = in->lay.status;
+	if (in->lay.ok && in->st == LAYOUT_SHARED &&
+	    (in->nick = layout_nickname(e->cn, e->n_cn, &why)) == NULL)
+		p = &why;
+	for (size_t k = 0; p == NULL && k < in->lay.nprob; k++)
+		if (in->lay.prob[k].refuses)
+			p = &in->lay.prob[k];
+	if (p == NULL)
 		return;
-	}
-	switch (in->st) {
-	case MDM_ST_ACTIVE:
-		if ((in->maildir = check_mms(pl, i, e, prm, &rel)) == NULL)
-			in->bad = 1;
-		break;
-	case MDM_ST_SHARED:
-		check_shared(pl, i, e, prm, in);
-		break;
-	case MDM_ST_OTHER:
-		break;		/* inactive or unknown: nothing to build */
-	}
+	layout_problem_text(pf, &lp, p, &text);
+	problem(pl, i, "%s", buf_str(&text));
+	buf_free(&text);
+	in->bad = 1;
 }
 
 static void
 info_free(struct info *in)
 {
-	free(in->maildir);
-	free(in->sdir);
-	free(in->link);
-	free(in->target);
+	layout_free(&in->lay);
 	free(in->nick);
-	for (size_t k = 0; k < in->nfolders; k++)
-		free(in->folders[k]);
-	free(in->folders);
 }
 
 /* ---- step 2: the table ---- */
@@ -583,6 +406,8 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
     const struct dnidx *shared, size_t nshared)
 {
 	size_t newbad = 0, o, s;
+	struct layout_params lp = { prm->mail_base, prm->shared_dir,
+	    prm->shared_maildirs_dir };
 	struct hit *hit;
 	char *base;
 	int ok;
@@ -591,13 +416,11 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 
 	/* <mail_base>/<shared_dir> and <shared_maildirs_dir>, always. */
 	ok = 1;
-	base = join(prm->mail_base, strlen(prm->mail_base) == 1 ? "" : "/",
-	    prm->shared_dir, strlen(prm->shared_dir));
+	base = layout_base_join(&lp, prm->shared_dir);
 	want(pl, prm, MDM_DIR, base, base, NULL, MDM_NONE, MDM_NONE,
 	    MDM_NONE);
 	free(base);
-	base = join(prm->mail_base, strlen(prm->mail_base) == 1 ? "" : "/",
-	    prm->shared_maildirs_dir, strlen(prm->shared_maildirs_dir));
+	base = layout_base_join(&lp, prm->shared_maildirs_dir);
 	want(pl, prm, MDM_DIR, base, base, NULL, MDM_NONE, MDM_NONE,
 	    MDM_NONE);
 	free(base);
@@ -607,10 +430,10 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 	for (size_t i = 0; i < n; i++)
 		hit[i].at = MDM_NONE;
 	for (size_t i = 0; i < n; i++) {
-		if (in[i].bad || in[i].st != MDM_ST_ACTIVE)
+		if (in[i].bad || in[i].st != LAYOUT_ACTIVE)
 			continue;
 		ok = 1;
-		want_node(pl, prm, MDM_MAILDIR, in[i].maildir, NULL, MDM_NONE,
+		want_node(pl, prm, MDM_MAILDIR, in[i].lay.maildir, NULL, MDM_NONE,
 		    i, &ok);
 		if (!ok)
 			set_hit(pl, &hit[i]);
@@ -619,18 +442,18 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t so, uo = MDM_NONE;
 
-		if (in[i].bad || in[i].st != MDM_ST_SHARED)
+		if (in[i].bad || in[i].st != LAYOUT_SHARED)
 			continue;
 		ok = 1;
-		so = want_node(pl, prm, MDM_SHARABLE, in[i].sdir, NULL,
+		so = want_node(pl, prm, MDM_SHARABLE, in[i].lay.shared, NULL,
 		    MDM_NONE, i, &ok);
 		if (!ok) {
 			set_hit(pl, &hit[i]);
 			continue;
 		}
-		for (size_t k = 0; ok && k < in[i].nfolders; k++) {
-			o = want(pl, prm, MDM_FOLDER, in[i].folders[k],
-			    in[i].folders[k], NULL, so, MDM_NONE, i);
+		for (size_t k = 0; ok && k < in[i].lay.nfolders; k++) {
+			o = want(pl, prm, MDM_FOLDER, in[i].lay.folders[k],
+			    in[i].lay.folders[k], NULL, so, MDM_NONE, i);
 			if (o == MDM_NONE) {
 				ok = 0;
 				set_hit(pl, &hit[i]);
@@ -640,7 +463,7 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 		}
 		if (!ok)
 			continue;
-		want_node(pl, prm, MDM_LINK, in[i].link, in[i].target, uo, i,
+		want_node(pl, prm, MDM_LINK, in[i].lay.link, in[i].lay.target, uo, i,
 		    &ok);
 		if (!ok)
 			set_hit(pl, &hit[i]);
@@ -650,9 +473,9 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 		size_t mo;
 
 		if (in[i].bad || hit[i].at != MDM_NONE ||
-		    in[i].st != MDM_ST_ACTIVE)
+		    in[i].st != LAYOUT_ACTIVE)
 			continue;
-		mo = tab_find(pl, in[i].maildir);
+		mo = tab_find(pl, in[i].lay.maildir);
 		for (size_t k = 0; k < e[i].n_see; k++) {
 			struct buf key = BUF_INIT, line = BUF_INIT;
 
@@ -661,16 +484,16 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 			s = shared_find(shared, nshared, e[i].see[k]);
 			if (s == MDM_NONE || in[s].bad || hit[s].at != MDM_NONE)
 				continue;
-			buf_puts(&key, in[i].maildir);
+			buf_puts(&key, in[i].lay.maildir);
 			buf_puts(&key, "\t");
 			buf_puts(&key, in[s].nick);
 			buf_puts(&line, in[s].nick);
 			buf_putc(&line, '\t');
-			buf_puts(&line, in[s].sdir);
+			buf_puts(&line, in[s].lay.shared);
 			buf_putc(&line, '\n');
-			o = want(pl, prm, MDM_SUBSCRIBE, in[i].maildir,
+			o = want(pl, prm, MDM_SUBSCRIBE, in[i].lay.maildir,
 			    buf_str(&key), buf_str(&line), mo,
-			    tab_find(pl, in[s].sdir), i);
+			    tab_find(pl, in[s].lay.shared), i);
 			if (o == MDM_NONE && hit[i].at == MDM_NONE)
 				set_hit(pl, &hit[i]);
 			buf_free(&key);
@@ -758,7 +581,7 @@ mdm_plan_build(const struct mdm_entry *e, size_t n,
 	pl->eobj = xcalloc(n ? n : 1, sizeof(*pl->eobj));
 	for (size_t i = 0; i < n; i++) {
 		check_entry(pl, i, &e[i], prm, &in[i]);
-		if (in[i].st == MDM_ST_SHARED && e[i].ndn != NULL) {
+		if (in[i].st == LAYOUT_SHARED && e[i].ndn != NULL) {
 			shared[nshared].ndn = e[i].ndn;
 			shared[nshared].entry = i;
 			nshared++;

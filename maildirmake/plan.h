@@ -15,28 +15,23 @@
 
 #include <stddef.h>
 
-#define MDM_NONE ((size_t)-1)
+#include "common/layout.h"
 
-/* One attribute value as the directory sent it (p NUL-terminated; a NUL
- * inside is possible and refused by the checks). */
-struct mdm_val {
-	char *p;
-	size_t len;
-};
+#define MDM_NONE ((size_t)-1)
 
 /* One entry of the account leaf, as read. */
 struct mdm_entry {
 	char *dn;		/* as sent */
 	char *ndn;		/* ldapconn_dn_normalize(dn); NULL if invalid */
-	struct mdm_val *status;	/* accountStatus */
+	struct layout_val *status;	/* accountStatus */
 	size_t n_status;
-	struct mdm_val *mms;	/* mailMessageStore */
+	struct layout_val *mms;	/* mailMessageStore */
 	size_t n_mms;
-	struct mdm_val *uid;
+	struct layout_val *uid;
 	size_t n_uid;
-	struct mdm_val *cn;
+	struct layout_val *cn;
 	size_t n_cn;
-	struct mdm_val *pob;	/* postOfficeBox */
+	struct layout_val *pob;	/* postOfficeBox */
 	size_t n_pob;
 	char **see;		/* seeAlso, normalized (NULL: not a DN) */
 	size_t n_see;
@@ -90,12 +85,8 @@ const struct mdm_problem *mdm_plan_problem(const struct mdm_plan *pl,
 size_t mdm_plan_entry_objs(const struct mdm_plan *pl, size_t entry,
     const size_t **objs);
 
-/* "active", "shared" or anything else, case-insensitively. */
-enum mdm_status { MDM_ST_OTHER, MDM_ST_ACTIVE, MDM_ST_SHARED };
-enum mdm_status mdm_entry_status(const struct mdm_entry *e);
-
-/* The shared-maildirs nickname for a cn: every " ", "." and "/" turned
- * into "_", everything else kept (UTF-8 included).  A fresh string. */
+/* The shared-maildirs nickname for a cn (layout_nickname; a cn that
+ * cannot be one is returned as it is).  A fresh string. */
 char *mdm_nickname(const char *cn, size_t len);
 
 /* A short name of a kind ("maildir", "sharable maildir", ...). */

@@ -93,10 +93,21 @@ MUTANTS = [
         name="maildir-mode-0755",
         why="a maildir is 0700, as Courier's maildirmake makes it",
         file="maildirmake/maildir.c",
-        old="static const struct layout maildir = { 0700, 0700, 3, 0 };",
-        new="static const struct layout maildir = { 0755, 0700, 3, 0 };",
+        old="static const struct courier_modes maildir = "
+            "{ 0700, 0700, 3, 0 };",
+        new="static const struct courier_modes maildir = "
+            "{ 0755, 0700, 3, 0 };",
         tests=["test_maildirmake.py"],
         only=["courier layout", "differential"],
+    ),
+    dict(
+        name="layout-shared-flat-accepted",
+        why="a shared store lies two levels below <mail_base>/<shared_dir>/"
+            " (one layout rule for ldap-maildirmake, lint and route)",
+        file="common/layout.c",
+        old="\tif (last == NULL)\n\t\treturn LAYOUT_SHARED_FLAT;",
+        new="\tif (last == NULL)\n\t\tlast = rest;",
+        tests=["t_layout", "t_lint", "t_plan"],
     ),
     dict(
         name="shared-maildirs-dir-ignored",

@@ -22,10 +22,10 @@ struct spec {
 	const char *dn, *status, *mms, *uid, *cn, *pob, *see;
 };
 
-static struct mdm_val *
+static struct layout_val *
 vals(const char *s, size_t *n)
 {
-	struct mdm_val *v = NULL;
+	struct layout_val *v = NULL;
 	const char *p, *bar;
 
 	*n = 0;
@@ -46,7 +46,7 @@ vals(const char *s, size_t *n)
 static void
 mk(struct mdm_entry *e, const struct spec *s)
 {
-	struct mdm_val *see;
+	struct layout_val *see;
 
 	memset(e, 0, sizeof(*e));
 	e->dn = xstrdup(s->dn);
@@ -68,7 +68,7 @@ mk(struct mdm_entry *e, const struct spec *s)
 }
 
 static void
-fv(struct mdm_val *v, size_t n)
+fv(struct layout_val *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i].p);
@@ -289,12 +289,12 @@ static const struct pcase cases[] = {
 	{ "shared entry outside shared_dir", {
 	    { "cn=t,o=c", "shared", "/vmail/elsewhere/t/in/", "in", "T", NULL,
 	      NULL },
-	  }, 1, BASEDIRS, "0", "two levels below /vmail/shared/" },
+	  }, 1, BASEDIRS, "0", "is not under /vmail/shared/" },
 
 	{ "shared entry one level below shared_dir", {
 	    { "cn=t,o=c", "shared", "/vmail/shared/in/", "in", "T", NULL,
 	      NULL },
-	  }, 1, BASEDIRS, "0", "two levels" },
+	  }, 1, BASEDIRS, "0", "lies directly in /vmail/shared/" },
 
 	{ "shared entry without cn", {
 	    { "cn=t,o=c", "shared", "/vmail/shared/t/in/", "in", NULL, NULL,
