@@ -69,6 +69,7 @@ enum {
 	G_SHARED_MAILDIRS_DIR,
 	G_DEFAULT_FOLDERS,
 	G_FAILBACK,			/* failover between ldap_uri entries */
+	G_SYNC, G_PERSIST_FLUSH,	/* RFC 4533 persist sync */
 	G_COUNT
 };
 
@@ -129,6 +130,8 @@ static int set_component(struct pstate *, int, const char *);
 static int set_sasl_mech(struct pstate *, int, const char *);
 static int set_authz_id(struct pstate *, int, const char *);
 static int set_folders(struct pstate *, int, const char *);
+static int set_sync(struct pstate *, int, const char *);
+static int set_ms(struct pstate *, int, const char *);
 static int include(struct pstate *, const char *, struct buf *);
 
 #define G(name, def, fn, field, min, max) \
@@ -199,6 +202,10 @@ static const struct gparam gparams[G_COUNT] = {
 	[G_DEFAULT_FOLDERS] = G("default_folders", "", set_folders,
 	    default_folders, 0, 0),
 	[G_FAILBACK] = G("failback", "60", set_int, failback, 1, 86400),
+	[G_SYNC] = G("sync", "poll", set_sync, sync, 0, 0),
+	/* seconds with up to 3 decimals, kept in ms */
+	[G_PERSIST_FLUSH] = G("persist_flush", "0.5", set_ms, persist_flush,
+	    10, 60000),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);
@@ -520,6 +527,55 @@ set_int(struct pstate *ps, int i, const char *v)
 		    gp->name, show(ps, 0, v), gp->min, gp->max);
 	}
 	*GFIELD(ps, i, int) = (int)n;
+	return 0;
+}
+
+static int
+set_sync(struct pstate *ps, int i, const char *v)
+{
+	enum cfg_sync t;
+
+	if (strcasecmp(v, "poll") == 0)
+		t = CFG_SYNC_POLL;
+	else if (strcasecmp(v, "persist") == 0)
+		t = CFG_SYNC_PERSIST;
+	else
+		return err(ps, "%s: \"%s\" must be one of poll, persist",
+		    gparams[i].name, show(ps, 0, v));
+	*GFIELD(ps, i, enum cfg_sync) = t;
+	return 0;
+}
+
+/* Seconds with up to three decimals ("0.5"), kept in milliseconds. */
+static int
+set_ms(struct pstate *ps, int i, const char *v)
+{
+	const struct gparam *gp = &gparams[i];
+	const char *p = v;
+	long long ms = 0;
+	int frac = 0;
+
+	for (; *p >= '0' && *p <= '9' && ms <= gp->max; p++)
+		ms = ms * 10 + (*p - '0');
+	ms *= 1000;
+	if (*p == '.' && p > v) {
+		int scale = 100;
+
+		for (p++; *p >= '0' && *p <= '9' && frac < 3; p++, frac++) {
+			ms += (*p - '0') * scale;
+			scale /= 10;
+		}
+		if (frac == 0)
+			p = v;		/* "1." */
+	}
+	if (p == v || *p != '\0')
+		return err(ps, "%s: \"%s\" is not a number of seconds (at most "
+		    "3 decimals)", gp->name, show(ps, 0, v));
+	if (ms < gp->min || ms > gp->max)
+		return err(ps, "%s: \"%s\" is out of range (%lld.%03lld.."
+		    "%lld s)", gp->name, show(ps, 0, v), gp->min / 1000,
+		    gp->min % 1000, gp->max / 1000);
+	*GFIELD(ps, i, int) = (int)ms;
 	return 0;
 }
 
@@ -1699,6 +1755,9 @@ check_all(struct pstate *ps)
 		return errat(ps, ps->gline[G_BIND_DN], "bind_dn needs bind_pw "
 		    "or bind_pw_file");
 	cfg->bind_pw_file_line = ps->gline[G_BIND_PW_FILE];
+	/* With persist sync, refresh is a safety full reload. */
+	if (cfg->sync == CFG_SYNC_PERSIST && ps->gline[G_REFRESH] == 0)
+		cfg->refresh = CFG_PERSIST_REFRESH;
 	if (strcmp(cfg->shared_dir, cfg->shared_maildirs_dir) == 0) {
 		a = ps->gline[G_SHARED_DIR];
 		b = ps->gline[G_SHARED_MAILDIRS_DIR];

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #define CFG_DEFAULT_PATH "/etc/ldapmail/ldapmail.conf"
+#define CFG_PERSIST_REFRESH 3600	/* refresh's default with persist */
 
 struct strlist {
 	char **v;	/* v[n] == NULL when n > 0: usable as an attrs list */
@@ -27,6 +28,7 @@ struct strlist {
 
 enum cfg_tls { CFG_TLS_NO, CFG_TLS_STARTTLS, CFG_TLS_LDAPS };
 enum cfg_scope { CFG_SCOPE_BASE, CFG_SCOPE_ONE, CFG_SCOPE_SUB };
+enum cfg_sync { CFG_SYNC_POLL, CFG_SYNC_PERSIST };
 enum cfg_kind { CFG_KIND_ADDRESS, CFG_KIND_DOMAIN, CFG_KIND_PLAIN };
 
 /* A listening endpoint: unix:PATH or inet:HOST:PORT. */
@@ -85,7 +87,9 @@ struct cfg {
 	size_t n_tcp_listen;
 
 	char *cache_dir;
-	int refresh;
+	int refresh;			/* persist: the safety full reload */
+	enum cfg_sync sync;		/* poll: rebuild every refresh s */
+	int persist_flush;		/* ms: changes coalesced into a commit */
 	int miss_lookup;
 	int negative_ttl;
 	int min_refresh;

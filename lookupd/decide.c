@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "lookupd/decide.h"
 #include "lookupd/kcache.h"
+#include "lookupd/overlay.h"
 #include "lookupd/snapshot.h"
 
 static void
@@ -27,7 +28,8 @@ decided(struct decision *d, enum decide_from from, enum result res,
 /* The snapshot's steps.  1 when one of them holds the key. */
 static int
 from_snapshot(const struct cfg *cfg, struct snapshot *snap,
-    const struct walk *w, time_t now, struct decision *d)
+    const struct overlay *ov, const struct walk *w, time_t now,
+    struct decision *d)
 {
 	if (snap == NULL)
 		return 0;
@@ -37,8 +39,14 @@ from_snapshot(const struct cfg *cfg, struct snapshot *snap,
 	}
 	d->snap = DECIDE_SNAP_USED;
 	for (size_t i = 0; i < w->n; i++) {
-		int r = snapshot_get(snap, w->step[i], w->steplen[i], &d->val,
+		int r = overlay_get(ov, w->step[i], w->steplen[i], &d->val,
 		    &d->vlen);
+
+		if (r < 0)
+			continue;	/* deleted since the file was written */
+		if (r == 0)
+			r = snapshot_get(snap, w->step[i], w->steplen[i],
+			    &d->val, &d->vlen);
 
 		if (r < 0) {
 			d->snap = DECIDE_SNAP_DAMAGED;
@@ -82,8 +90,9 @@ from_memory(const struct decide_mem *mem, const struct walk *w, time_t now,
 
 void
 decide(const struct cfg *cfg, const struct cfg_map *m, const char *key,
-    size_t keylen, struct snapshot *snap, const struct decide_mem *mem,
-    time_t now, struct walk *w, struct decision *d)
+    size_t keylen, struct snapshot *snap, const struct overlay *ov,
+    const struct decide_mem *mem, time_t now, struct walk *w,
+    struct decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	memset(w, 0, sizeof(*w));
@@ -96,7 +105,8 @@ decide(const struct cfg *cfg, const struct cfg_map *m, const char *key,
 		decided(d, DECIDE_RULES, RES_NOTFOUND, NULL);
 		return;
 	}
-	if (from_snapshot(cfg, snap, w, now, d) || from_memory(mem, w, now, d))
+	if (from_snapshot(cfg, snap, ov, w, now, d) ||
+	    from_memory(mem, w, now, d))
 		return;
 	if (!cfg->miss_lookup) {
 		/* Without a usable snapshot, "not found" would be a guess. */

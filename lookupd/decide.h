@@ -4,8 +4,9 @@
  * decide(), so route cannot say what the daemon would not answer.
  *
  * In order: the key rules (maps_walk: a key that cannot be in the map is
- * NOTFOUND without looking; no such map is PERM); the map's snapshot,
- * every step of the walk, unless it is older than max_stale (a damaged
+ * NOTFOUND without looking; no such map is PERM); the map's snapshot
+ * (with sync = persist, the changes not in its file yet first), every
+ * step of the walk, unless it is older than max_stale (a damaged
  * one is reported and not used further); the live answers the daemon
  * remembers (a find until the next snapshot, a miss for negative_ttl);
  * with miss_lookup = no, NOTFOUND from a usable snapshot and TEMP without
@@ -26,6 +27,7 @@
 #include "lookupd/result.h"
 
 struct kcache;
+struct overlay;
 struct snapshot;
 
 enum decide_from {
@@ -60,11 +62,13 @@ struct decide_mem {
 };
 
 /* Decide key for map m of cfg (m NULL: no such map) with the map's
- * snapshot (may be NULL) and memory (may be NULL) at now.  *w gets the
+ * snapshot (may be NULL), the persist changes not in it yet (ov, may be
+ * NULL; consulted before it, each step) and memory (may be NULL) at now.  *w gets the
  * walk (free it with maps_walk_free whatever the decision). */
 void decide(const struct cfg *cfg, const struct cfg_map *m, const char *key,
-    size_t keylen, struct snapshot *snap, const struct decide_mem *mem,
-    time_t now, struct walk *w, struct decision *d);
+    size_t keylen, struct snapshot *snap, const struct overlay *ov,
+    const struct decide_mem *mem, time_t now, struct walk *w,
+    struct decision *d);
 
 /* Remember the live answer to w (FOUND at step with the stored value val,
  * or NOTFOUND) so that decide() gives it again; TEMP and PERM are never

@@ -46,6 +46,8 @@
 #include "lookupd/kcache.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
+#include "lookupd/overlay.h"
+#include "lookupd/persist.h"
 #include "lookupd/snapshot.h"
 #include "lookupd/sync.h"
 
@@ -78,10 +80,24 @@ struct snapset {
 	struct cfgref *cr;
 	struct snapshot **snap;		/* per map of cr->cfg, may be NULL */
 	int built;			/* fresh from LDAP (drop live finds) */
+	/* persist: the files of these maps hold the changes up to seq */
+	uint64_t seq;
+	size_t *maps;			/* indexes in cr->cfg->maps */
+	size_t nmaps;
+};
+
+/* Changes a persist stream hands to the loop for the overlays. */
+struct changeset {
+	struct changeset *next;
+	struct cfgref *cr;
+	uint64_t seq;
+	struct uuidx_keys k;
+	struct keybatch b;
 };
 
 struct mapstate {
 	struct snapshot *snap;
+	struct overlay *ov;		/* persist changes not in snap yet */
 	struct decide_mem mem;		/* live answers remembered */
 	unsigned long long count[4];	/* by enum result */
 	unsigned long long snap_hits, cache_hits, live;
@@ -101,7 +117,16 @@ struct engine {
 	size_t queued;
 	struct job *done;		/* finished live jobs */
 	struct snapset *sets;		/* opened snapshots for the loop */
+	struct changeset *changes, **changes_tail;	/* persist */
 	int stop;
+
+	/* sync = persist: the streams; off when the server refused */
+	struct persist *persist;
+	struct cfgref *persist_cr;
+	int persist_on;			/* under mu */
+	int persist_refused;
+	char live_server[NWORKERS][300];	/* per worker, under mu */
+	char build_server[300];
 
 	/* builder state, under mu */
 	struct cfgref *build_cr;
@@ -119,6 +144,7 @@ struct engine {
 
 	pthread_t workers[NWORKERS];
 	int nworkers;
+	int nworkers_up;		/* under mu: numbers the workers */
 	pthread_t builder;
 	int has_builder;
 
@@ -181,8 +207,11 @@ worker_main(void *arg)
 	struct engine *e = arg;
 	struct ldapconn *lc = NULL;
 	struct cfgref *lc_cr = NULL;
+	char server[300];
+	int me;
 
 	pthread_mutex_lock(&e->mu);
+	me = e->nworkers_up++;
 	for (;;) {
 		struct job *j;
 		const struct cfg_map *m;
@@ -223,8 +252,11 @@ worker_main(void *arg)
 		j->ms = clock_ms() - j->t0;
 		if (j->a.res == RES_TEMP && j->a.err[0])
 			set_error(e, "live lookup", j->a.err);
+		(void)ldapconn_current(lc, server, sizeof(server));
 
 		pthread_mutex_lock(&e->mu);
+		if (me < NWORKERS)
+			memcpy(e->live_server[me], server, sizeof(server));
 		if (j->a.unreachable) {
 			e->live_down = 1;
 			e->live_down_at = clock_ms();
@@ -281,6 +313,7 @@ open_set(struct cfgref *cr, int built)
 static void
 snapset_free(struct snapset *s)
 {
+	free(s->maps);
 	for (size_t i = 0; i < s->cr->cfg->n_maps; i++)
 		if (s->snap[i])
 			snapshot_close(s->snap[i]);
@@ -294,6 +327,8 @@ snapset_free(struct snapset *s)
 static int
 build_wanted(const struct engine *e, time_t now)
 {
+	if (e->persist_on)
+		return 0;	/* the persist streams keep them */
 	return e->want_now || now >= e->next_build || (e->want_early &&
 	    now >= e->last_build + e->build_cr->cfg->min_refresh);
 }
@@ -307,7 +342,7 @@ build_due(struct engine *e, time_t now, time_t *wake)
 
 	if (build_wanted(e, now) || e->want_reopen)
 		return 1;
-	*wake = e->next_build;
+	*wake = e->persist_on ? now + 3600 : e->next_build;
 	if (e->want_early && early < *wake)
 		*wake = early;
 	return 0;
@@ -352,6 +387,14 @@ builder_main(void *arg)
 			}
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			ok = sync_build(cr->cfg, lc, NULL, err, sizeof(err)) == 0;
+			{
+				char sv[300];
+
+				(void)ldapconn_current(lc, sv, sizeof(sv));
+				pthread_mutex_lock(&e->mu);
+				memcpy(e->build_server, sv, sizeof(sv));
+				pthread_mutex_unlock(&e->mu);
+			}
 			if (ok)
 				log_info("snapshot of %zu maps rebuilt in %.0f ms",
 				    cr->cfg->n_maps, clock_ms_since(&t0));
@@ -404,6 +447,7 @@ mapstate_free(struct mapstate *ms, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (ms[i].snap)
 			snapshot_close(ms[i].snap);
+		overlay_free(ms[i].ov);
 		kcache_free(ms[i].mem.missed);
 		kcache_free(ms[i].mem.found);
 	}
@@ -416,6 +460,7 @@ mapstate_new(size_t n)
 	struct mapstate *ms = xcalloc(n ? n : 1, sizeof(*ms));
 
 	for (size_t i = 0; i < n; i++) {
+		ms[i].ov = overlay_new();
 		ms[i].mem.missed = kcache_new(CACHE_MAX);
 		ms[i].mem.found = kcache_new(CACHE_MAX);
 	}
@@ -426,6 +471,14 @@ static void
 request_build(struct engine *e, int now_or_early)
 {
 	pthread_mutex_lock(&e->mu);
+	if (e->persist_on) {
+		/* The streams keep the snapshots; a damaged one is
+		 * replaced by a full refresh. */
+		pthread_mutex_unlock(&e->mu);
+		if (now_or_early && e->persist)
+			persist_full(e->persist);
+		return;
+	}
 	if (now_or_early)
 		e->want_now = 1;
 	else
@@ -469,6 +522,149 @@ take_set(struct engine *e, struct snapset *s)
 		if (s->built)
 			kcache_clear(e->ms[k].mem.found);
 	}
+	/* A persist commit: its changes are in the files now. */
+	for (size_t i = 0; i < s->nmaps; i++) {
+		const struct cfg_map *m;
+
+		m = cfg_map_find(cfg, s->cr->cfg->maps[s->maps[i]].name,
+		    strlen(s->cr->cfg->maps[s->maps[i]].name));
+		if (m)
+			overlay_commit(e->ms[m - cfg->maps].ov, s->seq);
+	}
+}
+
+/* Persist changes into the overlays of the current maps. */
+static void
+take_changes(struct engine *e, struct changeset *c)
+{
+	const struct cfg *cfg = e->cur->cfg;
+
+	for (size_t i = 0; i < c->b.n; i++) {
+		const struct keychange *k = &c->b.v[i];
+		const struct cfg_map *m;
+		struct mapstate *ms;
+
+		if (k->map >= c->cr->cfg->n_maps)
+			continue;
+		m = cfg_map_find(cfg, c->cr->cfg->maps[k->map].name,
+		    strlen(c->cr->cfg->maps[k->map].name));
+		if (m == NULL)
+			continue;
+		ms = &e->ms[m - cfg->maps];
+		overlay_keys(ms->ov, &c->k);
+		overlay_apply(ms->ov, c->seq, k, ms->snap);
+		/* A remembered live find may be what just went. */
+		kcache_clear(ms->mem.found);
+	}
+}
+
+static void
+changeset_free(struct changeset *c)
+{
+	keybatch_free(&c->b);
+	cfgref_put(c->cr);
+	free(c);
+}
+
+/* ---- the persist streams' hooks (their threads) ---- */
+
+static void
+hook_changes(void *arg, uint64_t seq, const struct uuidx_keys *k,
+    struct keybatch *b)
+{
+	struct engine *e = arg;
+	struct changeset *c = xcalloc(1, sizeof(*c));
+
+	c->seq = seq;
+	c->k = *k;
+	c->b = *b;
+	pthread_mutex_lock(&e->mu);
+	c->cr = cfgref_get(e->persist_cr);
+	*e->changes_tail = c;
+	e->changes_tail = &c->next;
+	wake_loop(e);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void
+hook_committed(void *arg, uint64_t seq, const size_t *maps, size_t n)
+{
+	struct engine *e = arg;
+	struct snapset *s;
+	struct cfgref *cr;
+
+	pthread_mutex_lock(&e->mu);
+	cr = cfgref_get(e->persist_cr);
+	pthread_mutex_unlock(&e->mu);
+	s = open_set(cr, 1);
+	cfgref_put(cr);
+	s->seq = seq;
+	s->maps = xcalloc(n ? n : 1, sizeof(*s->maps));
+	memcpy(s->maps, maps, n * sizeof(*maps));
+	s->nmaps = n;
+	pthread_mutex_lock(&e->mu);
+	s->next = e->sets;
+	e->sets = s;
+	e->builds_ok++;
+	wake_loop(e);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void
+hook_refused(void *arg, const char *why)
+{
+	struct engine *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	snprintf(e->last_error, sizeof(e->last_error), "persist: %s", why);
+	e->last_error_at = time(NULL);
+	e->persist_on = 0;
+	e->persist_refused = 1;
+	e->want_now = 1;
+	pthread_cond_signal(&e->build_cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void
+hook_error(void *arg, const char *why)
+{
+	set_error(arg, "persist", why);
+}
+
+static const struct persist_hooks hooks = {
+	hook_changes, hook_committed, hook_refused, hook_error
+};
+
+/* Start the persist streams for cr (sync = persist); the builder stands
+ * aside while they run. */
+static void
+persist_start(struct engine *e, struct cfgref *cr)
+{
+	char err[512];
+	struct persist *p;
+
+	pthread_mutex_lock(&e->mu);
+	cfgref_put(e->persist_cr);
+	e->persist_cr = cfgref_get(cr);
+	e->persist_on = 1;
+	e->persist_refused = 0;
+	pthread_mutex_unlock(&e->mu);
+	p = persist_new(cr->cfg, &hooks, e, err, sizeof(err));
+	if (p == NULL) {
+		log_warn("persist sync not started, polling: %s", err);
+		hook_refused(e, err);
+	}
+	e->persist = p;
+}
+
+static void
+persist_stop(struct engine *e)
+{
+	persist_free(e->persist);
+	e->persist = NULL;
+	pthread_mutex_lock(&e->mu);
+	e->persist_on = 0;
+	pthread_mutex_unlock(&e->mu);
 }
 
 static void
@@ -484,6 +680,7 @@ engine_drain(struct engine *e, engine_done_fn done, void *arg)
 	uint64_t n;
 	struct job *jobs, *j, *next;
 	struct snapset *sets, *s, *snext;
+	struct changeset *chg, *c, *cnext;
 	struct buf out = BUF_INIT;
 	time_t now = time(NULL);
 
@@ -494,8 +691,23 @@ engine_drain(struct engine *e, engine_done_fn done, void *arg)
 	e->done = NULL;
 	sets = e->sets;
 	e->sets = NULL;
+	chg = e->changes;
+	e->changes = NULL;
+	e->changes_tail = &e->changes;
 	pthread_mutex_unlock(&e->mu);
 
+	/* Changes first: a commit in sets may cover them. */
+	for (c = chg; c; c = cnext) {
+		cnext = c->next;
+		take_changes(e, c);
+		changeset_free(c);
+	}
+	/* Oldest set first (the list is newest first). */
+	for (s = sets, sets = NULL; s; s = snext) {
+		snext = s->next;
+		s->next = sets;
+		sets = s;
+	}
 	for (s = sets; s; s = snext) {
 		snext = s->next;
 		take_set(e, s);
@@ -562,8 +774,8 @@ engine_lookup(struct engine *e, const char *map, size_t maplen,
 	time_t now = time(NULL);
 	struct job *j;
 
-	decide(cfg, m, key, keylen, ms ? ms->snap : NULL, ms ? &ms->mem : NULL,
-	    now, &w, &d);
+	decide(cfg, m, key, keylen, ms ? ms->snap : NULL, ms ? ms->ov : NULL,
+	    ms ? &ms->mem : NULL, now, &w, &d);
 	if (d.snap == DECIDE_SNAP_STALE && ms->stale_logged + 60 <= now) {
 		log_warn("snapshot %s is older than max_stale (%d s): not "
 		    "answered from", snapshot_path(ms->snap), cfg->max_stale);
@@ -698,6 +910,7 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 		pthread_condattr_destroy(&ca);
 	}
 	e->queue_tail = &e->queue;
+	e->changes_tail = &e->changes;
 	e->cur = cfgref_new(cfg);
 	e->ms = mapstate_new(cfg->n_maps);
 
@@ -714,6 +927,9 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 
 	e->build_cr = cfgref_get(e->cur);
 	e->next_build = first_build(cfg, e->ms, time(NULL));
+	/* Persist streams keep the snapshots: no build before they say
+	 * the server refuses them. */
+	e->persist_on = cfg->sync == CFG_SYNC_PERSIST;
 
 	for (int i = 0; i < NWORKERS; i++) {
 		r = pthread_create(&e->workers[i], NULL, worker_main, e);
@@ -731,6 +947,8 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 		return NULL;
 	}
 	e->has_builder = 1;
+	if (cfg->sync == CFG_SYNC_PERSIST)
+		persist_start(e, e->cur);
 	return e;
 }
 
@@ -742,6 +960,7 @@ engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
+	persist_stop(e);
 	pthread_mutex_lock(&e->mu);
 	e->stop = 1;
 	pthread_cond_broadcast(&e->work_cv);
@@ -764,6 +983,13 @@ engine_free(struct engine *e)
 		snext = s->next;
 		snapset_free(s);
 	}
+	while (e->changes) {
+		struct changeset *c = e->changes;
+
+		e->changes = c->next;
+		changeset_free(c);
+	}
+	cfgref_put(e->persist_cr);
 	mapstate_free(e->ms, e->cur->cfg->n_maps);
 	cfgref_put(e->build_cr);
 	cfgref_put(e->cur);
@@ -819,10 +1045,13 @@ engine_reload(struct engine *e)
 		ms[i].cache_hits = o->cache_hits;
 		ms[i].live = o->live;
 	}
+	persist_stop(e);
 	mapstate_free(e->ms, old->n_maps);
 	cfgref_put(e->cur);
 	e->cur = cr;
 	e->ms = ms;
+	if (cfg->sync == CFG_SYNC_PERSIST)
+		persist_start(e, cr);
 
 	pthread_mutex_lock(&e->mu);
 	cfgref_put(e->build_cr);
@@ -856,6 +1085,7 @@ engine_stats(struct engine *e, struct buf *out)
 	time_t now = time(NULL);
 	size_t n = e->nlat < LAT_RING ? e->nlat : LAT_RING;
 	unsigned long long live = 0;
+	int refused;
 
 	buf_printf(out, "uptime %ld\n", (long)(now - e->started));
 	for (size_t i = 0; i < cfg->n_maps; i++) {
@@ -895,6 +1125,21 @@ engine_stats(struct engine *e, struct buf *out)
 		buf_puts(out, "live.latency_ms_p50 0\nlive.latency_ms_p99 0\n");
 	}
 	pthread_mutex_lock(&e->mu);
+	refused = e->persist_refused || e->persist == NULL;
+	pthread_mutex_unlock(&e->mu);
+	buf_printf(out, "sync.mode %s\n", cfg->sync != CFG_SYNC_PERSIST ?
+	    "poll" : refused ? "poll (persist refused)" : "persist");
+	if (e->persist)
+		persist_stats(e->persist, out);
+	for (size_t i = 0; i < cfg->n_maps; i++)
+		buf_printf(out, "map.%s.pending_changes %zu\n",
+		    cfg->maps[i].name, overlay_count(e->ms[i].ov));
+	pthread_mutex_lock(&e->mu);
+	for (int i = 0; i < e->nworkers; i++)
+		buf_printf(out, "session.live%d.server %s\n", i,
+		    e->live_server[i][0] ? e->live_server[i] : "-");
+	buf_printf(out, "session.builder.server %s\n",
+	    e->build_server[0] ? e->build_server : "-");
 	buf_printf(out, "snapshot.builds_ok %llu\n", e->builds_ok);
 	buf_printf(out, "snapshot.builds_failed %llu\n", e->builds_failed);
 	buf_printf(out, "ldap.last_error %s\n",

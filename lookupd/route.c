@@ -1328,7 +1328,7 @@ real_lookup(void *ctx, const char *map, const char *key,
 	struct buf lval = BUF_INIT, ldns = BUF_INIT;
 
 	decide(cfg, m, key, strlen(key), ss && ss->st == SNAP_OK ? ss->s :
-	    NULL, NULL, x->now, &w, &d);
+	    NULL, NULL, NULL, x->now, &w, &d);
 	memset(&la, 0, sizeof(la));
 	la.value = &lval;
 	la.dns = &ldns;

@@ -27,8 +27,8 @@ struct group {
 	size_t bad;
 };
 
-static int
-same_read(const struct cfg_map *a, const struct cfg_map *b)
+int
+sync_same_read(const struct cfg_map *a, const struct cfg_map *b)
 {
 	return a->scope == b->scope && strcmp(a->base, b->base) == 0 &&
 	    strcmp(a->filter, b->filter) == 0;
@@ -52,8 +52,8 @@ group_entry(const struct lentry *e, void *arg)
 	return 0;
 }
 
-static void
-conflict(const char *map, const char *key, const char *const *dns,
+void
+sync_conflict(const char *map, const char *key, const char *const *dns,
     size_t ndns, void *arg)
 {
 	struct buf list = BUF_INIT;
@@ -92,7 +92,8 @@ commit_one(void *arg)
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	c->rc = snapwriter_commit(c->w, conflict, NULL, c->err, sizeof(c->err));
+	c->rc = snapwriter_commit(c->w, sync_conflict, NULL, c->err,
+	    sizeof(c->err));
 	c->ms = clock_ms_since(&t0);
 	return NULL;
 }
@@ -165,7 +166,7 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		struct group *g = NULL;
 
 		for (j = 0; j < ng; j++)
-			if (same_read(groups[j].maps[0], m))
+			if (sync_same_read(groups[j].maps[0], m))
 				g = &groups[j];
 		if (g == NULL) {
 			g = &groups[ng++];

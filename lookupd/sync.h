@@ -22,6 +22,13 @@ struct ldapconn;
 int sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
     char *err, size_t errsz);
 
+/* Do maps a and b read the same entries (one search, one persist
+ * stream)? */
+int sync_same_read(const struct cfg_map *a, const struct cfg_map *b);
+/* Report a key left out of a single map (snapwriter's conflict()). */
+void sync_conflict(const char *map, const char *key, const char *const *dns,
+    size_t ndns, void *arg);
+
 /* Create cache_dir (mode 0750) if it is missing; -1 with err set. */
 int sync_cache_dir(const struct cfg *cfg, char *err, size_t errsz);
 

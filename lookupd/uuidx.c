@@ -106,6 +106,19 @@ uuidx_key_hash(const struct uuidx *x, const char *key, size_t len)
 	return siphash(x->k0, x->k1, key, len) & UUIDX_HASH_MASK;
 }
 
+void
+uuidx_keys(const struct uuidx *x, struct uuidx_keys *k)
+{
+	k->k0 = x->k0;
+	k->k1 = x->k1;
+}
+
+uint64_t
+uuidx_key_hash_k(const struct uuidx_keys *k, const char *key, size_t len)
+{
+	return siphash(k->k0, k->k1, key, len) & UUIDX_HASH_MASK;
+}
+
 /* ---- records ---- */
 
 static uint32_t *

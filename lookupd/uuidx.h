@@ -40,6 +40,12 @@ void uuidx_free(struct uuidx *x);
 
 /* The 56-bit hash of a key (as the snapshot stores it). */
 uint64_t uuidx_key_hash(const struct uuidx *x, const char *key, size_t len);
+/* The secret of the key hashes, for uuidx_key_hash_k (another thread
+ * can hash keys without touching the index). */
+struct uuidx_keys { uint64_t k0, k1; };
+void uuidx_keys(const struct uuidx *x, struct uuidx_keys *k);
+uint64_t uuidx_key_hash_k(const struct uuidx_keys *k, const char *key,
+    size_t len);
 /* The keyed 64-bit hash of any bytes (digests are built from these). */
 uint64_t uuidx_hash(const struct uuidx *x, const void *p, size_t len);
 

@@ -26,7 +26,8 @@ import ldapmail_test as t                                   # noqa: E402
 
 MAPS = ("domain", "alias", "mailbox")
 PER_MAP = ("found", "notfound", "temp", "perm", "snapshot_hits",
-           "cache_hits", "live_lookups", "snapshot_age", "snapshot_keys")
+           "cache_hits", "live_lookups", "snapshot_age", "snapshot_keys",
+           "pending_changes")
 GLOBAL = ("uptime", "requests.unknown_map", "live.lookups",
           "live.refused_busy", "live.latency_ms_p50", "live.latency_ms_p99",
           "snapshot.builds_ok", "snapshot.builds_failed", "ldap.last_error",
@@ -34,7 +35,10 @@ GLOBAL = ("uptime", "requests.unknown_map", "live.lookups",
           "connections.accepted", "connections.refused",
           "connections.closed_idle", "requests.socketmap", "requests.tcp",
           "requests.bad", "requests.deferred", "requests.pending",
-          "requests.stats", "answers.dropped")
+          "requests.stats", "answers.dropped", "sync.mode",
+          "session.live0.server", "session.live1.server",
+          "session.live2.server", "session.live3.server",
+          "session.builder.server")
 NAMES = ["map.%s.%s" % (m, n) for m in MAPS for n in PER_MAP] + list(GLOBAL)
 
 S = {}

@@ -104,6 +104,8 @@ test_defaults(void)
 	CHECK("tls_require_cert default yes", c->tls_require_cert == 1);
 	CHECK("ldap_timeout default 5", c->ldap_timeout == 5);
 	CHECK("failback default 60", c->failback == 60);
+	CHECK("sync default poll", c->sync == CFG_SYNC_POLL);
+	CHECK("persist_flush default 0.5 s", c->persist_flush == 500);
 	CHECK_STR("domain_base", c->domain_base, "o=d");
 	CHECK_STR("account_base", c->account_base, "o=x");
 	CHECK("socketmap_listen default none", c->n_socketmap_listen == 0 &&
@@ -441,6 +443,21 @@ static const struct ecase errors[] = {
 	  "t.conf:4: failback: \"86401\" is out of range (1..86400)" },
 	{ "failback unit", BASE "failback = 1m\n",
 	  "t.conf:4: failback: \"1m\" is not a decimal number" },
+	{ "sync unknown", BASE "sync = push\n",
+	  "t.conf:4: sync: \"push\" must be one of poll, persist" },
+	{ "persist_flush 0", BASE "persist_flush = 0\n",
+	  "t.conf:4: persist_flush: \"0\" is out of range (0.010..60 s)" },
+	{ "persist_flush 61", BASE "persist_flush = 61\n",
+	  "t.conf:4: persist_flush: \"61\" is out of range (0.010..60 s)" },
+	{ "persist_flush 4 decimals", BASE "persist_flush = 0.0005\n",
+	  "t.conf:4: persist_flush: \"0.0005\" is not a number of seconds "
+	  "(at most 3 decimals)" },
+	{ "persist_flush trailing dot", BASE "persist_flush = 1.\n",
+	  "t.conf:4: persist_flush: \"1.\" is not a number of seconds "
+	  "(at most 3 decimals)" },
+	{ "persist_flush unit", BASE "persist_flush = 1s\n",
+	  "t.conf:4: persist_flush: \"1s\" is not a number of seconds "
+	  "(at most 3 decimals)" },
 	{ "overflow then junk", BASE "refresh = 99999999999999999999x\n",
 	  "t.conf:4: refresh: \"99999999999999999999x\" is not a decimal number" },
 	{ "refresh 0", BASE "refresh = 0\n",
@@ -807,6 +824,23 @@ test_values(void)
 	CHECK("idle_timeout 1", c && c->idle_timeout == 1);
 	CHECK("max_request_size 1000000", c && c->max_request_size == 1000000);
 	CHECK("leading zero is decimal", c && c->refresh == 10);
+	cfg_free(c);
+	c = parse("sync persist", BASE "sync = persist\n");
+	CHECK("sync persist: refresh defaults to 3600", c &&
+	    c->sync == CFG_SYNC_PERSIST && c->refresh == 3600);
+	cfg_free(c);
+	c = parse("sync persist refresh", BASE "refresh = 60\nsync = Persist\n");
+	CHECK("sync persist keeps a refresh given", c &&
+	    c->sync == CFG_SYNC_PERSIST && c->refresh == 60);
+	cfg_free(c);
+	c = parse("persist_flush", BASE "persist_flush = 0.25\n");
+	CHECK("persist_flush 0.25 s", c && c->persist_flush == 250);
+	cfg_free(c);
+	c = parse("persist_flush 60", BASE "persist_flush = 60\n");
+	CHECK("persist_flush 60 s", c && c->persist_flush == 60000);
+	cfg_free(c);
+	c = parse("persist_flush 0.01", BASE "persist_flush = 0.01\n");
+	CHECK("persist_flush 0.01 s", c && c->persist_flush == 10);
 	cfg_free(c);
 	c = parse("failback bounds", BASE "failback = 1\n");
 	CHECK("failback 1", c && c->failback == 1);

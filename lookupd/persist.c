@@ -1,0 +1,833 @@
+/*
+ * persist: sync = persist, one stream per group of maps (see persist.h).
+ *
+ * A group's thread owns everything of its stream: the ldapsync handle,
+ * the persist index (uuidx), the changes not yet committed and, during
+ * a full refresh, one full snapshot writer per map.  The handlers below
+ * run inside ldapsync_run() on that thread.  Only the few words `stats`
+ * shows (server, state, counters) are shared, under the mutex.
+ *
+ * A full refresh is recognised by the stream's reset(): from there on,
+ * entries go to full writers (not to the answers: the old snapshot
+ * answers until the whole new one is committed at the refresh's end).
+ * Otherwise each message becomes key changes (syncapply.h), handed to
+ * the loop at once and kept for the next flush.  A resumed refresh may
+ * hold a present phase: its first message clears the index's marks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/ldapconn.h"
+#include "common/ldapsync.h"
+#include "common/log.h"
+#include "common/synccookie.h"
+#include "lookupd/maps.h"
+#include "lookupd/persist.h"
+#include "lookupd/snapshot.h"
+#include "lookupd/snapwriter.h"
+#include "lookupd/sync.h"
+
+#define RUN_MS		250		/* one ldapsync_run, stop checked */
+#define RETRY_MS	2000		/* after a failed full commit */
+#define INDEX_MAX	((size_t)16 << 30)
+
+struct persist;
+
+struct group {
+	struct persist *p;
+	pthread_t th;
+	int started;
+	const struct cfg_map **maps;
+	size_t *idx;			/* in cfg->maps */
+	size_t n;
+	char name[256];			/* of the cookie and index files */
+
+	struct ldapsync *s;
+	struct uuidx *x;
+	struct syncgroup *g;
+	struct keybatch tmp;		/* one message's changes */
+	struct keybatch pending;	/* since the last flush */
+	double pending_since;		/* clock_ms(); 0: nothing pending */
+	uint64_t pending_seq;
+	struct buf cookie;
+	char cookie_server[300];
+	int cookie_dirty;
+	int in_refresh;			/* marks cleared for this refresh */
+	int full;			/* a full refresh: writers below */
+	struct snapwriter **w;
+	size_t full_entries;
+	int restart;			/* start over with a full refresh */
+	time_t next_full;		/* the safety full reload */
+
+	/* shown by stats, under p->mu */
+	char server[300];
+	const char *state;
+	unsigned long long changes, commits, fulls;
+};
+
+struct persist {
+	const struct cfg *cfg;
+	const struct persist_hooks *h;
+	void *arg;
+	struct group *groups;
+	size_t ng;
+	pthread_mutex_t mu;
+	int stop;
+	int want_full;			/* generation, bumped by persist_full */
+	uint64_t seq;			/* of the last batch, under mu */
+};
+
+static uint64_t
+next_seq(struct persist *p)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&p->mu);
+	s = ++p->seq;
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+static void
+set_state(struct group *gr, const char *state)
+{
+	char server[sizeof(gr->server)];
+	const char *sv = gr->s ? ldapsync_server(gr->s) : NULL;
+
+	snprintf(server, sizeof(server), "%s", sv ? sv : "-");
+	pthread_mutex_lock(&gr->p->mu);
+	gr->state = state;
+	memcpy(gr->server, server, sizeof(server));
+	pthread_mutex_unlock(&gr->p->mu);
+}
+
+/* A group's file names: its maps and a digest of what they read, so a
+ * changed configuration never resumes from another one's state. */
+static void
+group_name(struct group *gr)
+{
+	uint64_t h = 1469598103934665603ULL;
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < gr->n; i++) {
+		const struct cfg_map *m = gr->maps[i];
+
+		buf_printf(&b, "%s|%s|%d|%s|%d|%d|%s|", m->name, m->base,
+		    (int)m->scope, m->filter, (int)m->kind, m->catchall,
+		    m->format ? m->format : "");
+		for (size_t k = 0; k < m->key.n; k++)
+			buf_printf(&b, "k%s|", m->key.v[k]);
+		for (size_t k = 0; k < m->result.n; k++)
+			buf_printf(&b, "r%s|", m->result.v[k]);
+	}
+	for (size_t i = 0; i < b.len; i++)
+		h = (h ^ (unsigned char)b.p[i]) * 1099511628211ULL;
+	buf_reset(&b);
+	buf_puts(&b, "persist");
+	for (size_t i = 0; i < gr->n && b.len < 160; i++)
+		buf_printf(&b, "-%s", gr->maps[i]->name);
+	snprintf(gr->name, sizeof(gr->name), "%.200s-%08x", buf_str(&b),
+	    (unsigned)(h ^ (h >> 32)));
+	buf_free(&b);
+}
+
+/* ---- the index file: written as snapshots are ---- */
+
+static int
+index_path(const struct group *gr, char *out, size_t size, const char *pre,
+    const char *suf)
+{
+	int r = snprintf(out, size, "%s/%s%s.uuidx%s", gr->p->cfg->cache_dir,
+	    pre, gr->name, suf);
+
+	return r < 0 || (size_t)r >= size ? -1 : 0;
+}
+
+static int
+index_save(struct group *gr, char *err, size_t errsz)
+{
+	char path[4096], tmp[4096];
+	unsigned char *bytes = NULL;
+	size_t len = 0, off = 0;
+	int fd, e, dfd;
+
+	if (index_path(gr, path, sizeof(path), "", "") != 0 ||
+	    index_path(gr, tmp, sizeof(tmp), ".", ".XXXXXX") != 0)
+		return log_errf(err, errsz, "cache_dir: path too long");
+	uuidx_encode(gr->x, &bytes, &len);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		free(bytes);
+		return log_errf(err, errsz, "%s: %s", tmp, strerror(e));
+	}
+	while (off < len) {
+		ssize_t w = write(fd, bytes + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(bytes);
+	if (off < len || fsync(fd) != 0 || close(fd) != 0) {
+		e = errno;
+		if (off < len && e == 0)
+			e = EIO;
+		close(fd);
+		unlink(tmp);
+		return log_errf(err, errsz, "writing %s: %s", tmp,
+		    strerror(e));
+	}
+	if (rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		return log_errf(err, errsz, "%s: %s", path, strerror(e));
+	}
+	dfd = open(gr->p->cfg->cache_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* The index on disk, or NULL (err: why, "" when there is none). */
+static struct uuidx *
+index_load(struct group *gr, char *err, size_t errsz)
+{
+	char path[4096];
+	struct buf b = BUF_INIT;
+	struct uuidx *x = NULL;
+	int fd;
+
+	err[0] = '\0';
+	if (index_path(gr, path, sizeof(path), "", "") != 0)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_errf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		char chunk[65536];
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_errf(err, errsz, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (b.len + (size_t)r > INDEX_MAX) {
+			log_errf(err, errsz, "%s: too large", path);
+			goto out;
+		}
+		buf_append(&b, chunk, (size_t)r);
+	}
+	x = uuidx_decode((const unsigned char *)b.p, b.len, err, errsz);
+	if (x && uuidx_maps(x) != gr->n) {
+		log_errf(err, errsz, "%s: made for %zu maps, not %zu", path,
+		    uuidx_maps(x), gr->n);
+		uuidx_free(x);
+		x = NULL;
+	}
+out:
+	close(fd);
+	buf_free(&b);
+	return x;
+}
+
+/* ---- applying changes ---- */
+
+static uint64_t
+writer_hash(const char *key, size_t klen, void *arg)
+{
+	return uuidx_key_hash(arg, key, klen);
+}
+
+static void
+apply_to(struct snapwriter *w, const struct keychange *c, const char *dn)
+{
+	switch (c->op) {
+	case KEYCHANGE_ADD:
+		snapwriter_add(w, c->key, c->klen, c->val, c->vlen, dn);
+		break;
+	case KEYCHANGE_REPLACE:
+		snapwriter_replace(w, c->key, c->klen, c->val, c->vlen, dn);
+		break;
+	case KEYCHANGE_DELETE:
+		snapwriter_delete_hash(w, c->hash);
+		break;
+	}
+}
+
+/* The changes of one message (in tmp): to the full writers, or to the
+ * loop and the pending batch. */
+static void
+handle_changes(struct group *gr, const char *dn)
+{
+	struct keybatch copy = KEYBATCH_INIT;
+	struct uuidx_keys k;
+	uint64_t seq;
+
+	if (gr->tmp.n == 0)
+		return;
+	if (gr->full) {
+		for (size_t i = 0; i < gr->tmp.n; i++)
+			apply_to(gr->w[gr->tmp.v[i].map], &gr->tmp.v[i], dn);
+		keybatch_reset(&gr->tmp);
+		return;
+	}
+	seq = next_seq(gr->p);
+	copy.v = xcalloc(gr->tmp.n, sizeof(*copy.v));
+	copy.cap = gr->tmp.n;
+	for (size_t i = 0; i < gr->tmp.n; i++) {
+		struct keychange *c = &gr->tmp.v[i], *d = &copy.v[copy.n++];
+
+		*d = *c;
+		d->map = gr->idx[c->map];
+		d->key = c->key ? xstrndup(c->key, c->klen) : NULL;
+		d->val = c->val ? xstrndup(c->val, c->vlen) : NULL;
+		/* moved into the pending batch */
+		if (gr->pending.n == gr->pending.cap) {
+			gr->pending.cap = gr->pending.cap ?
+			    2 * gr->pending.cap : 64;
+			gr->pending.v = xreallocarray(gr->pending.v,
+			    gr->pending.cap, sizeof(*gr->pending.v));
+		}
+		gr->pending.v[gr->pending.n++] = *c;
+	}
+	gr->tmp.n = 0;		/* its strings now belong to pending */
+	if (gr->pending_since == 0)
+		gr->pending_since = clock_ms();
+	gr->pending_seq = seq;
+	uuidx_keys(gr->x, &k);
+	pthread_mutex_lock(&gr->p->mu);
+	gr->changes += copy.n;
+	pthread_mutex_unlock(&gr->p->mu);
+	gr->p->h->changes(gr->p->arg, seq, &k, &copy);
+}
+
+/* A resumed refresh: its first message starts the present bookkeeping. */
+static void
+refresh_mark(struct group *gr)
+{
+	if (!gr->full && !gr->in_refresh && gr->s &&
+	    ldapsync_refreshing(gr->s)) {
+		syncapply_refresh_begin(gr->g);
+		gr->in_refresh = 1;
+	}
+}
+
+static void
+full_abort(struct group *gr)
+{
+	if (gr->w)
+		for (size_t i = 0; i < gr->n; i++)
+			if (gr->w[i])
+				snapwriter_abort(gr->w[i]);
+	free(gr->w);
+	gr->w = NULL;
+	gr->full = 0;
+}
+
+static int
+on_reset(void *arg, const char *why)
+{
+	struct group *gr = arg;
+	struct timespec now;
+
+	log_info("persist %s: full refresh (%s)", gr->name, why);
+	full_abort(gr);
+	keybatch_reset(&gr->pending);
+	keybatch_reset(&gr->tmp);
+	gr->pending_since = 0;
+	gr->cookie_dirty = 0;
+	uuidx_clear(gr->x);
+	clock_gettime(CLOCK_REALTIME, &now);
+	gr->w = xcalloc(gr->n, sizeof(*gr->w));
+	for (size_t i = 0; i < gr->n; i++) {
+		gr->w[i] = snapwriter_new(gr->p->cfg->cache_dir,
+		    gr->maps[i]->name, gr->maps[i]->single);
+		snapwriter_set_time(gr->w[i], &now);
+		snapwriter_key_hash(gr->w[i], writer_hash, gr->x);
+	}
+	gr->full = 1;
+	gr->full_entries = 0;
+	gr->in_refresh = 0;
+	set_state(gr, "full-refresh");
+	return 0;
+}
+
+static int
+on_entry(void *arg, enum ldapsync_state st, const unsigned char *uuid,
+    const struct lentry *e)
+{
+	struct group *gr = arg;
+
+	refresh_mark(gr);
+	switch (st) {
+	case LDAPSYNC_PRESENT:
+		(void)syncapply_present(gr->g, uuid);
+		return 0;
+	case LDAPSYNC_DELETE:
+		syncapply_delete(gr->g, uuid, &gr->tmp);
+		break;
+	case LDAPSYNC_ADD:
+	case LDAPSYNC_MODIFY:
+		syncapply_entry(gr->g, uuid, e, &gr->tmp);
+		gr->full_entries++;
+		break;
+	}
+	handle_changes(gr, e ? lentry_dn(e) : "(persist sync)");
+	return 0;
+}
+
+static int
+on_idset(void *arg, int deletes, const unsigned char *uuids, size_t n)
+{
+	struct group *gr = arg;
+
+	refresh_mark(gr);
+	syncapply_idset(gr->g, deletes, uuids, n, &gr->tmp);
+	handle_changes(gr, "(persist sync)");
+	return 0;
+}
+
+/* The full refresh is complete: its files replace the snapshots whole,
+ * then the index; the cookie follows.  Non-zero: it failed. */
+static int
+full_commit(struct group *gr)
+{
+	char err[512];
+	size_t *maps = xcalloc(gr->n, sizeof(*maps));
+	int rc = 0;
+	uint64_t seq;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < gr->n; i++) {
+		struct snapwriter *w = gr->w[i];
+
+		gr->w[i] = NULL;
+		maps[i] = gr->idx[i];
+		if (rc == 0 && snapwriter_commit(w, sync_conflict, NULL, err,
+		    sizeof(err)) != 0) {
+			log_warn("persist %s: map %s: full refresh not "
+			    "written, the old snapshot stays: %s", gr->name,
+			    gr->maps[i]->name, err);
+			gr->p->h->error(gr->p->arg, err);
+			rc = -1;
+		} else if (rc != 0) {
+			snapwriter_abort(w);
+		}
+	}
+	free(gr->w);
+	gr->w = NULL;
+	gr->full = 0;
+	if (rc == 0 && index_save(gr, err, sizeof(err)) != 0) {
+		log_warn("persist %s: index not written: %s", gr->name, err);
+		rc = -1;
+	}
+	if (rc == 0) {
+		/* The old cookie no longer goes with these files. */
+		if (synccookie_remove(gr->p->cfg->cache_dir, gr->name, err,
+		    sizeof(err)) != 0)
+			log_warn("persist %s: %s", gr->name, err);
+		seq = next_seq(gr->p);
+		log_info("persist %s: full refresh of %zu entries written in "
+		    "%.0f ms", gr->name, gr->full_entries,
+		    clock_ms_since(&t0));
+		pthread_mutex_lock(&gr->p->mu);
+		gr->fulls++;
+		pthread_mutex_unlock(&gr->p->mu);
+		gr->p->h->committed(gr->p->arg, seq, maps, gr->n);
+		gr->next_full = time(NULL) + gr->p->cfg->refresh;
+	}
+	free(maps);
+	return rc;
+}
+
+static int
+on_phase_end(void *arg, int present, int done)
+{
+	struct group *gr = arg;
+
+	if (!gr->full) {
+		refresh_mark(gr);
+		if (present) {
+			syncapply_present_end(gr->g, &gr->tmp);
+			handle_changes(gr, "(persist sync)");
+		}
+		if (done)
+			gr->in_refresh = 0;
+	} else if (done && full_commit(gr) != 0) {
+		gr->restart = 1;
+		return 1;
+	}
+	if (done)
+		set_state(gr, "persist");
+	return 0;
+}
+
+static int
+on_cookie(void *arg, const char *cookie, size_t len)
+{
+	struct group *gr = arg;
+	const char *sv = ldapsync_server(gr->s);
+
+	buf_reset(&gr->cookie);
+	buf_append(&gr->cookie, cookie, len);
+	snprintf(gr->cookie_server, sizeof(gr->cookie_server), "%s",
+	    sv ? sv : "");
+	gr->cookie_dirty = 1;
+	return 0;
+}
+
+static const struct ldapsync_handler handler = {
+	on_reset, on_entry, on_idset, on_phase_end, on_cookie
+};
+
+/* ---- the flush ---- */
+
+/* The pending changes of map i into its file.  0, or -1: start over. */
+static int
+flush_map(struct group *gr, size_t i, const struct timespec *now)
+{
+	const struct cfg *cfg = gr->p->cfg;
+	struct snapshot *base = NULL;
+	struct snapwriter *w;
+	char err[512];
+	int rc, any = 0;
+
+	for (size_t k = 0; k < gr->pending.n && !any; k++)
+		any = gr->pending.v[k].map == i;
+	if (!any)
+		return 0;
+	if (snapshot_open(cfg->cache_dir, gr->maps[i]->name, &base, err,
+	    sizeof(err)) != SNAP_OK) {
+		log_warn("persist %s: map %s: %s", gr->name,
+		    gr->maps[i]->name, err[0] ? err : "no snapshot");
+		return -1;
+	}
+	w = snapwriter_from(base, cfg->cache_dir, gr->maps[i]->name,
+	    gr->maps[i]->single);
+	snapwriter_set_time(w, now);
+	snapwriter_key_hash(w, writer_hash, gr->x);
+	for (size_t k = 0; k < gr->pending.n; k++)
+		if (gr->pending.v[k].map == i)
+			apply_to(w, &gr->pending.v[k], "(persist sync)");
+	rc = snapwriter_commit(w, sync_conflict, NULL, err, sizeof(err));
+	snapshot_close(base);
+	if (rc == 0)
+		return 0;
+	if (rc == 1)
+		snprintf(err, sizeof(err), "the snapshot was replaced "
+		    "meanwhile");
+	log_warn("persist %s: map %s: changes not written (%s): full "
+	    "refresh", gr->name, gr->maps[i]->name, err);
+	gr->p->h->error(gr->p->arg, err);
+	return -1;
+}
+
+static void
+flush(struct group *gr)
+{
+	char err[512];
+	struct timespec now;
+
+	if (gr->full)
+		return;
+	if (gr->pending.n) {
+		size_t *maps = xcalloc(gr->n, sizeof(*maps));
+		size_t nm = 0;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		for (size_t i = 0; i < gr->n; i++) {
+			if (flush_map(gr, i, &now) != 0) {
+				gr->restart = 1;
+				free(maps);
+				return;
+			}
+			maps[nm++] = gr->idx[i];
+		}
+		if (index_save(gr, err, sizeof(err)) != 0) {
+			log_warn("persist %s: index not written: %s: full "
+			    "refresh", gr->name, err);
+			gr->restart = 1;
+			free(maps);
+			return;
+		}
+		keybatch_reset(&gr->pending);
+		gr->pending_since = 0;
+		pthread_mutex_lock(&gr->p->mu);
+		gr->commits++;
+		pthread_mutex_unlock(&gr->p->mu);
+		gr->p->h->committed(gr->p->arg, gr->pending_seq, maps, nm);
+		free(maps);
+	}
+	if (gr->cookie_dirty && gr->cookie_server[0]) {
+		if (synccookie_save(gr->p->cfg->cache_dir, gr->name,
+		    gr->cookie_server, gr->cookie.p, gr->cookie.len, err,
+		    sizeof(err)) != 0)
+			log_warn("persist %s: cookie not kept: %s", gr->name,
+			    err);
+		gr->cookie_dirty = 0;
+	}
+}
+
+/* ---- the thread ---- */
+
+static void
+stream_new(struct group *gr, int resume)
+{
+	const char **attrs = maps_attrs(gr->maps, gr->n);
+	char err[512], *server = NULL, *cookie = NULL;
+	size_t len = 0;
+
+	ldapsync_free(gr->s);
+	gr->s = ldapsync_new(gr->p->cfg, gr->maps[0]->base,
+	    gr->maps[0]->scope, gr->maps[0]->filter, attrs, &handler, gr);
+	free(attrs);
+	gr->in_refresh = 0;
+	if (!resume)
+		return;
+	if (synccookie_load(gr->p->cfg->cache_dir, gr->name, &server,
+	    &cookie, &len, err, sizeof(err)) == 1) {
+		ldapsync_resume(gr->s, server, cookie, len);
+		snprintf(gr->cookie_server, sizeof(gr->cookie_server), "%s",
+		    server);
+		buf_reset(&gr->cookie);
+		buf_append(&gr->cookie, cookie, len);
+	} else if (err[0]) {
+		log_warn("persist %s: %s", gr->name, err);
+	}
+	free(server);
+	free(cookie);
+}
+
+static int
+stopping(struct persist *p, int *gen)
+{
+	int stop, want;
+
+	pthread_mutex_lock(&p->mu);
+	stop = p->stop;
+	want = p->want_full;
+	pthread_mutex_unlock(&p->mu);
+	if (want != *gen) {
+		*gen = want;
+		return -1;
+	}
+	return stop;
+}
+
+static void *
+group_main(void *arg)
+{
+	struct group *gr = arg;
+	struct persist *p = gr->p;
+	char err[512], last[512] = "";
+	double last_at = 0;
+	int gen = 0, r, resume = 0;
+
+	(void)stopping(p, &gen);
+	gr->x = index_load(gr, err, sizeof(err));
+	if (gr->x == NULL && err[0])
+		log_warn("persist %s: index not used: %s", gr->name, err);
+	if (gr->x) {
+		/* Resume only where every file of the group is there. */
+		resume = 1;
+		for (size_t i = 0; i < gr->n && resume; i++) {
+			struct snapshot *s = NULL;
+
+			resume = snapshot_open(p->cfg->cache_dir,
+			    gr->maps[i]->name, &s, err, sizeof(err)) ==
+			    SNAP_OK;
+			if (s) {
+				time_t due = snapshot_built(s) +
+				    p->cfg->refresh;
+
+				if (i == 0 || due < gr->next_full)
+					gr->next_full = due;
+				snapshot_close(s);
+			}
+		}
+	} else {
+		gr->x = uuidx_new(gr->n, NULL);
+	}
+	if (!resume)
+		gr->next_full = time(NULL) + p->cfg->refresh;
+	gr->g = syncgroup_new(gr->maps, gr->n, gr->x);
+	stream_new(gr, resume);
+	set_state(gr, "connecting");
+
+	while ((r = stopping(p, &gen)) != 1) {
+		enum ldapconn_status st;
+
+		if (r < 0 || gr->restart || time(NULL) >= gr->next_full) {
+			if (time(NULL) >= gr->next_full)
+				log_info("persist %s: safety full reload "
+				    "(refresh = %d s)", gr->name,
+				    p->cfg->refresh);
+			gr->restart = 0;
+			gr->next_full = time(NULL) + p->cfg->refresh;
+			stream_new(gr, 0);
+		}
+		st = ldapsync_run(gr->s, RUN_MS, err, sizeof(err));
+		if (st == LDAPCONN_PERM) {
+			set_state(gr, "refused");
+			log_warn("persist %s: %s: polling instead (every "
+			    "refresh = %d s)", gr->name, err, p->cfg->refresh);
+			p->h->refused(p->arg, err);
+			break;
+		}
+		if (st == LDAPCONN_TEMP || st == LDAPCONN_ABORTED) {
+			double now = clock_ms();
+
+			set_state(gr, "down");
+			if (st == LDAPCONN_TEMP && (strcmp(err, last) != 0 ||
+			    now - last_at > 60000)) {
+				log_warn("persist %s: %s", gr->name, err);
+				snprintf(last, sizeof(last), "%s", err);
+				last_at = now;
+			}
+			if (st == LDAPCONN_TEMP)
+				p->h->error(p->arg, err);
+			if (st == LDAPCONN_ABORTED) {
+				/* a failed commit: not again at once */
+				struct timespec ts = { RETRY_MS / 1000, 0 };
+
+				nanosleep(&ts, NULL);
+			}
+		} else if (!gr->full) {
+			set_state(gr, ldapsync_refreshing(gr->s) ?
+			    "refreshing" : "persist");
+		}
+		if ((gr->pending.n && clock_ms() - gr->pending_since >=
+		    p->cfg->persist_flush) || (gr->cookie_dirty &&
+		    gr->pending.n == 0))
+			flush(gr);
+	}
+	/* What is pending is written before going. */
+	if (!gr->full && gr->pending.n)
+		flush(gr);
+	full_abort(gr);
+	ldapsync_free(gr->s);
+	gr->s = NULL;
+	syncgroup_free(gr->g);
+	uuidx_free(gr->x);
+	keybatch_free(&gr->pending);
+	keybatch_free(&gr->tmp);
+	buf_free(&gr->cookie);
+	return NULL;
+}
+
+struct persist *
+persist_new(const struct cfg *cfg, const struct persist_hooks *h, void *arg,
+    char *err, size_t errsz)
+{
+	struct persist *p = xcalloc(1, sizeof(*p));
+
+	p->cfg = cfg;
+	p->h = h;
+	p->arg = arg;
+	pthread_mutex_init(&p->mu, NULL);
+	p->groups = xcalloc(cfg->n_maps ? cfg->n_maps : 1,
+	    sizeof(*p->groups));
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		const struct cfg_map *m = &cfg->maps[i];
+		struct group *gr = NULL;
+
+		for (size_t j = 0; j < p->ng; j++)
+			if (sync_same_read(p->groups[j].maps[0], m) &&
+			    p->groups[j].n < UUIDX_MAPS)
+				gr = &p->groups[j];
+		if (gr == NULL) {
+			gr = &p->groups[p->ng++];
+			gr->p = p;
+			gr->maps = xcalloc(cfg->n_maps, sizeof(*gr->maps));
+			gr->idx = xcalloc(cfg->n_maps, sizeof(*gr->idx));
+			gr->state = "starting";
+			snprintf(gr->server, sizeof(gr->server), "-");
+		}
+		gr->maps[gr->n] = m;
+		gr->idx[gr->n++] = i;
+	}
+	for (size_t j = 0; j < p->ng; j++)
+		group_name(&p->groups[j]);
+	for (size_t j = 0; j < p->ng; j++) {
+		int r = pthread_create(&p->groups[j].th, NULL, group_main,
+		    &p->groups[j]);
+
+		if (r != 0) {
+			log_errf(err, errsz, "pthread_create: %s",
+			    strerror(r));
+			persist_free(p);
+			return NULL;
+		}
+		p->groups[j].started = 1;
+	}
+	return p;
+}
+
+void
+persist_free(struct persist *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t j = 0; j < p->ng; j++) {
+		if (p->groups[j].started)
+			pthread_join(p->groups[j].th, NULL);
+		free(p->groups[j].maps);
+		free(p->groups[j].idx);
+	}
+	free(p->groups);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+void
+persist_full(struct persist *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->want_full++;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+persist_stats(struct persist *p, struct buf *out)
+{
+	pthread_mutex_lock(&p->mu);
+	for (size_t j = 0; j < p->ng; j++) {
+		const struct group *gr = &p->groups[j];
+		const char *name = gr->maps[0]->name;
+
+		buf_printf(out, "persist.%s.server %s\n", name, gr->server);
+		buf_printf(out, "persist.%s.state %s\n", name, gr->state);
+		buf_printf(out, "persist.%s.changes %llu\n", name,
+		    gr->changes);
+		buf_printf(out, "persist.%s.commits %llu\n", name,
+		    gr->commits);
+		buf_printf(out, "persist.%s.full_refreshes %llu\n", name,
+		    gr->fulls);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
