@@ -181,7 +181,8 @@ mutate:
 #   $(SYSCONFDIR)/ldapmail/ldapmail.conf   from ldapmail.conf.example,
 #                                 only if there is none (never overwritten)
 #   $(UNITDIR)                    lookupd.service, ldap-maildirmake.service
-#                                 and .timer (installed, not enabled)
+#                                 and .timer, ldap-maildirmake-watch.service
+#                                 (installed, not enabled)
 #   $(SYSUSERSDIR), $(TMPFILESDIR)  ldapmail.conf: the user ldapmail, the
 #                                 socket directory in Postfix's spool
 #   $(SCHEMADIR)                  qmail.schema, qmail.ldif (not slapd's
@@ -223,7 +224,8 @@ install: $(LOOKUPD) $(MDM)
 	    $(INSTALL) -m 0644 ldapmail.conf.example \
 	        $(DESTDIR)$(SYSCONFDIR)/ldapmail/ldapmail.conf; \
 	fi
-	for f in lookupd.service ldap-maildirmake.service; do \
+	for f in lookupd.service ldap-maildirmake.service \
+	    ldap-maildirmake-watch.service; do \
 	    $(SBINSUBST) scripts/$$f >$(DESTDIR)$(UNITDIR)/$$f.tmp && \
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$f.tmp && \
 	    mv $(DESTDIR)$(UNITDIR)/$$f.tmp $(DESTDIR)$(UNITDIR)/$$f || exit 1; \

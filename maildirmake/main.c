@@ -38,6 +38,7 @@
 #include "common/privs.h"
 #include "maildirmake/maildir.h"
 #include "maildirmake/plan.h"
+#include "maildirmake/watch.h"
 
 #define PROG	"ldap-maildirmake"
 #define FILTER	"(&(mailMessageStore=*)" \
@@ -50,7 +51,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: " PROG " [-c FILE] [-n] [-q | -v]\n"
+	    "usage: " PROG " [-c FILE] [-n] [-q | -v] [--watch]\n"
 	    "\n"
 	    "Create the maildirs, Courier shared maildirs, shared folders,\n"
 	    "delivery links and shared-maildirs lines that the LDAP directory\n"
@@ -62,6 +63,8 @@ usage(FILE *f)
 	    "  -v        verbose: also tell what is already there\n"
 	    "  --tempfail  exit 75 instead of 2 when LDAP could not be asked\n"
 	    "            or another run holds the lock\n"
+	    "  --watch   stay running: follow the directory (RFC 4533\n"
+	    "            sync) and make what each change asks for at once\n"
 	    "  --help    this text\n"
 	    "\n"
 	    "Exit status: 0 all done, 1 some entries failed, 2 configuration,\n"
@@ -298,11 +301,12 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "watch", no_argument, NULL, 'W' },
 		EXIT_TEMPFAIL_OPTION,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgpath = CFG_DEFAULT_PATH;
-	int dry = 0, quiet = 0, ch, status = 0;
+	int dry = 0, quiet = 0, watch = 0, ch, status = 0;
 	char err[1024];
 	struct cfg *cfg;
 	uid_t uid;
@@ -343,6 +347,9 @@ main(int argc, char **argv)
 		case 'T':
 			exit_tempfail_on();
 			break;
+		case 'W':
+			watch = 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -378,6 +385,19 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		cfg_free(cfg);
 		return 2;
+	}
+
+	if (watch) {
+		/* watch.h: a pass per batch of changes, each in a child that
+		 * goes on below. */
+		int r = mdm_watch(cfg, FILTER,
+		    layout_profile(NULL)->store_attr);
+
+		if (r != MDM_WATCH_CHILD) {
+			mdm_fs_close(fs);
+			cfg_free(cfg);
+			return r;
+		}
 	}
 
 	/* The whole directory first: nothing is touched if this fails. */

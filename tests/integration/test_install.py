@@ -53,6 +53,8 @@ def expected(prefix="/usr"):
             0o644, "scripts/ldap-maildirmake.service"),
         "lib/systemd/system/ldap-maildirmake.timer": (
             0o644, "scripts/ldap-maildirmake.timer"),
+        "lib/systemd/system/ldap-maildirmake-watch.service": (
+            0o644, "scripts/ldap-maildirmake-watch.service"),
         p + "/lib/sysusers.d/ldapmail.conf": (0o644,
                                               "scripts/ldapmail.sysusers"),
         p + "/lib/tmpfiles.d/ldapmail.conf": (0o644,
@@ -207,19 +209,19 @@ def the_units_pass_systemd_analyze():
     units = os.path.join(d, "lib", "systemd", "system")
     scratch = t.tmpdir("ldapmail-units-")
     for name in ("lookupd.service", "ldap-maildirmake.service",
-                 "ldap-maildirmake.timer"):
+                 "ldap-maildirmake.timer", "ldap-maildirmake-watch.service"):
         text = read(os.path.join(units, name)).decode()
         text = text.replace("/usr/sbin/lookupd", LOOKUPD).replace(
             "/usr/sbin/ldap-maildirmake", MDM)
         with open(os.path.join(scratch, name), "w") as f:
             f.write(text)
     r = t.run(["systemd-analyze", "verify", "--man=no"] + [
-        os.path.join(scratch, n) for n in ("lookupd.service",
-                                           "ldap-maildirmake.service",
-                                           "ldap-maildirmake.timer")],
+        os.path.join(scratch, n) for n in (
+            "lookupd.service", "ldap-maildirmake.service",
+            "ldap-maildirmake.timer", "ldap-maildirmake-watch.service")],
         timeout=60)
     t.eq((r.rc, r.err.strip()), (0, ""), "systemd-analyze verify: the "
-         "three units, no complaint")
+         "four units, no complaint")
     r = t.run(["systemd-analyze", "security", "--offline=yes",
                "--threshold=12", os.path.join(units, "lookupd.service")],
               timeout=60)
