@@ -657,13 +657,15 @@ persist_start(struct engine *e, struct cfgref *cr)
 	e->persist = p;
 }
 
+/* Stop the streams; still_on: new ones follow at once (a reload), the
+ * builder is not to start meanwhile. */
 static void
-persist_stop(struct engine *e)
+persist_stop(struct engine *e, int still_on)
 {
 	persist_free(e->persist);
 	e->persist = NULL;
 	pthread_mutex_lock(&e->mu);
-	e->persist_on = 0;
+	e->persist_on = still_on;
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -960,7 +962,7 @@ engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
-	persist_stop(e);
+	persist_stop(e, 0);
 	pthread_mutex_lock(&e->mu);
 	e->stop = 1;
 	pthread_cond_broadcast(&e->work_cv);
@@ -1045,7 +1047,7 @@ engine_reload(struct engine *e)
 		ms[i].cache_hits = o->cache_hits;
 		ms[i].live = o->live;
 	}
-	persist_stop(e);
+	persist_stop(e, cfg->sync == CFG_SYNC_PERSIST);
 	mapstate_free(e->ms, old->n_maps);
 	cfgref_put(e->cur);
 	e->cur = cr;

@@ -37,6 +37,9 @@
 
 #define RUN_MS		250		/* one ldapsync_run, stop checked */
 #define RETRY_MS	2000		/* after a failed full commit */
+/* Silence after which the stream's server is asked whether it lives:
+ * a frozen one is left within this + ldap_timeout. */
+#define KEEPALIVE_MS	500
 #define INDEX_MAX	((size_t)16 << 30)
 
 struct persist;
@@ -603,6 +606,7 @@ stream_new(struct group *gr, int resume)
 	gr->s = ldapsync_new(gr->p->cfg, gr->maps[0]->base,
 	    gr->maps[0]->scope, gr->maps[0]->filter, attrs, &handler, gr);
 	free(attrs);
+	ldapsync_set_keepalive(gr->s, KEEPALIVE_MS);
 	gr->in_refresh = 0;
 	if (!resume)
 		return;
