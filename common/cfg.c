@@ -41,6 +41,7 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/profile.h"
 #include "common/safepath.h"
 
 #define CFG_FILE_MAX	(4 * 1024 * 1024)	/* the file is smaller */
@@ -70,12 +71,14 @@ enum {
 	G_DEFAULT_FOLDERS,
 	G_FAILBACK,			/* failover between ldap_uri entries */
 	G_SYNC, G_PERSIST_FLUSH,	/* RFC 4533 persist sync */
+	G_PROFILE, G_LOCAL_DOMAINS,	/* directory designs */
 	G_COUNT
 };
 
 enum {
 	M_BASE, M_SCOPE, M_FILTER, M_KEY, M_RESULT, M_FORMAT, M_KIND,
-	M_CATCHALL, M_SINGLE, M_COUNT
+	M_CATCHALL, M_SINGLE, M_SHORT_NAMES, M_KEY_DOMAIN, M_VALUES, M_APPLE,
+	M_COUNT
 };
 
 struct pstate {
@@ -132,6 +135,8 @@ static int set_authz_id(struct pstate *, int, const char *);
 static int set_folders(struct pstate *, int, const char *);
 static int set_sync(struct pstate *, int, const char *);
 static int set_ms(struct pstate *, int, const char *);
+static int set_profile(struct pstate *, int, const char *);
+static int set_domains(struct pstate *, int, const char *);
 static int include(struct pstate *, const char *, struct buf *);
 
 #define G(name, def, fn, field, min, max) \
@@ -206,6 +211,9 @@ static const struct gparam gparams[G_COUNT] = {
 	/* seconds with up to 3 decimals, kept in ms */
 	[G_PERSIST_FLUSH] = G("persist_flush", "0.5", set_ms, persist_flush,
 	    10, 60000),
+	[G_PROFILE] = G("profile", "howto", set_profile, profile, 0, 0),
+	[G_LOCAL_DOMAINS] = G("local_domains", "", set_domains,
+	    local_domains, 0, 0),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);
@@ -219,6 +227,10 @@ static int set_m_format(struct pstate *, struct cfg_map *, int,
     const char *);
 static int set_m_kind(struct pstate *, struct cfg_map *, int, const char *);
 static int set_m_bool(struct pstate *, struct cfg_map *, int, const char *);
+static int set_m_values(struct pstate *, struct cfg_map *, int,
+    const char *);
+static int set_m_apple(struct pstate *, struct cfg_map *, int,
+    const char *);
 
 #define M(name, fn, field) { name, fn, offsetof(struct cfg_map, field) }
 
@@ -232,6 +244,10 @@ static const struct mparam mparams[M_COUNT] = {
 	[M_KIND] = M("kind", set_m_kind, kind),
 	[M_CATCHALL] = M("catchall", set_m_bool, catchall),
 	[M_SINGLE] = M("single", set_m_bool, single),
+	[M_SHORT_NAMES] = M("short_names", set_m_bool, short_names),
+	[M_KEY_DOMAIN] = M("key_domain", set_m_bool, key_domain),
+	[M_VALUES] = M("result_values", set_m_values, values),
+	[M_APPLE] = M("apple_mail", set_m_apple, apple),
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -727,6 +743,56 @@ fail:
 }
 
 static int
+set_profile(struct pstate *ps, int i, const char *v)
+{
+	if (profile_find(v) == NULL)
+		return err(ps, "%s: \"%s\" must be one of %s", gparams[i].name,
+		    show(ps, 0, v), profile_names());
+	set_string(GFIELD(ps, i, char *), v);
+	return 0;
+}
+
+/* Domain names (lowercased, one trailing dot dropped), at least a dot
+ * apart from nothing: letters, digits, "-", "." and "_". */
+static int
+set_domains(struct pstate *ps, int i, const char *v)
+{
+	struct strlist l = { NULL, 0 };
+
+	split_list(v, &l);
+	for (size_t k = 0; k < l.n; k++) {
+		char *d = l.v[k];
+		size_t len = strlen(d);
+
+		if (len > 1 && d[len - 1] == '.')
+			d[--len] = '\0';
+		for (size_t j = 0; j < len; j++) {
+			unsigned char c = (unsigned char)d[j];
+
+			if (c >= 'A' && c <= 'Z')
+				d[j] = (char)(c - 'A' + 'a');
+			else if (!((c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			    c == '_') || len > 253) {
+				err(ps, "%s: \"%s\" is not a domain name",
+				    gparams[i].name, show(ps, 0, l.v[k]));
+				strlist_free(&l);
+				return -1;
+			}
+		}
+		if (len == 0 || d[0] == '.' || strstr(d, "..") != NULL) {
+			err(ps, "%s: \"%s\" is not a domain name",
+			    gparams[i].name, show(ps, 0, l.v[k]));
+			strlist_free(&l);
+			return -1;
+		}
+	}
+	strlist_free(GFIELD(ps, i, struct strlist));
+	*GFIELD(ps, i, struct strlist) = l;
+	return 0;
+}
+
+static int
 set_delim(struct pstate *ps, int i, const char *v)
 {
 	for (const char *p = v; *p != '\0'; p++)
@@ -1027,6 +1093,36 @@ set_m_bool(struct pstate *ps, struct cfg_map *m, int i, const char *v)
 	return 0;
 }
 
+static int
+set_m_values(struct pstate *ps, struct cfg_map *m, int i, const char *v)
+{
+	if (strcasecmp(v, "all") == 0)
+		m->values = CFG_VALUES_ALL;
+	else if (strcasecmp(v, "first_attribute") == 0)
+		m->values = CFG_VALUES_FIRST_ATTRIBUTE;
+	else if (strcasecmp(v, "first") == 0)
+		m->values = CFG_VALUES_FIRST;
+	else
+		return err(ps, "%s: \"%s\" must be one of all, "
+		    "first_attribute, first", mparams[i].name, show(ps, 0, v));
+	return 0;
+}
+
+static int
+set_m_apple(struct pstate *ps, struct cfg_map *m, int i, const char *v)
+{
+	if (strcasecmp(v, "no") == 0)
+		m->apple = CFG_APPLE_NO;
+	else if (strcasecmp(v, "enabled") == 0)
+		m->apple = CFG_APPLE_ENABLED;
+	else if (strcasecmp(v, "forward") == 0)
+		m->apple = CFG_APPLE_FORWARD;
+	else
+		return err(ps, "%s: \"%s\" must be one of no, enabled, "
+		    "forward", mparams[i].name, show(ps, 0, v));
+	return 0;
+}
+
 /* ---- expansion --------------------------------------------------------- */
 
 static int
@@ -1148,6 +1244,7 @@ map_free(struct cfg_map *m)
 	free(m->filter);
 	strlist_free(&m->key);
 	strlist_free(&m->result);
+	strlist_free(&m->qualify);
 	free(m->format);
 }
 
@@ -1201,6 +1298,15 @@ map_finish(struct pstate *ps)
 	}
 	if (m->catchall && m->kind != CFG_KIND_ADDRESS)
 		return errat(ps, ps->mline[M_CATCHALL], "[map %s]: catchall "
+		    "needs kind = address", m->name);
+	if (m->key_domain && m->kind != CFG_KIND_DOMAIN)
+		return errat(ps, ps->mline[M_KEY_DOMAIN], "[map %s]: "
+		    "key_domain needs kind = domain", m->name);
+	if (m->short_names && m->kind == CFG_KIND_PLAIN)
+		return errat(ps, ps->mline[M_SHORT_NAMES], "[map %s]: "
+		    "short_names needs kind = address or domain", m->name);
+	if (m->apple != CFG_APPLE_NO && m->kind != CFG_KIND_ADDRESS)
+		return errat(ps, ps->mline[M_APPLE], "[map %s]: apple_mail "
 		    "needs kind = address", m->name);
 	mtext_clear(ps);
 	return 0;
@@ -1583,24 +1689,42 @@ out:
 
 /* ---- the whole file ---------------------------------------------------- */
 
-static void
-builtin_map(struct cfg *cfg, const char *name, const char *base,
-    const char *filter, const char *result, enum cfg_kind kind, int single)
+/* A map of the profile, unless a [map] section of that name replaces it;
+ * -1 (err set) when it needs domain_base and there is none. */
+static int
+profile_map(struct pstate *ps, const char *profile,
+    const struct profile_map *pm)
 {
-	struct cfg_map *m = map_add(cfg, name, strlen(name));
+	struct cfg *cfg = ps->cfg;
+	struct cfg_map *m;
+	const char *base = pm->on_domain_base ? cfg->domain_base :
+	    cfg->account_base;
 
+	if (cfg_map_find(cfg, pm->name, strlen(pm->name)) != NULL)
+		return 0;
+	if (base == NULL)
+		return errat(ps, 0, "missing required parameter \"domain_base\""
+		    " (profile %s's map %s needs it; or replace it with "
+		    "[map %s], or profile = none)", profile, pm->name,
+		    pm->name);
+	m = map_add(cfg, pm->name, strlen(pm->name));
 	m->base = xstrdup(base);
-	set_string(&m->filter, filter);
-	if (kind == CFG_KIND_DOMAIN) {
-		split_list("associatedDomain", &m->key);
-	} else {
-		split_list("mail mailAlternateAddress", &m->key);
-	}
-	split_list(result, &m->result);
-	m->kind = kind;
-	m->single = single;
+	set_string(&m->filter, pm->filter);
+	split_list(pm->key, &m->key);
+	split_list(pm->result, &m->result);
+	set_string(&m->format, pm->format);
+	m->kind = pm->kind;
+	m->catchall = pm->catchall;
+	m->single = pm->single;
+	m->short_names = pm->short_names;
+	m->key_domain = pm->key_domain;
+	m->values = pm->values;
+	m->apple = pm->apple;
+	m->builtin = 1;
 	m->file = NULL;
 	m->line = 0;
+	cfg->builtin_maps++;
+	return 0;
 }
 
 /* Two endpoints the same, textually (127.0.0.1 vs localhost passes). */
@@ -1724,7 +1848,8 @@ static int
 check_all(struct pstate *ps)
 {
 	struct cfg *cfg = ps->cfg;
-	int a, b;
+	const struct profile *pf;
+	int a, b, warned = 0;
 
 	if (map_finish(ps) != 0)
 		return -1;
@@ -1764,24 +1889,25 @@ check_all(struct pstate *ps)
 		return errat(ps, a > b ? a : b, "shared_dir and "
 		    "shared_maildirs_dir must differ");
 	}
-	if (cfg->n_maps == 0) {
-		if (cfg->domain_base == NULL)
-			return errat(ps, 0, "missing required parameter "
-			    "\"domain_base\" (the built-in maps need it)");
-		cfg->builtin_maps = 1;
-		builtin_map(cfg, "domain", cfg->domain_base,
-		    "(objectClass=domainRelatedObject)", "associatedDomain",
-		    CFG_KIND_DOMAIN, 0);
-		builtin_map(cfg, "alias", cfg->account_base,
-		    "(|(accountStatus=active)(accountStatus=shared))", "mail",
-		    CFG_KIND_ADDRESS, 0);
-		builtin_map(cfg, "mailbox", cfg->account_base,
-		    "(|(accountStatus=active)(accountStatus=shared))",
-		    "mailMessageStore", CFG_KIND_ADDRESS, 1);
+	pf = profile_find(cfg->profile);
+	for (size_t i = 0; pf != NULL && i < pf->n_maps; i++)
+		if (profile_map(ps, pf->name, &pf->maps[i]) != 0)
+			return -1;
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		struct cfg_map *m = &cfg->maps[i];
+
+		if (m->base == NULL)
+			m->base = xstrdup(cfg->account_base);
+		if (!m->short_names)
+			continue;
+		if (cfg->local_domains.n == 0 && !warned++)
+			warnat(ps, 0, "map %s has short names but local_domains "
+			    "is empty: names without \"@\" answer nothing",
+			    m->name);
+		for (size_t k = 0; k < cfg->local_domains.n; k++)
+			strlist_add(&m->qualify, cfg->local_domains.v[k],
+			    strlen(cfg->local_domains.v[k]));
 	}
-	for (size_t i = 0; i < cfg->n_maps; i++)
-		if (cfg->maps[i].base == NULL)
-			cfg->maps[i].base = xstrdup(cfg->account_base);
 	for (size_t i = 0; i < cfg->n_tcp_listen; i++) {
 		const char *map = cfg->tcp_listen[i].map;
 
@@ -1863,7 +1989,8 @@ cfg_free(struct cfg *cfg)
 		void *f = (char *)cfg + gparams[i].off;
 
 		if (gparams[i].set == set_uri_list ||
-		    gparams[i].set == set_folders)
+		    gparams[i].set == set_folders ||
+		    gparams[i].set == set_domains)
 			strlist_free(f);
 		else if (gparams[i].set == set_str_opt ||
 		    gparams[i].set == set_str_req ||
@@ -1873,6 +2000,7 @@ cfg_free(struct cfg *cfg)
 		    gparams[i].set == set_component ||
 		    gparams[i].set == set_delim ||
 		    gparams[i].set == set_sasl_mech ||
+		    gparams[i].set == set_profile ||
 		    gparams[i].set == set_authz_id)
 			free(*(char **)f);
 	}

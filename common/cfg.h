@@ -6,8 +6,9 @@
  * expand an earlier parameter ($$ is a literal $).  "[map NAME]" opens a
  * map section.  List values split at commas and/or white space.  A
  * parameter given twice keeps the later value and leaves a warning.  Every
- * error names "FILE:LINE: ...".  When the file defines no map, the
- * built-in domain/alias/mailbox profile of the SPEC applies.
+ * error names "FILE:LINE: ...".  "profile = NAME" gives the built-in maps
+ * of a directory design (common/profile.c); a [map NAME] section adds a
+ * map or replaces the profile's map of that name.
  * "include = GLOB" reads more files (map sections only) in name order.
  *
  * The parsed struct is read-only after cfg_load(); lookupd shares one
@@ -30,6 +31,14 @@ enum cfg_tls { CFG_TLS_NO, CFG_TLS_STARTTLS, CFG_TLS_LDAPS };
 enum cfg_scope { CFG_SCOPE_BASE, CFG_SCOPE_ONE, CFG_SCOPE_SUB };
 enum cfg_sync { CFG_SYNC_POLL, CFG_SYNC_PERSIST };
 enum cfg_kind { CFG_KIND_ADDRESS, CFG_KIND_DOMAIN, CFG_KIND_PLAIN };
+/* Which result values answer: every one; those of the first result
+ * attribute the entry holds; only the first value of that one. */
+enum cfg_values { CFG_VALUES_ALL, CFG_VALUES_FIRST_ATTRIBUTE,
+	CFG_VALUES_FIRST };
+/* apple_mail: the entry's apple-user-mailattribute decides (no: it is not
+ * read; enabled: only Enabled entries answer; forward: Forward entries
+ * answer their kAutoForwardValue too). */
+enum cfg_apple { CFG_APPLE_NO, CFG_APPLE_ENABLED, CFG_APPLE_FORWARD };
 
 /* A listening endpoint: unix:PATH or inet:HOST:PORT. */
 struct cfg_listen {
@@ -52,6 +61,13 @@ struct cfg_map {
 	enum cfg_kind kind;
 	int catchall;
 	int single;
+	int short_names;	/* a key value without '@' is a name in every
+				 * domain of qualify */
+	int key_domain;		/* keys: the domains of the key values */
+	enum cfg_values values;
+	enum cfg_apple apple;
+	struct strlist qualify;	/* short_names: local_domains, lowercase */
+	int builtin;		/* from the profile, not a [map] section */
 	const char *file;	/* where the section starts (NULL: built-in) */
 	int line;
 };
@@ -108,9 +124,12 @@ struct cfg {
 	char *shared_dir;
 	char *shared_maildirs_dir;
 
+	char *profile;			/* howto, jamm, ox, apple, none */
+	struct strlist local_domains;	/* lowercase, no trailing dot */
+
 	struct cfg_map *maps;
 	size_t n_maps;
-	int builtin_maps;		/* the file defined no [map] */
+	int builtin_maps;		/* how many come from the profile */
 
 	/* ldap-maildirmake: folders of every new maildir (Courier names,
 	 * "." between levels, UTF-8), subscribed */

@@ -393,8 +393,8 @@ cmd_check(const char *path, int argc)
 	cfg = load_cfg(path, 0);
 	for (size_t i = 0; i < cfg->warnings.n; i++)
 		printf("warning: %s\n", cfg->warnings.v[i]);
-	printf("config %s: ok, %zu maps%s\n", cfg->file, cfg->n_maps,
-	    cfg->builtin_maps ? " (built-in profile)" : "");
+	printf("config %s: ok, %zu maps (%d from profile %s)\n", cfg->file,
+	    cfg->n_maps, cfg->builtin_maps, cfg->profile);
 	lc = ldapconn_new(cfg);
 	if ((st = ldapconn_open(lc, err, sizeof(err))) != LDAPCONN_OK) {
 		printf("ldap: %s\n", err);

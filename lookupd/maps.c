@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/applemail.h"
 #include "common/buf.h"
 #include "common/ldapconn.h"
 #include "common/ldapesc.h"
@@ -213,63 +214,178 @@ format_value(const struct cfg_map *m, const char *v, size_t vlen,
 	}
 }
 
+/* What one entry gives besides its keys. */
+struct pairs {
+	const struct cfg_map *m;
+	const struct lentry *e;
+	maps_emit_fn emit;
+	void *arg;
+	size_t *bad;
+	const char *dn;
+	const char *fwd;	/* apple Forward: the only answer */
+	struct buf val;
+};
+
+/*
+ * The answers for key (klen bytes, lowercase) found in a value of key
+ * attribute kattr; self (slen bytes) is the value as the entry holds it
+ * (qualified with its domain for a short name).
+ */
+static void
+key_values(struct pairs *x, const char *kattr, const char *key, size_t klen,
+    const char *self, size_t slen)
+{
+	const struct cfg_map *m = x->m;
+
+	if (x->fwd != NULL) {
+		format_value(m, x->fwd, strlen(x->fwd), &x->val);
+		x->emit(key, klen, x->val.p, x->val.len, x->dn, x->arg);
+		return;
+	}
+	if (m->key_domain) {
+		format_value(m, key, klen, &x->val);
+		x->emit(key, klen, x->val.p, x->val.len, x->dn, x->arg);
+		return;
+	}
+	for (size_t r = 0; r < m->result.n; r++) {
+		const struct lval *rv;
+		size_t nr, given = 0;
+
+		if (m->values != CFG_VALUES_FIRST &&
+		    strcasecmp(m->result.v[r], kattr) == 0) {
+			/* The matched value itself; a domain answers in the
+			 * key's lowercase. */
+			if (m->kind == CFG_KIND_DOMAIN)
+				format_value(m, key, klen, &x->val);
+			else
+				format_value(m, self, slen, &x->val);
+			x->emit(key, klen, x->val.p, x->val.len, x->dn, x->arg);
+			if (m->values != CFG_VALUES_ALL)
+				return;
+			continue;
+		}
+		nr = lentry_values(x->e, m->result.v[r], &rv);
+		for (size_t j = 0; j < nr; j++) {
+			if (rv[j].len == 0 || has_control(rv[j].ptr, rv[j].len)) {
+				if (x->bad)
+					(*x->bad)++;
+				continue;
+			}
+			format_value(m, rv[j].ptr, rv[j].len, &x->val);
+			x->emit(key, klen, x->val.p, x->val.len, x->dn, x->arg);
+			given++;
+			if (m->values == CFG_VALUES_FIRST)
+				break;
+		}
+		if (given > 0 && m->values != CFG_VALUES_ALL)
+			return;
+	}
+}
+
+/*
+ * apple_mail: what the entry's one apple-user-mailattribute says.  1 when
+ * the entry answers (x->fwd set for a forward), 0 when it does not (Off,
+ * Forward in a map without forwards, no or an unreadable value: lint
+ * reports those).
+ */
+static int
+apple_state(struct pairs *x, struct applemail *am)
+{
+	const struct lval *v;
+	char why[128];
+
+	if (lentry_values(x->e, MAPS_APPLE_ATTR, &v) != 1)
+		return 0;
+	if (applemail_parse(v[0].ptr, v[0].len, am, why, sizeof(why)) != 0) {
+		if (x->bad)
+			(*x->bad)++;
+		return 0;
+	}
+	if (am->state == APPLEMAIL_ENABLED)
+		return 1;
+	if (am->state == APPLEMAIL_FORWARD &&
+	    x->m->apple == CFG_APPLE_FORWARD && am->forward[0] != '\0' &&
+	    !has_control(am->forward, strlen(am->forward))) {
+		x->fwd = am->forward;
+		return 1;
+	}
+	return 0;
+}
+
 void
 maps_entry_pairs(const struct cfg_map *m, const struct lentry *e,
     maps_emit_fn emit, void *arg, size_t *bad)
 {
-	struct buf key = BUF_INIT, val = BUF_INIT;
-	const char *dn = lentry_dn(e);
+	struct pairs x = { m, e, emit, arg, bad, lentry_dn(e), NULL, BUF_INIT };
+	struct buf key = BUF_INIT, self = BUF_INIT;
+	struct applemail am;
 
+	if (m->apple != CFG_APPLE_NO && !apple_state(&x, &am))
+		return;
 	for (size_t a = 0; a < m->key.n; a++) {
 		const struct lval *kv;
 		size_t nk = lentry_values(e, m->key.v[a], &kv);
 
 		for (size_t k = 0; k < nk; k++) {
-			size_t klen = kv[k].len;
+			const char *v = kv[k].ptr, *at;
+			size_t vlen = kv[k].len;
 
-			if (klen == 0 || has_control(kv[k].ptr, klen)) {
+			if (vlen == 0 || has_control(v, vlen)) {
 				if (bad)
 					(*bad)++;
 				continue;
 			}
-			if (m->kind == CFG_KIND_DOMAIN &&
-			    kv[k].ptr[klen - 1] == '.')
-				klen--;
-			if (klen == 0)
+			at = memrchr(v, '@', vlen);
+			if (m->key_domain && at != NULL) {
+				/* The domain of an address. */
+				vlen -= (size_t)(at + 1 - v);
+				v = at + 1;
+				at = NULL;
+			} else if (m->short_names && at == NULL) {
+				/* A name in every local domain. */
+				for (size_t q = 0; q < m->qualify.n; q++) {
+					const char *d = m->qualify.v[q];
+
+					buf_reset(&key);
+					buf_reset(&self);
+					if (m->kind != CFG_KIND_DOMAIN) {
+						buf_append(&self, v, vlen);
+						buf_putc(&self, '@');
+					}
+					buf_puts(&self, d);
+					buf_append(&key, self.p, self.len);
+					maps_lower(key.p, key.len);
+					key_values(&x, m->key.v[a], key.p,
+					    key.len, self.p, self.len);
+				}
+				continue;
+			} else if (m->key_domain) {
+				continue;	/* not an address */
+			}
+			if (m->kind == CFG_KIND_DOMAIN && v[vlen - 1] == '.')
+				vlen--;
+			if (vlen == 0)
 				continue;
 			buf_reset(&key);
-			buf_append(&key, kv[k].ptr, klen);
+			buf_append(&key, v, vlen);
 			maps_lower(key.p, key.len);
-			for (size_t r = 0; r < m->result.n; r++) {
-				const struct lval *rv;
-				size_t nr;
-
-				if (strcasecmp(m->result.v[r], m->key.v[a]) == 0) {
-					/* The matched value itself; a domain
-					 * answers in the key's lowercase. */
-					if (m->kind == CFG_KIND_DOMAIN)
-						format_value(m, key.p, key.len, &val);
-					else
-						format_value(m, kv[k].ptr, klen, &val);
-					emit(key.p, key.len, val.p, val.len, dn, arg);
-					continue;
-				}
-				nr = lentry_values(e, m->result.v[r], &rv);
-				for (size_t j = 0; j < nr; j++) {
-					if (rv[j].len == 0 ||
-					    has_control(rv[j].ptr, rv[j].len)) {
-						if (bad)
-							(*bad)++;
-						continue;
-					}
-					format_value(m, rv[j].ptr, rv[j].len, &val);
-					emit(key.p, key.len, val.p, val.len, dn, arg);
-				}
-			}
+			key_values(&x, m->key.v[a], key.p, key.len, v, vlen);
 		}
 	}
 	buf_free(&key);
-	buf_free(&val);
+	buf_free(&self);
+	buf_free(&x.val);
+}
+
+/* The domain of step s (len bytes) when it is one of m's local domains. */
+static int
+local_domain(const struct cfg_map *m, const char *d, size_t len)
+{
+	for (size_t q = 0; q < m->qualify.n; q++)
+		if (strlen(m->qualify.v[q]) == len &&
+		    memcmp(m->qualify.v[q], d, len) == 0)
+			return 1;
+	return 0;
 }
 
 void
@@ -281,11 +397,37 @@ maps_live_filter(const struct cfg_map *m, const struct walk *w,
 	buf_puts(out, "(|");
 	for (size_t i = 0; i < w->n; i++)
 		for (size_t a = 0; a < m->key.n; a++) {
+			const char *s = w->step[i], *at;
+			size_t len = w->steplen[i];
+
+			if (m->key_domain || (m->short_names &&
+			    m->kind == CFG_KIND_DOMAIN)) {
+				if (m->key_domain) {
+					/* (attr=*@DOMAIN) */
+					buf_printf(out, "(%s=*@", m->key.v[a]);
+					ldapesc_filter_buf(out, s, len);
+					buf_putc(out, ')');
+				}
+				if (m->short_names && local_domain(m, s, len))
+					buf_printf(out, "(&(%s=*)(!(%s=*@*)))",
+					    m->key.v[a], m->key.v[a]);
+				continue;
+			}
 			buf_putc(out, '(');
 			buf_puts(out, m->key.v[a]);
 			buf_putc(out, '=');
-			ldapesc_filter_buf(out, w->step[i], w->steplen[i]);
+			ldapesc_filter_buf(out, s, len);
 			buf_putc(out, ')');
+			/* A short name: the local part in a local domain. */
+			at = memchr(s, '@', len);
+			if (m->short_names && at != NULL && at > s &&
+			    local_domain(m, at + 1, (size_t)(s + len - at - 1))) {
+				buf_putc(out, '(');
+				buf_puts(out, m->key.v[a]);
+				buf_putc(out, '=');
+				ldapesc_filter_buf(out, s, (size_t)(at - s));
+				buf_putc(out, ')');
+			}
 		}
 	buf_puts(out, "))");
 }
@@ -307,13 +449,15 @@ maps_attrs(const struct cfg_map *const *maps, size_t n)
 	const char **v;
 
 	for (size_t i = 0; i < n; i++)
-		total += maps[i]->key.n + maps[i]->result.n;
+		total += maps[i]->key.n + maps[i]->result.n + 1;
 	v = xcalloc(total, sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < maps[i]->key.n; j++)
 			k = add_attr(v, k, maps[i]->key.v[j]);
 		for (size_t j = 0; j < maps[i]->result.n; j++)
 			k = add_attr(v, k, maps[i]->result.v[j]);
+		if (maps[i]->apple != CFG_APPLE_NO)
+			k = add_attr(v, k, MAPS_APPLE_ATTR);
 	}
 	v[k] = NULL;
 	return v;

@@ -21,6 +21,9 @@ struct lentry;
 
 #define WALK_MAX 3
 
+/* Where apple_mail maps read the mail state. */
+#define MAPS_APPLE_ATTR "apple-user-mailattribute"
+
 struct walk {
 	size_t n;			/* 0: answer NOTFOUND without looking */
 	char *step[WALK_MAX];		/* lowercased keys, in order */
@@ -47,7 +50,9 @@ void maps_answer(const struct cfg_map *m, const struct walk *w, size_t i,
  * are those of m->result through m->format, except that a result
  * attribute that is also the key's own attribute contributes only the
  * matched value (a domain answers itself, not its siblings).  Values
- * holding control bytes are skipped (and counted in *bad if not NULL). */
+ * holding control bytes are skipped (and counted in *bad if not NULL).
+ * The map's short_names, key_domain, result_values and apple_mail apply
+ * here (see ldapmail.conf(5)); an unreadable apple plist counts in *bad. */
 typedef void (*maps_emit_fn)(const char *key, size_t klen, const char *val,
     size_t vlen, const char *dn, void *arg);
 void maps_entry_pairs(const struct cfg_map *m, const struct lentry *e,

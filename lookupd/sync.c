@@ -204,8 +204,9 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		log_debug("sync: read %zu entries for %zu maps from %s in %.0f ms",
 		    g->entries, g->n, g->maps[0]->base, clock_ms_since(&t0));
 		if (g->bad)
-			log_warn("map %s: %zu values with control characters "
-			    "or empty were left out", g->maps[0]->name, g->bad);
+			log_warn("map %s: %zu values with control characters, "
+			    "empty or unreadable (an apple plist) were left "
+			    "out", g->maps[0]->name, g->bad);
 	}
 	if (commit_all(groups, ng, entries, err, errsz) != 0)
 		goto out;

@@ -37,6 +37,7 @@
 #include <strings.h>
 
 #include "common/cfg.h"
+#include "common/profile.h"
 #include "common/safepath.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -195,7 +196,12 @@ check_map(const struct cfg *cfg, size_t idx)
 	FUZZ_ASSERT(m->catchall == 0 || m->catchall == 1);
 	FUZZ_ASSERT(m->single == 0 || m->single == 1);
 	FUZZ_ASSERT(!m->catchall || m->kind == CFG_KIND_ADDRESS);
-	FUZZ_ASSERT((m->file == NULL) == (cfg->builtin_maps != 0));
+	FUZZ_ASSERT((m->file == NULL) == (m->builtin != 0));
+	FUZZ_ASSERT(!m->key_domain || m->kind == CFG_KIND_DOMAIN);
+	FUZZ_ASSERT(!m->short_names || m->kind != CFG_KIND_PLAIN);
+	FUZZ_ASSERT(m->apple == CFG_APPLE_NO || m->kind == CFG_KIND_ADDRESS);
+	FUZZ_ASSERT(m->short_names ? m->qualify.n == cfg->local_domains.n :
+	    m->qualify.n == 0);
 	FUZZ_ASSERT(m->file == NULL || m->line > 0);
 }
 
@@ -270,6 +276,7 @@ check_folders(const struct strlist *l)
 static void
 check_cfg(const struct cfg *cfg)
 {
+	const struct profile *pf;
 	const char *p;
 	size_t nl;
 
@@ -357,17 +364,32 @@ check_cfg(const struct cfg *cfg)
 	check_folders(&cfg->default_folders);
 	FUZZ_ASSERT(cfg->include_files.n == 0);	/* refused from memory */
 
-	FUZZ_ASSERT(cfg->n_maps > 0 && cfg->maps != NULL);
-	if (cfg->builtin_maps) {
-		FUZZ_ASSERT(cfg->n_maps == 3);
-		FUZZ_ASSERT(strcmp(cfg->maps[0].name, "domain") == 0);
-		FUZZ_ASSERT(strcmp(cfg->maps[1].name, "alias") == 0);
-		FUZZ_ASSERT(strcmp(cfg->maps[2].name, "mailbox") == 0);
-		FUZZ_ASSERT(cfg->domain_base != NULL);
-		FUZZ_ASSERT(strcmp(cfg->maps[0].base, cfg->domain_base) == 0);
-		FUZZ_ASSERT(cfg->maps[0].kind == CFG_KIND_DOMAIN);
-		FUZZ_ASSERT(cfg->maps[2].single);
+	FUZZ_ASSERT(cfg->n_maps == 0 || cfg->maps != NULL);
+	/* Every map of the profile is there, the profile's own unless a
+	 * section of its name replaced it; howto's are the SPEC's three. */
+	pf = profile_find(cfg->profile);
+	FUZZ_ASSERT(pf != NULL);
+	for (size_t i = 0, nb = 0; i <= cfg->n_maps; i++) {
+		if (i == cfg->n_maps) {
+			FUZZ_ASSERT(nb == (size_t)cfg->builtin_maps);
+			break;
+		}
+		nb += cfg->maps[i].builtin != 0;
 	}
+	for (size_t i = 0; i < pf->n_maps; i++) {
+		const struct cfg_map *m = cfg_map_find(cfg, pf->maps[i].name,
+		    strlen(pf->maps[i].name));
+
+		FUZZ_ASSERT(m != NULL);
+		if (!m->builtin)
+			continue;
+		FUZZ_ASSERT(strcmp(m->base, pf->maps[i].on_domain_base ?
+		    cfg->domain_base : cfg->account_base) == 0);
+		FUZZ_ASSERT(m->kind == pf->maps[i].kind);
+	}
+	if (strcmp(cfg->profile, "howto") == 0)
+		FUZZ_ASSERT(pf->n_maps == 3 && pf->maps[2].single &&
+		    pf->maps[0].kind == CFG_KIND_DOMAIN);
 	for (size_t i = 0; i < cfg->n_maps; i++)
 		check_map(cfg, i);
 	/* Warnings are sentences: no list splitting, just one clean line. */

@@ -378,8 +378,8 @@ def bases_and_config():
     check_error("no domain_base, built-in maps", lint(conf), conf + ":",
                 "domain_base")
     # With maps of its own a config may do without it; lint may not.
-    conf = config(domain_base=None, extra="[map alias]\nkey = mail\n"
-                  "result = mail\n")
+    conf = config(domain_base=None, profile="none",
+                  extra="[map alias]\nkey = mail\nresult = mail\n")
     check_error("no domain_base, own maps", lint(conf),
                 "domain_base is not set")
     check_error("no config file", lint("/nonexistent/ldapmail.conf"),

@@ -288,7 +288,7 @@ def sighup():
     lk = S["lk"]
     pid = lk.pid
     # tcp_listen serves "mailbox": the new file must still define it.
-    lk.set_config(S["cfg"] + """
+    lk.set_config(S["cfg"] + """profile = none
 [map uid]
 filter = (accountStatus=active)
 key = uid
@@ -307,7 +307,7 @@ single = yes
          "SIGHUP: a map added to the config answers")
     t.eq(lk.pid, pid, "same PID")
     t.ok(q("alias", ALBERT).startswith(b"PERM "),
-         "maps no longer defined are gone (the file defines maps now)")
+         "maps no longer defined are gone (profile = none now)")
     t.ok(t.wait_until(lambda: q("uid", "nines") ==
                       b"OK seven.of.nine@anotherdomain.nu", 10),
          "the new map answers for every entry")

@@ -733,7 +733,7 @@ def serve_that_cannot_listen_exits_2():
 
 @t.test
 def include_reads_map_sections_from_files():
-    lk = lookupd(refresh=7200)
+    lk = lookupd(refresh=7200, profile="none")
     confd = os.path.join(lk.dir, "conf.d")
     os.makedirs(confd)
     os.makedirs(os.path.join(lk.dir, "none.d"))

@@ -133,7 +133,9 @@ test_defaults(void)
 	    "shared.maildirs");
 	CHECK("no warnings", c->warnings.n == 0);
 
-	CHECK("built-in profile", c->builtin_maps == 1 && c->n_maps == 3);
+	CHECK("built-in profile", c->builtin_maps == 3 && c->n_maps == 3);
+	CHECK_STR("profile default howto", c->profile, "howto");
+	CHECK("local_domains default empty", c->local_domains.n == 0);
 	m = cfg_map_find(c, "domain", 6);
 	CHECK("built-in domain exists", m != NULL);
 	if (m != NULL) {
@@ -205,12 +207,14 @@ static const struct ecase errors[] = {
 	  "t.conf: missing required parameter \"account_base\"" },
 	{ "missing domain_base with built-in maps",
 	  "ldap_uri = ldap://h\naccount_base = o=x\n",
-	  "t.conf: missing required parameter \"domain_base\" (the built-in "
-	  "maps need it)" },
+	  "t.conf: missing required parameter \"domain_base\" (profile "
+	  "howto's map domain needs it; or replace it with [map domain], or "
+	  "profile = none)" },
 	{ "empty domain_base is unset",
 	  "ldap_uri = ldap://h\naccount_base = o=x\ndomain_base =\n",
-	  "t.conf: missing required parameter \"domain_base\" (the built-in "
-	  "maps need it)" },
+	  "t.conf: missing required parameter \"domain_base\" (profile "
+	  "howto's map domain needs it; or replace it with [map domain], or "
+	  "profile = none)" },
 	{ "empty account_base", BASE "account_base =\n",
 	  "t.conf:4: account_base must not be empty" },
 
@@ -616,8 +620,8 @@ static const struct ecase errors[] = {
 	  "tcp_listen = alias=inet:127.0.0.1:1, nomap=inet:127.0.0.1:2\n"
 	  "refresh = 9\n",
 	  "t.conf:4: tcp_listen: no [map nomap] for \"nomap=inet:127.0.0.1:2\"" },
-	{ "tcp_listen names a built-in map, but maps are defined", BASE
-	  "tcp_listen = alias=inet:127.0.0.1:1\n" MAP_M,
+	{ "tcp_listen names a built-in map, but profile = none", BASE
+	  "tcp_listen = alias=inet:127.0.0.1:1\nprofile = none\n" MAP_M,
 	  "t.conf:4: tcp_listen: no [map alias] for \"alias=inet:127.0.0.1:1\"" },
 	{ "same endpoint in both lists", BASE
 	  "socketmap_listen = inet:127.0.0.1:1\n"
@@ -1146,7 +1150,7 @@ test_maps(void)
 	const struct cfg_map *m;
 	struct cfg *c;
 
-	c = parse("full map", BASE
+	c = parse("full map", BASE "profile = none\n"
 	    "tcp_listen = transport=inet:127.0.0.1:10002\n"
 	    "[map transport]\n"
 	    "base = ou=hosts,$account_base\n"
@@ -1176,13 +1180,13 @@ test_maps(void)
 		CHECK("full map catchall no", m->catchall == 0);
 		CHECK("full map single yes", m->single == 1);
 		CHECK_STR("full map file", m->file, "t.conf");
-		CHECK("full map line", m->line == 5);
+		CHECK("full map line", m->line == 6);
 	}
 	CHECK("tcp_listen serves it", c && c->n_tcp_listen == 1 &&
 	    strcmp(c->tcp_listen[0].map, "transport") == 0);
 	cfg_free(c);
 
-	c = parse("map defaults", BASE MAP_M);
+	c = parse("map defaults", BASE "profile = none\n" MAP_M);
 	m = c ? cfg_map_find(c, "m", 1) : NULL;
 	CHECK("map defaults found", m != NULL);
 	if (m != NULL) {
@@ -1199,11 +1203,13 @@ test_maps(void)
 	cfg_free(c);
 
 	c = parse("domain_base not needed with maps",
-	    "ldap_uri = ldap://h\naccount_base = o=x\n" MAP_M);
+	    "ldap_uri = ldap://h\naccount_base = o=x\nprofile = none\n"
+	    MAP_M);
 	CHECK("maps without domain_base", c && c->domain_base == NULL);
 	cfg_free(c);
 
-	c = parse("domain map result defaults to key", BASE "[map d]\n"
+	c = parse("domain map result defaults to key", BASE
+	    "profile = none\n[map d]\n"
 	    "base = $domain_base\nkey = associatedDomain dc\nkind = Domain\n"
 	    "[ map  a.b-c_9 ]\nkey = mail\nresult = mail\ncatchall = yes\n");
 	if (c && c->n_maps == 2) {
@@ -1213,7 +1219,7 @@ test_maps(void)
 		    CFG_KIND_DOMAIN);
 		CHECK_STR("header with blanks", c->maps[1].name, "a.b-c_9");
 		CHECK("catchall yes", c->maps[1].catchall == 1);
-		CHECK("second map line", c->maps[1].line == 8);
+		CHECK("second map line", c->maps[1].line == 9);
 	}
 	cfg_free(c);
 
@@ -1693,6 +1699,127 @@ test_sasl(void)
 	rmdir(dir);
 }
 
+
+/* ---- profiles ---------------------------------------------------------- */
+
+/* "name:base:filter:key:result:format" of every map, in order. */
+static void
+check_maps(const char *name, const struct cfg *c, const char *want)
+{
+	char got[4096];
+	size_t n = 0;
+
+	got[0] = '\0';
+	for (size_t i = 0; c != NULL && i < c->n_maps; i++) {
+		const struct cfg_map *m = &c->maps[i];
+		int r = snprintf(got + n, sizeof(got) - n, "%s%s%s", n ? " " :
+		    "", m->name, m->builtin ? "*" : "");
+
+		if (r < 0 || (size_t)r >= sizeof(got) - n)
+			break;
+		n += (size_t)r;
+	}
+	CHECK_STR(name, got, want);
+}
+
+static void
+test_profiles(void)
+{
+	const struct cfg_map *m;
+	struct cfg *c;
+
+	c = parse("howto plus a map", BASE MAP_M);
+	check_maps("howto: [map] adds", c, "m domain* alias* mailbox*");
+	CHECK("howto: 3 built-in", c && c->builtin_maps == 3);
+	cfg_free(c);
+
+	c = parse("howto, alias replaced", BASE "[map alias]\nkey = uid\n"
+	    "result = cn\n");
+	check_maps("howto: [map alias] replaces", c, "alias domain* mailbox*");
+	m = c ? cfg_map_find(c, "alias", 5) : NULL;
+	CHECK("replaced alias is the section's", m && !m->builtin &&
+	    m->line == 4 && strcmp(m->key.v[0], "uid") == 0);
+	cfg_free(c);
+
+	c = parse("none", BASE "profile = none\n" MAP_M);
+	check_maps("none: only the sections", c, "m");
+	cfg_free(c);
+	CHECK_STR("none and no map",
+	    error_of(BASE "profile = none\n"), "(parsed)");
+
+	c = parse("jamm", BASE "profile = jamm\n");
+	check_maps("jamm maps", c, "domain* transport* alias* mailbox*");
+	m = c ? cfg_map_find(c, "alias", 5) : NULL;
+	CHECK("jamm alias: catch-all, first attribute", m && m->catchall &&
+	    m->values == CFG_VALUES_FIRST_ATTRIBUTE);
+	if (m != NULL) {
+		check_list("jamm alias result", &m->result, "maildrop|mail");
+		CHECK_STR("jamm alias filter", m->filter,
+		    "(&(|(objectClass=JammMailAlias)(objectClass=JammMailAccount"
+		    "))(accountActive=TRUE)(delete=FALSE))");
+	}
+	m = c ? cfg_map_find(c, "transport", 9) : NULL;
+	CHECK("jamm transport on domain_base", m && m->kind ==
+	    CFG_KIND_DOMAIN && strcmp(m->base, "o=d") == 0);
+	cfg_free(c);
+
+	c = parse("ox", BASE "profile = ox\n");
+	check_maps("ox maps", c, "domain* alias* mailbox*");
+	m = c ? cfg_map_find(c, "domain", 6) : NULL;
+	CHECK("ox domain: domains of the addresses", m && m->key_domain &&
+	    strcmp(m->base, "o=x") == 0);
+	cfg_free(c);
+
+	c = parse("apple", "ldap_uri = ldap://h\naccount_base = o=x\n"
+	    "profile = apple\nlocal_domains = Example.ORG., b.example\n");
+	check_maps("apple maps, no domain_base needed", c,
+	    "domain* alias* mailbox*");
+	check_list("local_domains lowercase, no dot", c ? &c->local_domains :
+	    NULL, "example.org|b.example");
+	m = c ? cfg_map_find(c, "mailbox", 7) : NULL;
+	CHECK("apple mailbox", m && m->short_names && m->single &&
+	    m->apple == CFG_APPLE_ENABLED && m->values == CFG_VALUES_FIRST);
+	if (m != NULL)
+		check_list("apple mailbox qualifies", &m->qualify,
+		    "example.org|b.example");
+	CHECK("apple: no warning", c && c->warnings.n == 0);
+	cfg_free(c);
+
+	c = parse("apple without local_domains", BASE "profile = apple\n");
+	CHECK_STR("apple: short names warned", c && c->warnings.n ?
+	    c->warnings.v[0] : NULL, "t.conf: map domain has short names but "
+	    "local_domains is empty: names without \"@\" answer nothing");
+	cfg_free(c);
+
+	CHECK_STR("unknown profile", error_of(BASE "profile = qmail\n"),
+	    "t.conf:4: profile: \"qmail\" must be one of howto, jamm, ox, "
+	    "apple, none");
+	CHECK_STR("bad local domain", error_of(BASE "local_domains = a..b\n"),
+	    "t.conf:4: local_domains: \"a..b\" is not a domain name");
+	CHECK_STR("bad local domain char",
+	    error_of(BASE "local_domains = a/b\n"),
+	    "t.conf:4: local_domains: \"a/b\" is not a domain name");
+	CHECK_STR("key_domain needs domain", error_of(BASE MAP_M
+	    "key_domain = yes\n"), "t.conf:7: [map m]: key_domain needs "
+	    "kind = domain");
+	CHECK_STR("apple_mail needs address", error_of(BASE MAP_M
+	    "kind = plain\napple_mail = enabled\n"), "t.conf:8: [map m]: "
+	    "apple_mail needs kind = address");
+	CHECK_STR("apple_mail values", error_of(BASE MAP_M
+	    "apple_mail = on\n"), "t.conf:7: apple_mail: \"on\" must be one "
+	    "of no, enabled, forward");
+	CHECK_STR("result_values values", error_of(BASE MAP_M
+	    "result_values = some\n"), "t.conf:7: result_values: \"some\" "
+	    "must be one of all, first_attribute, first");
+	c = parse("map flags", BASE "profile = none\n" MAP_M
+	    "short_names = yes\nresult_values = first_attribute\n"
+	    "apple_mail = forward\n");
+	m = c ? cfg_map_find(c, "m", 1) : NULL;
+	CHECK("map flags set", m && m->short_names && m->values ==
+	    CFG_VALUES_FIRST_ATTRIBUTE && m->apple == CFG_APPLE_FORWARD);
+	cfg_free(c);
+}
+
 int
 main(void)
 {
@@ -1705,6 +1832,7 @@ main(void)
 	test_expansion();
 	test_duplicates();
 	test_maps();
+	test_profiles();
 	test_files();
 	test_sasl();
 	return unit_done();

@@ -104,10 +104,13 @@ map_list(const struct cfg *c)
 	size_t n = 0;
 
 	out[0] = '\0';
+	/* The files' maps; the profile's come after them. */
 	for (size_t i = 0; c != NULL && i < c->n_maps; i++)
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s@%s:%d",
-		    i ? " " : "", c->maps[i].name, c->maps[i].file ?
-		    c->maps[i].file : "-", c->maps[i].line);
+		if (!c->maps[i].builtin)
+			n += (size_t)snprintf(out + n, sizeof(out) - n,
+			    "%s%s@%s:%d", n ? " " : "", c->maps[i].name,
+			    c->maps[i].file ? c->maps[i].file : "-",
+			    c->maps[i].line);
 	return out;
 }
 
@@ -135,7 +138,8 @@ test_order(void)
 	    "last@/etc/ldapmail/ldapmail.conf:8");
 	CHECK("order: files read", c != NULL && c->include_files.n == 3 &&
 	    strcmp(c->include_files.v[0], "/etc/ldapmail/conf.d/C.conf") == 0);
-	CHECK("order: no built-in maps", c != NULL && !c->builtin_maps);
+	CHECK("order: the profile's maps too", c != NULL &&
+	    c->builtin_maps == 3 && c->n_maps == 9);
 	cfg_free(c);
 }
 
