@@ -20,8 +20,11 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKGS      := ldap lber libcdb libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libsystemd)
+# libsystemd (sd_notify: lookupd/notify.c) for what links lookupd's
+# objects; ldap-maildirmake does without.
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS))
+SD_LIBS   := $(shell pkg-config --libs libsystemd)
 
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
@@ -79,25 +82,25 @@ $(B)/libmdm.a: $(MDM_OBJ)
 
 $(LOOKUPD): $(B)/lookupd/main.o $(B)/liblookupd.a $(B)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SD_LIBS)
 $(MDM): $(B)/maildirmake/main.o $(B)/libmdm.a $(B)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) $(SD_LIBS)
 
 # Small drivers the integration tests call (not installed).
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) $(SD_LIBS)
 
 $(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
     $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o $(LIBS) \
-	    $(PKG_LIBS)
+	    $(PKG_LIBS) $(SD_LIBS)
 
 unit-bins: $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 unit: $(UNIT_BIN)
@@ -110,7 +113,7 @@ bench-tools: $(BENCH_BIN)
 $(B)/bench/%: bench/%.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) $(WERROR) -I. $(PKG_CFLAGS) \
-	    -pthread -o $@ $< $(LIBS) $(PKG_LIBS)
+	    -pthread -o $@ $< $(LIBS) $(PKG_LIBS) $(SD_LIBS)
 
 # The suite always runs against the sanitizer build.
 check-build:
@@ -158,7 +161,7 @@ $(FUZZ_BIN): $(FUZZ_B)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIBS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Werror $(FUZZ_SAN) \
 	    -fsanitize=fuzzer -I. $(PKG_CFLAGS) -pthread -MMD -MP -o $@ $< \
-	    $(FUZZ_LIBS) $(PKG_LIBS)
+	    $(FUZZ_LIBS) $(PKG_LIBS) $(SD_LIBS)
 
 check-long: check-build
 	@rc=0; \

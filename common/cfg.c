@@ -72,6 +72,7 @@ enum {
 	G_FAILBACK,			/* failover between ldap_uri entries */
 	G_SYNC, G_PERSIST_FLUSH,	/* RFC 4533 persist sync */
 	G_PROFILE, G_LOCAL_DOMAINS,	/* directory designs */
+	G_METRICS_FILE, G_METRICS_INTERVAL,	/* lookupd's metrics file */
 	G_COUNT
 };
 
@@ -214,6 +215,10 @@ static const struct gparam gparams[G_COUNT] = {
 	[G_PROFILE] = G("profile", "howto", set_profile, profile, 0, 0),
 	[G_LOCAL_DOMAINS] = G("local_domains", "", set_domains,
 	    local_domains, 0, 0),
+	[G_METRICS_FILE] = G("metrics_file", NULL, set_abs_path,
+	    metrics_file, 0, 0),
+	[G_METRICS_INTERVAL] = G("metrics_interval", "15", set_int,
+	    metrics_interval, 1, 86400),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);

@@ -118,6 +118,9 @@ struct cfg {
 	int max_connections;
 	int idle_timeout;
 	int max_request_size;
+	char *metrics_file;		/* NULL: none (lookupd's metrics in
+					 * Prometheus's text format) */
+	int metrics_interval;		/* s between two writes of it */
 
 	char *mail_base;
 	char *mail_owner;

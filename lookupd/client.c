@@ -268,8 +268,10 @@ client_query(const struct cfg *cfg, const char *map, const char *key,
 }
 
 int
-client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
+client_stats(const struct cfg *cfg, int prometheus, struct buf *out,
+    char *err, size_t errsz)
 {
+	const char *key = prometheus ? PROTO_STATS_PROMETHEUS : "";
 	enum result res;
 
 	if (cfg->n_socketmap_listen == 0) {
@@ -277,7 +279,8 @@ client_stats(const struct cfg *cfg, struct buf *out, char *err, size_t errsz)
 		    "socketmap_listen, and there is none", cfg->file);
 		return -1;
 	}
-	res = client_query(cfg, PROTO_STATS_NAME, "", 0, out, err, errsz);
+	res = client_query(cfg, PROTO_STATS_NAME, key, strlen(key), out, err,
+	    errsz);
 	if (res == RES_FOUND)
 		return 0;
 	if (err[0] == '\0')
@@ -291,18 +294,24 @@ client_stats_command(const char *cfg_path, int argc, char **argv)
 	struct cfg *cfg;
 	struct buf out = BUF_INIT;
 	char err[1024] = "";
-	int rc = 0;
+	int rc = 0, prom = 0;
 
-	(void)argv;
-	if (argc != 0) {
-		fprintf(stderr, "usage: lookupd [-c FILE] stats\n");
-		return 2;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--format=prometheus") == 0)
+			prom = 1;
+		else if (strcmp(argv[i], "--format=text") == 0)
+			prom = 0;
+		else {
+			fprintf(stderr, "usage: lookupd [-c FILE] stats "
+			    "[--format=text|prometheus]\n");
+			return 2;
+		}
 	}
 	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		return 2;
 	}
-	if ((rc = client_stats(cfg, &out, err, sizeof(err))) != 0) {
+	if ((rc = client_stats(cfg, prom, &out, err, sizeof(err))) != 0) {
 		log_error("stats: %s", err);
 		rc = rc == -2 ? exit_temp(2) : 2;
 	} else {

@@ -21,14 +21,15 @@ enum result client_query(const struct cfg *cfg, const char *map,
     const char *key, size_t keylen, struct buf *out, char *err,
     size_t errsz);
 
-/* The daemon's counters, "name value\n" lines, into out.  -1 with err set
- * when it cannot be asked (no socketmap_listen) or refuses, -2 when it
- * does not answer (not running, too slow). */
-int client_stats(const struct cfg *cfg, struct buf *out, char *err,
-    size_t errsz);
+/* The daemon's counters, "name value\n" lines (prometheus: Prometheus's
+ * text format), into out.  -1 with err set when it cannot be asked (no
+ * socketmap_listen) or refuses, -2 when it does not answer (not running,
+ * too slow). */
+int client_stats(const struct cfg *cfg, int prometheus, struct buf *out,
+    char *err, size_t errsz);
 
-/* `lookupd [-c FILE] stats`: 0, or 2 when the daemon cannot be asked
- * (exit_temp(2) when it does not answer). */
+/* `lookupd [-c FILE] stats [--format=text|prometheus]`: 0, or 2 when the
+ * daemon cannot be asked (exit_temp(2) when it does not answer). */
 int client_stats_command(const char *cfg_path, int argc, char **argv);
 
 #endif

@@ -49,6 +49,7 @@
 #include "lookupd/overlay.h"
 #include "lookupd/persist.h"
 #include "lookupd/snapshot.h"
+#include "lookupd/status.h"
 #include "lookupd/sync.h"
 
 #define NWORKERS	4
@@ -137,6 +138,8 @@ struct engine {
 	int want_reopen;
 	char last_error[640];
 	time_t last_error_at;
+	unsigned long long ldap_errors;
+	double build_seconds;		/* the last build's, < 0 none */
 	int live_down;			/* a live walk found LDAP down... */
 	double live_down_at;		/* ...then (clock_ms()) */
 	char live_down_err[512];
@@ -196,6 +199,7 @@ set_error(struct engine *e, const char *what, const char *err)
 	pthread_mutex_lock(&e->mu);
 	snprintf(e->last_error, sizeof(e->last_error), "%s: %s", what, err);
 	e->last_error_at = time(NULL);
+	e->ldap_errors++;
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -362,6 +366,7 @@ builder_main(void *arg)
 		int build, ok = 0;
 		char err[512] = "";
 		struct timespec t0;
+		double ms;
 
 		if (!build_due(e, now, &wake)) {
 			struct timespec ts = { wake, 0 };
@@ -387,17 +392,19 @@ builder_main(void *arg)
 			}
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			ok = sync_build(cr->cfg, lc, NULL, err, sizeof(err)) == 0;
+			ms = clock_ms_since(&t0);
 			{
 				char sv[300];
 
 				(void)ldapconn_current(lc, sv, sizeof(sv));
 				pthread_mutex_lock(&e->mu);
 				memcpy(e->build_server, sv, sizeof(sv));
+				e->build_seconds = ms / 1000.0;
 				pthread_mutex_unlock(&e->mu);
 			}
 			if (ok)
 				log_info("snapshot of %zu maps rebuilt in %.0f ms",
-				    cr->cfg->n_maps, clock_ms_since(&t0));
+				    cr->cfg->n_maps, ms);
 			else {
 				log_warn("snapshot rebuild failed, the old one "
 				    "stays: %s", err);
@@ -900,6 +907,7 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 		return NULL;
 	}
 	e->started = time(NULL);
+	e->build_seconds = -1;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->work_cv, NULL);
 	{
@@ -1079,74 +1087,84 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+int
+engine_ready(const struct engine *e)
+{
+	for (size_t i = 0; i < e->cur->cfg->n_maps; i++)
+		if (e->ms[i].snap == NULL)
+			return 0;
+	return 1;
+}
+
 void
-engine_stats(struct engine *e, struct buf *out)
+engine_status(struct engine *e, struct status *st)
 {
 	const struct cfg *cfg = e->cur->cfg;
-	static const char *const names[] = { "found", "notfound", "temp", "perm" };
-	time_t now = time(NULL);
 	size_t n = e->nlat < LAT_RING ? e->nlat : LAT_RING;
-	unsigned long long live = 0;
+	struct buf extra = BUF_INIT;
 	int refused;
 
-	buf_printf(out, "uptime %ld\n", (long)(now - e->started));
+	st->now = time(NULL);
+	st->started = e->started;
+	st->n_maps = cfg->n_maps;
+	st->maps = xcalloc(cfg->n_maps ? cfg->n_maps : 1, sizeof(*st->maps));
 	for (size_t i = 0; i < cfg->n_maps; i++) {
 		const struct mapstate *ms = &e->ms[i];
-		const char *name = cfg->maps[i].name;
+		struct status_map *m = &st->maps[i];
 
-		for (int r = 0; r < 4; r++)
-			buf_printf(out, "map.%s.%s %llu\n", name, names[r],
-			    ms->count[r]);
-		buf_printf(out, "map.%s.snapshot_hits %llu\n", name, ms->snap_hits);
-		buf_printf(out, "map.%s.cache_hits %llu\n", name, ms->cache_hits);
-		buf_printf(out, "map.%s.live_lookups %llu\n", name, ms->live);
+		m->name = cfg->maps[i].name;
+		memcpy(m->count, ms->count, sizeof(m->count));
+		m->snap_hits = ms->snap_hits;
+		m->cache_hits = ms->cache_hits;
+		m->live = ms->live;
 		if (ms->snap) {
-			buf_printf(out, "map.%s.snapshot_age %ld\n", name,
-			    (long)(now - snapshot_built(ms->snap)));
-			buf_printf(out, "map.%s.snapshot_keys %zu\n", name,
-			    snapshot_count(ms->snap));
-		} else {
-			buf_printf(out, "map.%s.snapshot_age -1\n", name);
-			buf_printf(out, "map.%s.snapshot_keys 0\n", name);
+			m->loaded = 1;
+			m->age = (long)(st->now - snapshot_built(ms->snap));
+			m->keys = snapshot_count(ms->snap);
 		}
-		live += ms->live;
 	}
-	buf_printf(out, "requests.unknown_map %llu\n", e->unknown_map);
-	buf_printf(out, "live.lookups %llu\n", live);
-	buf_printf(out, "live.refused_busy %llu\n", e->busy);
+	st->unknown_map = e->unknown_map;
+	st->busy = e->busy;
 	if (n) {
 		double *v = xmalloc(n * sizeof(*v));
 
 		memcpy(v, e->lat, n * sizeof(*v));
 		qsort(v, n, sizeof(*v), cmp_double);
-		buf_printf(out, "live.latency_ms_p50 %.3f\n", v[n / 2]);
-		buf_printf(out, "live.latency_ms_p99 %.3f\n",
-		    v[n * 99 / 100]);
+		st->has_lat = 1;
+		st->lat_p50_ms = v[n / 2];
+		st->lat_p99_ms = v[n * 99 / 100];
 		free(v);
-	} else {
-		buf_puts(out, "live.latency_ms_p50 0\nlive.latency_ms_p99 0\n");
 	}
 	pthread_mutex_lock(&e->mu);
 	refused = e->persist_refused || e->persist == NULL;
 	pthread_mutex_unlock(&e->mu);
-	buf_printf(out, "sync.mode %s\n", cfg->sync != CFG_SYNC_PERSIST ?
+	/* Lines of the sync and the sessions, for `stats` only. */
+	buf_printf(&extra, "sync.mode %s\n", cfg->sync != CFG_SYNC_PERSIST ?
 	    "poll" : refused ? "poll (persist refused)" : "persist");
 	if (e->persist)
-		persist_stats(e->persist, out);
+		persist_stats(e->persist, &extra);
 	for (size_t i = 0; i < cfg->n_maps; i++)
-		buf_printf(out, "map.%s.pending_changes %zu\n",
+		buf_printf(&extra, "map.%s.pending_changes %zu\n",
 		    cfg->maps[i].name, overlay_count(e->ms[i].ov));
 	pthread_mutex_lock(&e->mu);
 	for (int i = 0; i < e->nworkers; i++)
-		buf_printf(out, "session.live%d.server %s\n", i,
+		buf_printf(&extra, "session.live%d.server %s\n", i,
 		    e->live_server[i][0] ? e->live_server[i] : "-");
-	buf_printf(out, "session.builder.server %s\n",
+	buf_printf(&extra, "session.builder.server %s\n",
 	    e->build_server[0] ? e->build_server : "-");
-	buf_printf(out, "snapshot.builds_ok %llu\n", e->builds_ok);
-	buf_printf(out, "snapshot.builds_failed %llu\n", e->builds_failed);
-	buf_printf(out, "ldap.last_error %s\n",
-	    e->last_error[0] ? e->last_error : "-");
-	buf_printf(out, "ldap.last_error_age %ld\n", e->last_error[0] ?
-	    (long)(now - e->last_error_at) : -1L);
+	st->extra = extra.p;
+	st->extra_len = extra.len;
+	st->builds_ok = e->builds_ok;
+	st->builds_failed = e->builds_failed;
+	st->build_seconds = e->build_seconds;
+	st->ldap_errors = e->ldap_errors;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", e->last_error);
+	st->last_error_age = e->last_error[0] ?
+	    (long)(st->now - e->last_error_at) : -1L;
+	/* The server in use: the builder's, else a live worker's. */
+	snprintf(st->server, sizeof(st->server), "%s", e->build_server);
+	for (int i = 0; i < e->nworkers && st->server[0] == '\0'; i++)
+		snprintf(st->server, sizeof(st->server), "%s",
+		    e->live_server[i]);
 	pthread_mutex_unlock(&e->mu);
 }

@@ -21,6 +21,7 @@
 
 struct buf;
 struct engine;
+struct status;
 
 /* Start with cfg (the engine owns it from now on): load the snapshots on
  * disk, start the threads.  NULL with err set on failure. */
@@ -53,7 +54,9 @@ const struct cfg *engine_reload(struct engine *e);
 /* The configuration in force. */
 const struct cfg *engine_cfg(const struct engine *e);
 
-/* Append "name value\n" lines of counters (for `lookupd stats`). */
-void engine_stats(struct engine *e, struct buf *out);
+/* Every map has a snapshot to answer from (systemd's READY=1). */
+int engine_ready(const struct engine *e);
+/* Fill the engine's part of st (status.h; status_free() frees it). */
+void engine_status(struct engine *e, struct status *st);
 
 #endif

@@ -7,7 +7,7 @@
  *   lookupd [-c FILE] check                  config, bind, entry counts
  *   lookupd [-c FILE] lint                   directory problems
  *   lookupd [-c FILE] route ADDRESS [-j]     an address as Postfix takes it
- *   lookupd [-c FILE] stats                  the running daemon's counters
+ *   lookupd [-c FILE] stats [--format=F]     the running daemon's counters
  *
  * Before the command, --tempfail: temporary failures exit 75 (exitcode.h).
  *
@@ -53,7 +53,7 @@ static const char usage[] =
 "  check                    check the configuration, the bind and the maps\n"
 "  lint                     report directory problems, one line each\n"
 "  route ADDRESS [-j]       follow an address as Postfix would (-j: JSON)\n"
-"  stats                    the running daemon's counters, one per line\n"
+"  stats [--format=FORMAT]  the daemon's counters (text, or prometheus)\n"
 "\n"
 "options:\n"
 "  -c FILE   configuration file (default " CFG_DEFAULT_PATH ")\n"

@@ -20,5 +20,7 @@
  * anything): never a map name, since a map name starts with a letter or
  * a digit.  The reply is "OK" and "name value" lines. */
 #define PROTO_STATS_NAME "#stats"
+/* The key that asks for them in Prometheus's text format instead. */
+#define PROTO_STATS_PROMETHEUS "prometheus"
 
 #endif

@@ -45,8 +45,20 @@
  *
  * `lookupd stats`: a socketmap request named PROTO_STATS_NAME ("#stats",
  * which no map can be called) is answered here, not by the engine: "OK"
- * and the "name value" lines of engine_stats() and server_stats().  It is
- * counted as requests.stats, not as requests.socketmap.
+ * and the daemon's state (status.h: the engine's part and ours) as
+ * "name value" lines, or in Prometheus's text format when the key is
+ * PROTO_STATS_PROMETHEUS.  It is counted as requests.stats, not as
+ * requests.socketmap.
+ *
+ * Each lookup's latency, from the request taken out of the input buffer
+ * to its answer, goes to a histogram (status.h): one clock reading
+ * before and one after, counted on the loop with no lock.
+ *
+ * systemd (notify.h): the loop tells READY=1 once every map has a
+ * snapshot, RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1, STATUS=
+ * when it changes (at most every STATUS_EVERY_MS while ready), and
+ * WATCHDOG=1 from the loop itself.  Every metrics_interval s it renders
+ * the metrics and hands them to metrics_file's writer (metricsfile.h).
  */
 #include <errno.h>
 #include <grp.h>
@@ -74,10 +86,14 @@
 #include "common/cfg.h"
 #include "common/log.h"
 #include "lookupd/engine.h"
+#include "lookupd/metrics.h"
+#include "lookupd/metricsfile.h"
 #include "lookupd/netstring.h"
+#include "lookupd/notify.h"
 #include "lookupd/proto.h"
 #include "lookupd/reply.h"
 #include "lookupd/server.h"
+#include "lookupd/status.h"
 #include "lookupd/tcpmap.h"
 
 #define LISTEN_BACKLOG	4096	/* the kernel caps it at somaxconn */
@@ -91,6 +107,7 @@
 #define LINGER_BYTES	(1024 * 1024)
 #define NS_OVERHEAD	9	/* 7 digits, ':' and ',' */
 #define FD_RESERVE	64	/* descriptors kept for the engine and LDAP */
+#define STATUS_EVERY_MS	10000	/* STATUS= while ready, at most */
 #define BAD_NO_SPACE	"bad request: no space after the map name"
 
 /* epoll data: a connection's token, or (kind << 24 | index) < 2^32. */
@@ -120,6 +137,7 @@ struct conn {
 	uint32_t events;	/* registered with epoll */
 	int64_t last_ms;	/* last progress */
 	int64_t linger_ms;	/* when lingering began */
+	uint64_t t0_ns;		/* the pending lookup's start */
 	size_t drained;		/* bytes thrown away while lingering */
 	unsigned pending:1;	/* a lookup is in the engine */
 	unsigned eof:1;		/* the client sent EOF */
@@ -170,6 +188,14 @@ struct server {
 	unsigned long long req_sockmap, req_tcp, req_bad, req_async;
 	unsigned long long req_stats;
 	unsigned long long dropped, npending;
+	struct lathist lat;
+
+	/* systemd and the metrics file */
+	int ready_told;		/* READY=1 sent since the last (re)load */
+	int64_t status_ms;	/* when STATUS= was last sent */
+	struct buf status_last;
+	int64_t metrics_ms;	/* when metrics_file is due */
+	struct metricsfile *mf;
 };
 
 static void conn_service(struct server *, struct conn *);
@@ -677,29 +703,47 @@ conn_lookup(struct server *s, struct conn *c, const char *map, size_t maplen,
     const char *key, size_t keylen)
 {
 	enum result res = RES_TEMP;
+	uint64_t t0 = clock_ns();
 
 	buf_reset(&s->val);
 	if (engine_lookup(s->e, map, maplen, key, keylen, conn_token(c), &res,
 	    &s->val)) {
+		lathist_add(&s->lat, clock_ns() - t0);
 		conn_reply(c, res, s->val.p, s->val.len);
 		if (s->val.cap > 4 * SOCKMAP_REPLY_MAX)
 			buf_free(&s->val);
 		return;
 	}
+	c->t0_ns = t0;
 	c->pending = 1;
 	s->npending++;
 	s->req_async++;
 }
 
+/* The daemon's state: the engine's part and ours. */
+static void
+get_status(struct server *s, struct status *st)
+{
+	memset(st, 0, sizeof(*st));
+	engine_status(s->e, st);
+	server_status(s, st);
+}
+
 /* `lookupd stats`: the counters of the engine and ours, one reply. */
 static void
-conn_stats(struct server *s, struct conn *c)
+conn_stats(struct server *s, struct conn *c, const char *key, size_t len)
 {
 	struct buf b = BUF_INIT;
+	struct status st;
 
 	s->req_stats++;
-	engine_stats(s->e, &b);
-	server_stats(s, &b);
+	get_status(s, &st);
+	if (len == strlen(PROTO_STATS_PROMETHEUS) &&
+	    memcmp(key, PROTO_STATS_PROMETHEUS, len) == 0)
+		metrics_render(&st, &b);
+	else
+		status_text(&st, &b);
+	status_free(&st);
 	if (b.len > 0 && b.p[b.len - 1] == '\n')
 		b.p[--b.len] = '\0';
 	conn_reply(c, RES_FOUND, b.p, b.len);
@@ -750,7 +794,7 @@ conn_request(struct server *s, struct conn *c)
 		sp = memchr(pl, ' ', plen);
 		if (sp != NULL && (size_t)(sp - pl) == strlen(PROTO_STATS_NAME)
 		    && memcmp(pl, PROTO_STATS_NAME, (size_t)(sp - pl)) == 0) {
-			conn_stats(s, c);
+			conn_stats(s, c, sp + 1, plen - (size_t)(sp - pl) - 1);
 			buf_consume(&c->in, used);
 			return 1;
 		}
@@ -1018,6 +1062,7 @@ on_done(void *arg, uint64_t token, enum result res, const char *text,
 	c->pending = 0;
 	s->npending--;
 	c->last_ms = s->now_ms;
+	lathist_add(&s->lat, clock_ns() - c->t0_ns);
 	conn_reply(c, res, text, len);
 	/* Written and followed up after engine_drain() returns, so that
 	 * the engine is never entered again from inside its own drain. */
@@ -1054,6 +1099,76 @@ apply_limits(struct server *s, const struct cfg *cfg)
 	free(sig);
 }
 
+/* STATUS= when it says something new: at once while not ready (why not
+ * is news), at most every STATUS_EVERY_MS once ready (the age moves);
+ * READY=1 (force) when the daemon has become ready. */
+static void
+tell_status(struct server *s, int force)
+{
+	struct buf b = BUF_INIT;
+	struct status st;
+	int ready;
+
+	if (!notify_enabled())
+		return;
+	get_status(s, &st);
+	ready = status_ready(&st);
+	status_line(&st, &b);
+	status_free(&st);
+	if (force && ready)
+		notify_ready(buf_str(&b));
+	else if (b.len != s->status_last.len ||
+	    memcmp(buf_str(&b), buf_str(&s->status_last), b.len) != 0) {
+		if (ready && s->now_ms - s->status_ms < STATUS_EVERY_MS) {
+			buf_free(&b);
+			return;
+		}
+		notify_status(buf_str(&b));
+	} else {
+		buf_free(&b);
+		return;
+	}
+	s->status_ms = s->now_ms;
+	buf_free(&s->status_last);
+	s->status_last = b;
+}
+
+/* READY=1 once every map has a snapshot (checked after every turn until
+ * then: a flag once told). */
+static void
+check_ready(struct server *s)
+{
+	if (s->ready_told || !engine_ready(s->e))
+		return;
+	s->ready_told = 1;
+	log_info("ready: every map has a snapshot");
+	tell_status(s, 1);
+}
+
+/* metrics_file, every metrics_interval s (the first at once). */
+static void
+write_metrics(struct server *s)
+{
+	const struct cfg *cfg = engine_cfg(s->e);
+	struct buf b = BUF_INIT;
+	struct status st;
+	char err[256];
+
+	if (cfg->metrics_file == NULL || s->now_ms < s->metrics_ms)
+		return;
+	s->metrics_ms = s->now_ms + 1000 * (int64_t)cfg->metrics_interval;
+	if (s->mf == NULL && (s->mf = metricsfile_new(err, sizeof(err))) ==
+	    NULL) {
+		log_warn("%s", err);
+		return;
+	}
+	get_status(s, &st);
+	metrics_render(&st, &b);
+	status_free(&st);
+	metricsfile_post(s->mf, cfg->metrics_file, &b);
+	buf_free(&b);
+}
+
 static void
 on_timer(struct server *s)
 {
@@ -1079,6 +1194,8 @@ on_timer(struct server *s)
 	}
 	if (s->paused)
 		listeners_set(s, 1);
+	tell_status(s, 0);
+	write_metrics(s);
 }
 
 static void
@@ -1091,12 +1208,18 @@ on_signal(struct server *s)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_info("SIGHUP: reloading the configuration");
-			if ((cfg = engine_reload(s->e)) != NULL)
+			notify_reloading("reloading the configuration");
+			if ((cfg = engine_reload(s->e)) != NULL) {
 				apply_limits(s, cfg);
+				s->metrics_ms = 0;
+			}
+			/* READY=1 again once ready (check_ready). */
+			s->ready_told = 0;
 			break;
 		case SIGTERM:
 		case SIGINT:
 			log_info("%s: stopping", strsignal((int)si.ssi_signo));
+			notify_stopping();
 			s->stop = 1;
 			break;
 		default:
@@ -1184,8 +1307,15 @@ server_run(struct server *s, struct engine *e)
 		loop_teardown(s);
 		return 1;
 	}
+	notify_init();
+	tell_status(s, 0);
+	check_ready(s);
+	write_metrics(s);
 	while (!s->stop) {
-		int n = epoll_wait(s->ep, evs, MAX_EVENTS, s->nready ? 0 : -1);
+		/* WATCHDOG=1 from here: a loop that stops turning stops
+		 * them.  The wait ends in time for the next. */
+		int wd = notify_watchdog(s->now_ms);
+		int n = epoll_wait(s->ep, evs, MAX_EVENTS, s->nready ? 0 : wd);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1222,26 +1352,28 @@ server_run(struct server *s, struct engine *e)
 		}
 		if (!s->stop)
 			run_ready(s);
+		check_ready(s);
 	}
 	loop_teardown(s);
 	return rc;
 }
 
 void
-server_stats(const struct server *s, struct buf *out)
+server_status(const struct server *s, struct status *st)
 {
-	buf_printf(out, "connections.open %zu\n", s->nconn);
-	buf_printf(out, "connections.max %d\n", s->max_conn);
-	buf_printf(out, "connections.accepted %llu\n", s->accepted);
-	buf_printf(out, "connections.refused %llu\n", s->refused);
-	buf_printf(out, "connections.closed_idle %llu\n", s->closed_idle);
-	buf_printf(out, "requests.socketmap %llu\n", s->req_sockmap);
-	buf_printf(out, "requests.tcp %llu\n", s->req_tcp);
-	buf_printf(out, "requests.bad %llu\n", s->req_bad);
-	buf_printf(out, "requests.deferred %llu\n", s->req_async);
-	buf_printf(out, "requests.pending %llu\n", s->npending);
-	buf_printf(out, "requests.stats %llu\n", s->req_stats);
-	buf_printf(out, "answers.dropped %llu\n", s->dropped);
+	st->conn_open = s->nconn;
+	st->conn_max = s->max_conn;
+	st->accepted = s->accepted;
+	st->refused = s->refused;
+	st->closed_idle = s->closed_idle;
+	st->req_sockmap = s->req_sockmap;
+	st->req_tcp = s->req_tcp;
+	st->req_bad = s->req_bad;
+	st->req_async = s->req_async;
+	st->req_pending = s->npending;
+	st->req_stats = s->req_stats;
+	st->dropped = s->dropped;
+	st->lat = s->lat;
 }
 
 void
@@ -1250,6 +1382,8 @@ server_free(struct server *s)
 	if (s == NULL)
 		return;
 	loop_teardown(s);
+	metricsfile_free(s->mf);
+	buf_free(&s->status_last);
 	for (size_t i = 0; i < s->nls; i++) {
 		struct listener *l = &s->ls[i];
 		struct stat st;

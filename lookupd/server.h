@@ -30,8 +30,9 @@ struct server *server_new(const struct cfg *cfg, char *err, size_t errsz);
  * any thread is started; the loop takes them through a signalfd. */
 int server_run(struct server *s, struct engine *e);
 
-/* Append "name value\n" lines of connection and request counters. */
-void server_stats(const struct server *s, struct buf *out);
+/* Fill the server's part of st (connections, requests, latency). */
+struct status;
+void server_status(const struct server *s, struct status *st);
 
 /* Close the listeners (removing UNIX socket files) and free. */
 void server_free(struct server *s);

@@ -197,4 +197,52 @@ MUTANTS = [
         new="\t\tif (0)\n\t\t\treturn NS_BAD;",
         tests=["t_netstring", "fuzz_netstring"],
     ),
+    dict(
+        name="ready-before-snapshot",
+        why="READY=1 only once every map has a snapshot",
+        file="lookupd/server.c",
+        old="\tif (s->ready_told || !engine_ready(s->e))",
+        new="\tif (s->ready_told)",
+        tests=["test_notify.py"],
+        only=["setup", "ready only after", "never ready"],
+    ),
+    dict(
+        name="watchdog-once-a-period",
+        why="WATCHDOG=1 at least every half of WATCHDOG_USEC",
+        file="lookupd/notify.c",
+        old="\t\twd_every_ms = (int64_t)(usec / 4000);",
+        new="\t\twd_every_ms = (int64_t)(usec / 1000);",
+        tests=["test_notify.py"],
+        only=["setup", "watchdog"],
+    ),
+    dict(
+        name="no-reloading-on-sighup",
+        why="SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1",
+        file="lookupd/server.c",
+        old="\t\t\tnotify_reloading(\"reloading the configuration\");",
+        new="\t\t\t(void)0;",
+        tests=["test_notify.py"],
+        only=["setup", "watchdog"],
+    ),
+    dict(
+        name="metrics-file-in-place",
+        why="metrics_file is replaced atomically (tmp + rename), never "
+            "rewritten in place",
+        file="lookupd/metricsfile.c",
+        old="\tif ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)",
+        new="\tif (snprintf(tmp, sizeof(tmp), \"%s\", path) < 0 ||\n"
+            "\t    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,"
+            " 0644)) < 0)",
+        tests=["t_metrics", "test_metrics.py"],
+        only=["setup", "atomically"],
+    ),
+    dict(
+        name="live-latency-not-counted",
+        why="the latency histogram counts every lookup, live ones too",
+        file="lookupd/server.c",
+        old="\tlathist_add(&s->lat, clock_ns() - c->t0_ns);",
+        new="\t(void)0;",
+        tests=["test_metrics.py"],
+        only=["setup", "known sequence"],
+    ),
 ]
