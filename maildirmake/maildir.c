@@ -69,7 +69,7 @@
 struct mdm_fs {
 	char *base;		/* mail_base, for messages */
 	int basefd;
-	int lockfd;
+	int lockfd;		/* the run lock, -1 until taken */
 	uid_t uid;
 	gid_t gid;
 	int do_chown;
@@ -235,42 +235,32 @@ mdm_fs_lock(struct mdm_fs *fs, char *err, size_t errsz)
 	struct stat st;
 	int fd;
 
-	fd = openat(fs->basefd, MDM_LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_errf(err, errsz, "lock file %s/%s: %s", fs->base,
-		    MDM_LOCK_NAME, errno == ELOOP ? "is a symlink" :
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		log_errf(err, errsz,
-		    "lock file %s/%s is not a regular file with "
-		    "one link", fs->base, MDM_LOCK_NAME);
-		close(fd);
-		return -1;
-	}
-	/* Root and mail_owner runs must both be able to open it. */
-	if (fs->do_chown && (st.st_uid != fs->uid || st.st_gid != fs->gid) &&
-	    fchown(fd, fs->uid, fs->gid) != 0) {
-		log_errf(err, errsz, "lock file %s/%s: chown: %s", fs->base,
-		    MDM_LOCK_NAME, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if ((st.st_mode & 07777) != 0600)
-		(void)fchmod(fd, 0600);
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	/*
+	 * The lock is the mail_base directory itself: no file in the tree,
+	 * none anywhere else, nothing a root and a mail_owner run could
+	 * disagree on.  It is taken on a descriptor of its own (a flock
+	 * belongs to the open file), so that a --watch pass, a child that
+	 * shares the watcher's descriptors, gives it back when it exits.
+	 */
+	fd = openat(fs->basefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		if (e == EWOULDBLOCK)
 			return 1;
-		log_errf(err, errsz, "lock file %s/%s: %s", fs->base,
-		    MDM_LOCK_NAME, strerror(e));
+		log_errf(err, errsz, "cannot lock mail_base %s: %s", fs->base,
+		    strerror(e));
 		return -1;
 	}
 	fs->lockfd = fd;
+	/* The lock file of release 1 goes: no entry can name it
+	 * (a reserved component), and the tree holds only what the
+	 * directory describes.  unlinkat() follows no symlink. */
+	if (fstatat(fs->basefd, MDM_OLD_LOCK_NAME, &st, AT_SYMLINK_NOFOLLOW)
+	    == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+		(void)unlinkat(fs->basefd, MDM_OLD_LOCK_NAME, 0);
 	return 0;
 }
 

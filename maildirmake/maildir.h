@@ -16,8 +16,8 @@
 
 #include "maildirmake/plan.h"
 
-/* Lock file in mail_base (mode 0600, mail_owner's). */
-#define MDM_LOCK_NAME ".ldap-maildirmake.lock"
+/* The lock file earlier versions left in mail_base (removed). */
+#define MDM_OLD_LOCK_NAME ".ldap-maildirmake.lock"
 /* Temporary names: this prefix and 16 hex digits. */
 #define MDM_TMP_PREFIX "ldap-maildirmake.tmp."
 
@@ -39,8 +39,9 @@ struct mdm_fs *mdm_fs_open(const char *mail_base, uid_t uid, gid_t gid,
     int do_chown, char *err, size_t errsz);
 void mdm_fs_close(struct mdm_fs *fs);
 
-/* Take the run lock without waiting: 0 taken, 1 another run holds it,
- * -1 error (err set).  Held until mdm_fs_close or exit. */
+/* Take the run lock without waiting (flock on mail_base itself): 0
+ * taken, 1 another run holds it, -1 error (err set).  Held until
+ * mdm_fs_close or exit. */
 int mdm_fs_lock(struct mdm_fs *fs, char *err, size_t errsz);
 
 /* Make o exist (dry: only look and tell).  Its parent must exist. */

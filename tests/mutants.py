@@ -112,8 +112,8 @@ MUTANTS = [
     dict(
         name="shared-maildirs-dir-ignored",
         why="shared maildirs go to <mail_base>/<shared_maildirs_dir>",
-        file="maildirmake/main.c",
-        old="\tprm.shared_maildirs_dir = cfg->shared_maildirs_dir;",
+        file="maildirmake/run.c",
+        old="\tprm.shared_maildirs_dir = s->cfg->shared_maildirs_dir;",
         new='\tprm.shared_maildirs_dir = "shared.maildirs";',
         tests=["test_maildirmake_options.py"],
     ),

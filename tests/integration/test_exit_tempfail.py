@@ -22,7 +22,6 @@ unknown map, no socketmap_listen for stats, an address Postfix rejects.
   the lock held; 2 / 2 when the configuration cannot work; 0 with
   --tempfail when all is well.
 """
-import fcntl
 import os
 import sys
 
@@ -155,9 +154,8 @@ def maildirmake():
     t.eq(mdm(bad), (2, 75), "ldap-maildirmake, wrong password: 2 / 75")
     t.eq(mdm(notls), (2, 2),
          "ldap-maildirmake, a configuration that cannot work: 2 / 2")
-    fd = os.open(os.path.join(base, m.LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = m.hold_lock(base)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         t.eq(mdm(up), (2, 75), "ldap-maildirmake, lock held: 2 / 75")
     finally:
         os.close(fd)

@@ -19,12 +19,14 @@
 - idempotence: a second run changes nothing (names, modes, owners, mtimes,
   inodes), says so; mail already there and existing lines untouched, a
   line never duplicated; inactive accounts get nothing;
-- -n prints the plan and creates nothing (no lock file either);
-- LDAP unreachable: exit 2, nothing created; the lock: a second run exits
-  2 at once and does nothing; usage and configuration errors: exit 2.
+- -n prints the plan and creates nothing;
+- LDAP unreachable: exit 2, nothing created; the lock (flock on mail_base,
+  no file): a second run exits 2 at once and does nothing, also while a
+  real run holds it; after a run mail_base holds exactly Courier's tree,
+  a release 1 lock file is removed; usage and configuration errors: exit
+  2.
 Runs as root (mail_owner: an unprivileged user, see mdm_util).
 """
-import fcntl
 import os
 import stat
 import sys
@@ -332,7 +334,7 @@ def dry_run_prints_the_plan_and_creates_nothing():
     c = conf(m.HARD)
     r = m.run(c, "-n")
     t.eq(r.rc, 0, "-n: exit 0", r.why())
-    t.eq(os.listdir(BASE), [], "-n: nothing created, not even the lock")
+    t.eq(os.listdir(BASE), [], "-n: nothing created")
     lines = changes(r)
     t.ok(lines and all(l.startswith("would ") for l in lines),
          "-n: every line says would", lines[:3])
@@ -383,34 +385,87 @@ def wrong_password_exit_2():
 def lock_held_exit_2_nothing_done():
     fresh()
     c = conf()
-    fd = os.open(os.path.join(BASE, m.LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = m.hold_lock(BASE)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         r = m.run(c, timeout=30)
         t.eq(r.rc, 2, "lock held: exit 2 at once", r.why())
-        t.ok("another ldap-maildirmake is running" in r.err,
-             "lock held: clear message", r.err)
-        t.eq(os.listdir(BASE), [m.LOCK], "lock held: nothing created")
+        t.ok("another ldap-maildirmake is running (%s is locked)" % BASE
+             in r.err, "lock held: clear message", r.err)
+        t.eq(os.listdir(BASE), [], "lock held: nothing created")
     finally:
         os.close(fd)
     r = m.run(c)
     t.eq(r.rc, 0, "lock released: runs", r.why())
-    st = os.lstat(os.path.join(BASE, m.LOCK))
-    t.eq((oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid),
-         ("0o600", ) + m.default_owner(), "lock file 0600, mail_owner's")
+    t.ok(not os.path.lexists(os.path.join(BASE, m.OLD_LOCK)),
+         "no lock file in mail_base")
 
 
 @t.test
-def lock_file_symlink_refused():
-    fresh()
-    target = os.path.join(D, "lock-target")
-    m.write(target, "", 0o644)
-    os.symlink(target, os.path.join(BASE, m.LOCK))
+def the_tree_holds_only_what_the_directory_describes():
+    """After a run, mail_base holds exactly Courier's tree for the
+    directory: no lock file (it is a flock on mail_base itself); a lock
+    file release 1 left there is removed, a symlink by that name too
+    (its target untouched)."""
+    want = reference(t.ACCOUNT_BASE)
     r = m.run(conf())
-    t.eq(r.rc, 2, "symlinked lock file: exit 2", r.why())
-    t.eq(sorted(os.listdir(BASE)), [m.LOCK], "nothing created")
-    t.eq(oct(stat.S_IMODE(os.stat(target).st_mode)), "0o644",
-         "symlink target untouched")
+    t.eq(r.rc, 0, "run", r.why())
+    got = m.snapshot(BASE)
+    t.eq(m.diff(want, got), [], "mail_base: exactly Courier's tree, "
+         "nothing else")
+    m.write(os.path.join(BASE, m.OLD_LOCK), "", 0o600)
+    t.eq(m.run(conf(), "-n").rc, 0, "-n with an old lock file")
+    t.ok(os.path.exists(os.path.join(BASE, m.OLD_LOCK)),
+         "-n changes nothing, not even the old lock file")
+    t.eq(m.run(conf()).rc, 0, "run with an old lock file")
+    t.eq(m.diff(want, m.snapshot(BASE)), [], "old lock file removed")
+    target = os.path.join(D, "lock-target")
+    m.write(target, "x", 0o644)
+    os.symlink(target, os.path.join(BASE, m.OLD_LOCK))
+    t.eq(m.run(conf()).rc, 0, "run with an old lock symlink")
+    t.eq(m.diff(want, m.snapshot(BASE)), [], "old lock symlink removed")
+    t.eq((open(target).read(), oct(stat.S_IMODE(os.stat(target).st_mode))),
+         ("x", "0o644"), "its target untouched")
+
+
+@t.test
+def two_runs_exclude_each_other():
+    """A run that holds the lock (seen in /proc/locks, then stopped with
+    SIGSTOP so that it holds it for sure) makes a second run exit 2 at
+    once; the first, continued, completes the tree."""
+    import signal
+    import subprocess
+    want = None
+    for attempt in range(5):
+        fresh()
+        p = subprocess.Popen([t.MAILDIRMAKE, "-c", conf(m.BIG), "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        held = False
+        while p.poll() is None:
+            if m.lock_holder(BASE) == p.pid:
+                os.kill(p.pid, signal.SIGSTOP)
+                held = True
+                break
+        if not held:
+            p.communicate()
+            continue
+        try:
+            r = m.run(conf(m.BIG), timeout=30)
+        finally:
+            os.kill(p.pid, signal.SIGCONT)
+        out, err = p.communicate(timeout=600 * t.SLOW)
+        t.eq(r.rc, 2, "second run while the first holds the lock: exit 2",
+             r.why())
+        t.ok("another ldap-maildirmake is running" in r.err,
+             "second run: says why", r.err)
+        t.eq(p.returncode, 0, "first run completes", err)
+        want = m.run(conf(m.BIG), "-n")
+        t.eq((changes(want), summary(want).endswith("no changes (dry "
+             "run)")), ([], True), "first run built everything (-n: "
+             "nothing to do)", want.why())
+        t.eq(m.lock_holder(BASE), None, "lock released at exit")
+        break
+    t.ok(want is not None, "caught a run holding the lock (%d tries)" %
+         (attempt + 1))
 
 
 @t.test

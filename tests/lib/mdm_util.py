@@ -12,6 +12,7 @@
 """
 
 import base64
+import fcntl
 import glob
 import grp
 import os
@@ -24,7 +25,8 @@ import subprocess
 import ldapmail_test as t
 
 COURIER = "/usr/bin/maildirmake"
-LOCK = ".ldap-maildirmake.lock"
+# The lock file release 1 kept in mail_base (now: flock on mail_base).
+OLD_LOCK = ".ldap-maildirmake.lock"
 TMP_PREFIX = "ldap-maildirmake.tmp."
 
 # ------------------------------------------------------------------ LDIF
@@ -142,10 +144,12 @@ san_reports = t.user_san_reports
 
 # ------------------------------------------------------------- snapshots
 
-def snapshot(root, owners=False, times=False, skip=(LOCK,)):
+def snapshot(root, owners=False, times=False, skip=()):
     """{relative path (bytes): (type, mode, data[, uid, gid][, mtime])}
     for everything below root, without following symlinks.  type: d, f,
-    l or ?; data: file bytes, link target bytes, or None."""
+    l or ?; data: file bytes, link target bytes, or None.  Nothing is
+    skipped unless named: the tree must hold what the directory asks for
+    and nothing else (no lock file either)."""
     rootb = os.fsencode(root)
     snap = {}
 
@@ -419,3 +423,26 @@ def big_ldif(base, n=1200, base_dn=BIG, sub="big"):
             ("mailMessageStore", "%s/%s/user%05d/Maildir/" % (base, sub,
                                                                i))])
     return out
+
+
+def hold_lock(mail_base):
+    """Take ldap-maildirmake's run lock as a run does (flock on the
+    mail_base directory); returns the descriptor to close."""
+    fd = os.open(mail_base, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def lock_holder(mail_base):
+    """The PID holding a FLOCK on the mail_base directory (/proc/locks),
+    or None."""
+    st = os.stat(mail_base)
+    want = "%02x:%02x:%d" % (os.major(st.st_dev), os.minor(st.st_dev),
+                             st.st_ino)
+    with open("/proc/locks") as f:
+        for line in f:
+            w = line.split()
+            # "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"
+            if len(w) >= 6 and w[1] == "FLOCK" and w[5] == want:
+                return int(w[4])
+    return None

@@ -1,0 +1,520 @@
+/*
+ * run: one run of ldap-maildirmake, from the configuration file to the
+ * summary line (see run.h, and main.c for the arguments).
+ *
+ * The steps, in order, each a function of its own that either lets the
+ * run go on or ends it with its exit status: the configuration, mail_owner
+ * and mail_base (load); with --watch, the watcher, whose passes each go on
+ * in a child process (watch); one paged read of the account leaf (read_dir); the
+ * plan (plan.c: pure) and its problems (make_plan); the run lock (lock);
+ * the two passes over the objects in plan order (maildir.c; passes); the
+ * entries left out or incomplete and the summary (report).  Whatever step
+ * ends the run, everything the run holds is given back in one place
+ * (state_free), the one exit path.
+ *
+ * LDAP is read whole before anything is touched, so an unreachable or
+ * failing directory leaves the file system exactly as it was (exit 2,
+ * exit_temp).  The first pass only looks, and leaves out whole every
+ * entry with an object that cannot be made (a symlink or a foreign object
+ * in the way); the second makes what the remaining entries need and was
+ * not found whole.  An object that fails skips what depends on it; every
+ * entry left out or incomplete is named on stderr with its DN (exit 1).
+ * One line per change on stdout, one summary line last.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/cfg.h"
+#include "common/exitcode.h"
+#include "common/layout.h"
+#include "common/ldapconn.h"
+#include "common/log.h"
+#include "common/privs.h"
+#include "maildirmake/maildir.h"
+#include "maildirmake/plan.h"
+#include "maildirmake/run.h"
+#include "maildirmake/watch.h"
+
+#define PROG	"ldap-maildirmake"
+#define FILTER	"(&(mailMessageStore=*)" \
+		"(|(accountStatus=active)(accountStatus=shared)))"
+#define GO_ON	(-1)	/* a step's "the run goes on" */
+
+static const char *const attrs[] = { "accountStatus", "mailMessageStore",
+	"uid", "cn", "postOfficeBox", "seeAlso", NULL };
+
+/* ---- reading the directory ---- */
+
+struct collect {
+	struct mdm_entry *v;
+	size_t n, cap;
+};
+
+static struct layout_val *
+copy_vals(const struct lentry *le, const char *attr, size_t *n)
+{
+	const struct lval *lv;
+	struct layout_val *v;
+
+	*n = lentry_values(le, attr, &lv);
+	if (*n == 0)
+		return NULL;
+	v = xcalloc(*n, sizeof(*v));
+	for (size_t i = 0; i < *n; i++) {
+		v[i].p = xmalloc(lv[i].len + 1);
+		memcpy(v[i].p, lv[i].ptr, lv[i].len);
+		v[i].p[lv[i].len] = '\0';
+		v[i].len = lv[i].len;
+	}
+	return v;
+}
+
+static int
+collect_entry(const struct lentry *le, void *arg)
+{
+	const struct layout_profile *pf = layout_profile(NULL);
+	struct collect *c = arg;
+	struct mdm_entry *e;
+	const struct lval *lv;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
+	}
+	e = &c->v[c->n++];
+	memset(e, 0, sizeof(*e));
+	e->dn = xstrdup(lentry_dn(le));
+	e->status = copy_vals(le, pf->status_attr, &e->n_status);
+	/* Only shared entries are looked up by DN (seeAlso). */
+	if (layout_status(pf, e->status, e->n_status) == LAYOUT_SHARED)
+		e->ndn = ldapconn_dn_normalize(e->dn);
+	e->mms = copy_vals(le, pf->store_attr, &e->n_mms);
+	e->uid = copy_vals(le, pf->folder_attr, &e->n_uid);
+	e->cn = copy_vals(le, pf->nick_attr, &e->n_cn);
+	e->pob = copy_vals(le, pf->box_attr, &e->n_pob);
+	e->n_see = lentry_values(le, "seeAlso", &lv);
+	if (e->n_see > 0) {
+		e->see = xcalloc(e->n_see, sizeof(char *));
+		for (size_t i = 0; i < e->n_see; i++) {
+			char *raw;
+
+			if (memchr(lv[i].ptr, '\0', lv[i].len) != NULL)
+				continue;	/* not a DN: matches nothing */
+			raw = xstrndup(lv[i].ptr, lv[i].len);
+			e->see[i] = ldapconn_dn_normalize(raw);
+			free(raw);
+		}
+	}
+	return 0;
+}
+
+static void
+free_vals(struct layout_val *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].p);
+	free(v);
+}
+
+static void
+free_entries(struct collect *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct mdm_entry *e = &c->v[i];
+
+		free(e->dn);
+		free(e->ndn);
+		free_vals(e->status, e->n_status);
+		free_vals(e->mms, e->n_mms);
+		free_vals(e->uid, e->n_uid);
+		free_vals(e->cn, e->n_cn);
+		free_vals(e->pob, e->n_pob);
+		for (size_t k = 0; k < e->n_see; k++)
+			free(e->see[k]);
+		free(e->see);
+	}
+	free(c->v);
+}
+
+/* ---- running the plan ---- */
+
+enum ostate { O_SKIPPED, O_EXISTS, O_CREATED, O_WOULD, O_FAILED };
+
+/* The outcome of one pass over the plan, per object. */
+struct phase {
+	enum ostate *st;
+	char **why;		/* of a failed object */
+	size_t *cause;		/* the object whose failure this is */
+	size_t n;
+};
+
+static void
+phase_init(struct phase *ph, size_t n)
+{
+	ph->n = n;
+	ph->st = xcalloc(n ? n : 1, sizeof(*ph->st));
+	ph->why = xcalloc(n ? n : 1, sizeof(*ph->why));
+	ph->cause = xcalloc(n ? n : 1, sizeof(*ph->cause));
+}
+
+static void
+phase_free(struct phase *ph)
+{
+	for (size_t i = 0; i < ph->n; i++)
+		free(ph->why[i]);
+	free(ph->why);
+	free(ph->cause);
+	free(ph->st);
+	free(ph);
+}
+
+struct counter {
+	int quiet;
+	size_t changes;
+};
+
+static void
+print_change(const char *line, void *arg)
+{
+	struct counter *r = arg;
+
+	r->changes++;
+	if (!r->quiet)
+		printf("%s\n", line);
+}
+
+/* Each object in order.  The first pass (prev NULL) only looks.  The
+ * second makes (or, dry, tells) what use marks and the first pass did not
+ * find whole.  An object whose parent or need failed or was left out
+ * fails without being tried. */
+static void
+phase(struct mdm_fs *fs, const struct mdm_plan *pl, int dry, int verbose,
+    mdm_change_fn fn, void *arg, const unsigned char *use,
+    const struct phase *prev, struct phase *ph)
+{
+	int first = prev == NULL;
+	char err[1024];
+
+	for (size_t i = 0; i < ph->n; i++) {
+		const struct mdm_obj *o = mdm_plan_obj(pl, i);
+		size_t dep = MDM_NONE;
+		enum mdm_result r;
+
+		ph->cause[i] = i;
+		if (use != NULL && !use[i]) {
+			ph->st[i] = O_SKIPPED;
+			continue;
+		}
+		if (o->parent != MDM_NONE && (ph->st[o->parent] == O_FAILED ||
+		    ph->st[o->parent] == O_SKIPPED))
+			dep = o->parent;
+		else if (o->need != MDM_NONE && (ph->st[o->need] == O_FAILED ||
+		    ph->st[o->need] == O_SKIPPED))
+			dep = o->need;
+		if (dep != MDM_NONE) {
+			ph->st[i] = O_FAILED;
+			if (ph->st[dep] == O_FAILED) {
+				ph->cause[i] = ph->cause[dep];
+			} else {
+				struct buf b = BUF_INIT;
+
+				buf_printf(&b, "%s is not built (the entry it "
+				    "belongs to was skipped)",
+				    mdm_plan_obj(pl, dep)->path);
+				ph->why[i] = xstrdup(buf_str(&b));
+				buf_free(&b);
+			}
+			continue;
+		}
+		if (first)
+			r = mdm_fs_check(fs, o, err, sizeof(err));
+		else if (prev != NULL && prev->st[i] == O_EXISTS)
+			r = MDM_R_EXISTS;	/* seen whole a moment ago */
+		else
+			r = mdm_fs_make(fs, o, dry, fn, arg, err, sizeof(err));
+		switch (r) {
+		case MDM_R_EXISTS:
+			ph->st[i] = O_EXISTS;
+			if (fn != NULL && verbose)
+				log_debug("unchanged: %s %s",
+				    mdm_kind_name(o->kind), o->path);
+			break;
+		case MDM_R_CREATED:
+			ph->st[i] = O_CREATED;
+			break;
+		case MDM_R_WOULD:
+			ph->st[i] = O_WOULD;
+			break;
+		case MDM_R_FAILED:
+			ph->st[i] = O_FAILED;
+			ph->why[i] = xstrdup(err);
+			break;
+		}
+	}
+}
+
+/* The first object of entry e that failed in ph, or MDM_NONE. */
+static size_t
+entry_failure(const struct mdm_plan *pl, size_t e, const struct phase *ph)
+{
+	const size_t *objs;
+	size_t n = mdm_plan_entry_objs(pl, e, &objs);
+
+	for (size_t k = 0; k < n; k++)
+		if (ph->st[objs[k]] == O_FAILED)
+			return objs[k];
+	return MDM_NONE;
+}
+
+/* ---- the steps ---- */
+
+/* Everything a run holds; state_free gives it all back. */
+struct state {
+	const struct mdm_opts *o;
+	struct cfg *cfg;
+	uid_t uid;
+	gid_t gid;
+	struct mdm_fs *fs;
+	struct collect col;
+	struct mdm_plan *pl;
+	size_t nobj;
+	struct phase *ph1, *ph2;
+	unsigned char *use;	/* per object: the second pass makes it */
+	size_t *bad;		/* per entry: its object that failed first */
+	struct counter changes;
+	double t0;
+};
+
+static int
+load(struct state *s)
+{
+	char err[1024];
+
+	if ((s->cfg = cfg_load(s->o->cfgpath, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		return EXIT_ERROR;
+	}
+	if (privs_owner(s->cfg->mail_owner, &s->uid, &s->gid, err,
+	    sizeof(err)) != 0) {
+		log_error("mail_owner: %s", err);
+		return EXIT_ERROR;
+	}
+	if (!s->o->dry && geteuid() != 0 && geteuid() != s->uid) {
+		log_error("run as root or as mail_owner %s (uid %lu), not as "
+		    "uid %lu", s->cfg->mail_owner, (unsigned long)s->uid,
+		    (unsigned long)geteuid());
+		return EXIT_ERROR;
+	}
+	s->fs = mdm_fs_open(s->cfg->mail_base, s->uid, s->gid, geteuid() == 0,
+	    err, sizeof(err));
+	if (s->fs == NULL) {
+		log_error("%s", err);
+		return EXIT_ERROR;
+	}
+	return GO_ON;
+}
+
+/* --watch: the watcher stays in mdm_watch(); each of its passes comes
+ * back here in a child process that goes on with the steps below. */
+static int
+watch(struct state *s)
+{
+	int r;
+
+	if (!s->o->watch)
+		return GO_ON;
+	r = mdm_watch(s->cfg, FILTER, layout_profile(NULL)->store_attr);
+	return r == MDM_WATCH_CHILD ? GO_ON : r;
+}
+
+/* The whole directory first: nothing is touched if this fails. */
+static int
+read_dir(struct state *s)
+{
+	enum ldapconn_status ls;
+	struct ldapconn *lc;
+	char err[1024];
+
+	s->t0 = clock_ms();
+	lc = ldapconn_new(s->cfg);
+	ls = ldapconn_search(lc, s->cfg->account_base, CFG_SCOPE_SUB, FILTER,
+	    attrs, 1, collect_entry, &s->col, err, sizeof(err));
+	ldapconn_free(lc);
+	if (ls != LDAPCONN_OK) {
+		log_error("cannot read %s from the directory: %s; nothing done",
+		    s->cfg->account_base, err);
+		return ls == LDAPCONN_TEMP ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
+	}
+	log_debug("read %zu entries from %s in %.0f ms", s->col.n,
+	    s->cfg->account_base, clock_ms() - s->t0);
+	return GO_ON;
+}
+
+static int
+make_plan(struct state *s)
+{
+	struct mdm_params prm;
+
+	s->t0 = clock_ms();
+	prm.mail_base = s->cfg->mail_base;
+	prm.shared_dir = s->cfg->shared_dir;
+	prm.shared_maildirs_dir = s->cfg->shared_maildirs_dir;
+	s->pl = mdm_plan_build(s->col.v, s->col.n, &prm);
+	for (size_t i = 0; i < mdm_plan_nproblems(s->pl); i++) {
+		const struct mdm_problem *p = mdm_plan_problem(s->pl, i);
+
+		log_error("%s: skipped: %s", s->col.v[p->entry].dn, p->text);
+	}
+	s->nobj = mdm_plan_nobj(s->pl);
+	log_debug("planned %zu objects in %.0f ms", s->nobj,
+	    clock_ms() - s->t0);
+	return GO_ON;
+}
+
+static int
+lock(struct state *s)
+{
+	char err[1024];
+	int r;
+
+	if (s->o->dry)
+		return GO_ON;	/* -n changes nothing: no lock needed */
+	if ((r = mdm_fs_lock(s->fs, err, sizeof(err))) == 0)
+		return GO_ON;
+	if (r > 0)
+		log_error("another " PROG " is running (%s is locked); nothing "
+		    "done", s->cfg->mail_base);
+	else
+		log_error("%s; nothing done", err);
+	return r > 0 ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
+}
+
+/*
+ * Two passes.  The first only looks (as -n does, silently): an entry
+ * with a part that cannot be made (a symlink on its way, a wrong object
+ * where one of its objects belongs) is left out whole before anything is
+ * made.  The second makes what the other entries need.
+ */
+static int
+passes(struct state *s)
+{
+	size_t nobj = s->nobj, n;
+	const size_t *objs;
+
+	s->ph1 = xcalloc(1, sizeof(*s->ph1));
+	s->ph2 = xcalloc(1, sizeof(*s->ph2));
+	phase_init(s->ph1, nobj);
+	phase_init(s->ph2, nobj);
+	s->use = xcalloc(nobj ? nobj : 1, 1);
+	s->bad = xcalloc(s->col.n ? s->col.n : 1, sizeof(*s->bad));
+	s->t0 = clock_ms();
+	phase(s->fs, s->pl, 1, s->o->verbose, NULL, NULL, NULL, NULL, s->ph1);
+	log_debug("looked at them in %.0f ms", clock_ms() - s->t0);
+	s->t0 = clock_ms();
+	for (size_t e = 0; e < s->col.n; e++) {
+		s->bad[e] = entry_failure(s->pl, e, s->ph1);
+		n = mdm_plan_entry_objs(s->pl, e, &objs);
+		for (size_t k = 0; s->bad[e] == MDM_NONE && k < n; k++)
+			s->use[objs[k]] = 1;
+	}
+	for (size_t i = 0; i < nobj; i++)
+		if (mdm_plan_obj(s->pl, i)->entry == MDM_NONE &&
+		    s->ph1->st[i] != O_FAILED)
+			s->use[i] = 1;	/* shared_dir, shared_maildirs_dir */
+	phase(s->fs, s->pl, s->o->dry, s->o->verbose, print_change,
+	    &s->changes, s->use, s->ph1, s->ph2);
+	log_debug("%s in %.0f ms", s->o->dry ? "told" : "made",
+	    clock_ms() - s->t0);
+	return GO_ON;
+}
+
+/* Every entry with a part missing, once, with the first reason; what
+ * failed for nobody in particular; the summary.  The exit status. */
+static int
+report(struct state *s)
+{
+	const struct phase *ph1 = s->ph1, *ph2 = s->ph2;
+	size_t nfailed = mdm_plan_nproblems(s->pl), nactive = 0, nshared = 0;
+	int status = 0;
+
+	for (size_t i = 0; i < s->nobj; i++)
+		if (mdm_plan_obj(s->pl, i)->entry == MDM_NONE &&
+		    (ph1->st[i] == O_FAILED || ph2->st[i] == O_FAILED)) {
+			log_error("%s", ph1->st[i] == O_FAILED ?
+			    ph1->why[ph1->cause[i]] : ph2->why[ph2->cause[i]]);
+			status = 1;
+		}
+	for (size_t e = 0; e < s->col.n; e++) {
+		const struct phase *ph = ph1;
+		enum layout_status st = layout_status(NULL, s->col.v[e].status,
+		    s->col.v[e].n_status);
+		size_t at = s->bad[e];
+
+		nactive += st == LAYOUT_ACTIVE;
+		nshared += st == LAYOUT_SHARED;
+		if (at == MDM_NONE) {
+			ph = ph2;
+			at = entry_failure(s->pl, e, ph2);
+		}
+		if (at == MDM_NONE)
+			continue;
+		log_error("%s: %s: %s", s->col.v[e].dn, ph == ph1 ? "skipped" :
+		    "not built", ph->why[ph->cause[at]] ?
+		    ph->why[ph->cause[at]] : "(unknown)");
+		nfailed++;
+	}
+	if (nfailed > 0)
+		status = 1;
+	if (!s->o->quiet) {
+		printf(PROG ": %zu entries (%zu active, %zu shared, %zu failed), "
+		    "%zu objects, ", s->col.n, nactive, nshared, nfailed,
+		    s->nobj);
+		if (s->changes.changes == 0)
+			printf("no changes%s\n", s->o->dry ? " (dry run)" : "");
+		else if (s->o->dry)
+			printf("%zu changes to make (dry run: nothing done)\n",
+			    s->changes.changes);
+		else
+			printf("%zu changes\n", s->changes.changes);
+	}
+	fflush(stdout);
+	return status;
+}
+
+static void
+state_free(struct state *s)
+{
+	if (s->ph1 != NULL)
+		phase_free(s->ph1);
+	if (s->ph2 != NULL)
+		phase_free(s->ph2);
+	free(s->use);
+	free(s->bad);
+	mdm_plan_free(s->pl);
+	free_entries(&s->col);
+	mdm_fs_close(s->fs);
+	cfg_free(s->cfg);
+}
+
+int
+mdm_run(const struct mdm_opts *o)
+{
+	static int (*const step[])(struct state *) = {
+		load, watch, read_dir, make_plan, lock, passes, report
+	};
+	struct state s;
+	int rc = GO_ON;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.changes.quiet = o->quiet;
+	for (size_t k = 0; rc == GO_ON && k < sizeof(step) / sizeof(step[0]);
+	    k++)
+		rc = step[k](&s);
+	state_free(&s);
+	return rc;
+}
