@@ -73,6 +73,8 @@ def setup():
     rc, last = one_shot_summary()
     t.ok(rc == 0 and "no changes" in last, "a one-shot run after it has "
          "nothing to do", last)
+    t.eq(m.lock_holder(BASE), None, "between passes the watcher holds no "
+         "run lock (a pass takes it on a descriptor of its own)")
 
 
 @t.test
