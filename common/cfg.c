@@ -73,6 +73,7 @@ enum {
 	G_SYNC, G_PERSIST_FLUSH,	/* RFC 4533 persist sync */
 	G_PROFILE, G_LOCAL_DOMAINS,	/* directory designs */
 	G_METRICS_FILE, G_METRICS_INTERVAL,	/* lookupd's metrics file */
+	G_ACCOUNT_FILTER,
 	G_COUNT
 };
 
@@ -102,6 +103,11 @@ struct pstate {
 	struct strlist where;		/* "FILE:LINE" that included each */
 	char *stack[CFG_INCLUDE_DEPTH + 1];	/* ids being read */
 	size_t bytes;			/* read by include so far */
+	/* An included file's "domain" and "account_filter" (inherited by
+	 * the files it includes), given to its map sections. */
+	struct strlist fdomains;
+	char *ffilter;
+	int fline;			/* the first of the two, for messages */
 };
 
 struct gparam {
@@ -138,7 +144,9 @@ static int set_sync(struct pstate *, int, const char *);
 static int set_ms(struct pstate *, int, const char *);
 static int set_profile(struct pstate *, int, const char *);
 static int set_domains(struct pstate *, int, const char *);
+static int set_gfilter(struct pstate *, int, const char *);
 static int include(struct pstate *, const char *, struct buf *);
+static int file_param(struct pstate *, int, const char *, struct buf *);
 
 #define G(name, def, fn, field, min, max) \
 	{ name, def, fn, offsetof(struct cfg, field), min, max }
@@ -219,6 +227,8 @@ static const struct gparam gparams[G_COUNT] = {
 	    metrics_file, 0, 0),
 	[G_METRICS_INTERVAL] = G("metrics_interval", "15", set_int,
 	    metrics_interval, 1, 86400),
+	[G_ACCOUNT_FILTER] = G("account_filter", NULL, set_gfilter,
+	    account_filter, 0, 0),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);
@@ -759,8 +769,11 @@ set_profile(struct pstate *ps, int i, const char *v)
 
 /* Domain names (lowercased, one trailing dot dropped), at least a dot
  * apart from nothing: letters, digits, "-", "." and "_". */
+/* Domain names (lowercased, one trailing dot dropped): letters, digits,
+ * "-", "." and "_", no empty label.  0, or -1 (err set). */
 static int
-set_domains(struct pstate *ps, int i, const char *v)
+parse_domains(struct pstate *ps, const char *name, const char *v,
+    struct strlist *out)
 {
 	struct strlist l = { NULL, 0 };
 
@@ -768,32 +781,48 @@ set_domains(struct pstate *ps, int i, const char *v)
 	for (size_t k = 0; k < l.n; k++) {
 		char *d = l.v[k];
 		size_t len = strlen(d);
+		int bad = len > 254 || d[0] == '.' || strstr(d, "..") != NULL;
 
 		if (len > 1 && d[len - 1] == '.')
 			d[--len] = '\0';
-		for (size_t j = 0; j < len; j++) {
+		for (size_t j = 0; j < len && !bad; j++) {
 			unsigned char c = (unsigned char)d[j];
 
 			if (c >= 'A' && c <= 'Z')
 				d[j] = (char)(c - 'A' + 'a');
 			else if (!((c >= 'a' && c <= 'z') ||
 			    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-			    c == '_') || len > 253) {
-				err(ps, "%s: \"%s\" is not a domain name",
-				    gparams[i].name, show(ps, 0, l.v[k]));
-				strlist_free(&l);
-				return -1;
-			}
+			    c == '_'))
+				bad = 1;
 		}
-		if (len == 0 || d[0] == '.' || strstr(d, "..") != NULL) {
-			err(ps, "%s: \"%s\" is not a domain name",
-			    gparams[i].name, show(ps, 0, l.v[k]));
+		if (bad) {
+			err(ps, "%s: \"%s\" is not a domain name", name,
+			    show(ps, 0, l.v[k]));
 			strlist_free(&l);
 			return -1;
 		}
 	}
-	strlist_free(GFIELD(ps, i, struct strlist));
-	*GFIELD(ps, i, struct strlist) = l;
+	strlist_free(out);
+	*out = l;
+	return 0;
+}
+
+static int
+set_domains(struct pstate *ps, int i, const char *v)
+{
+	return parse_domains(ps, gparams[i].name, v,
+	    GFIELD(ps, i, struct strlist));
+}
+
+static int check_filter(struct pstate *, const char *, const char *);
+
+/* account_filter: one filter, or empty for none. */
+static int
+set_gfilter(struct pstate *ps, int i, const char *v)
+{
+	if (*v != '\0' && check_filter(ps, gparams[i].name, v) != 0)
+		return -1;
+	set_string(GFIELD(ps, i, char *), *v != '\0' ? v : NULL);
 	return 0;
 }
 
@@ -994,9 +1023,8 @@ set_m_scope(struct pstate *ps, struct cfg_map *m, int i, const char *v)
  * rest; this catches what would turn a typo into a different search.
  */
 static int
-set_m_filter(struct pstate *ps, struct cfg_map *m, int i, const char *v)
+check_filter(struct pstate *ps, const char *name, const char *v)
 {
-	const char *name = mparams[i].name;
 	size_t len = strlen(v);
 	int depth = 0;
 
@@ -1028,6 +1056,14 @@ set_m_filter(struct pstate *ps, struct cfg_map *m, int i, const char *v)
 	if (depth != 0)
 		return err(ps, "%s: \"%s\" has unbalanced parentheses", name,
 		    show(ps, 0, v));
+	return 0;
+}
+
+static int
+set_m_filter(struct pstate *ps, struct cfg_map *m, int i, const char *v)
+{
+	if (check_filter(ps, mparams[i].name, v) != 0)
+		return -1;
 	set_string(&m->filter, v);
 	return 0;
 }
@@ -1250,6 +1286,8 @@ map_free(struct cfg_map *m)
 	strlist_free(&m->key);
 	strlist_free(&m->result);
 	strlist_free(&m->qualify);
+	strlist_free(&m->domains);
+	free(m->file_filter);
 	free(m->format);
 }
 
@@ -1363,6 +1401,11 @@ section(struct pstate *ps, const char *s)
 	m = map_add(cfg, name, len);
 	m->file = ps->file;
 	m->line = ps->line;
+	for (size_t k = 0; k < ps->fdomains.n; k++)
+		strlist_add(&m->domains, ps->fdomains.v[k],
+		    strlen(ps->fdomains.v[k]));
+	if (ps->ffilter != NULL)
+		m->file_filter = xstrdup(ps->ffilter);
 	ps->in_map = 1;
 	return 0;
 bad:
@@ -1407,6 +1450,9 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 			;
 		return include(ps, v, val);
 	}
+	if (ps->depth > 0 && ((nlen == 6 && memcmp(s, "domain", 6) == 0) ||
+	    (nlen == 14 && memcmp(s, "account_filter", 14) == 0)))
+		return file_param(ps, nlen == 6, eq + 1, val);
 	g = find_gparam(s, nlen);
 	m = g < 0 ? find_mparam(s, nlen) : -1;
 	if (g < 0 && m < 0)
@@ -1450,6 +1496,38 @@ assignment(struct pstate *ps, const char *s, struct buf *val)
 	return r;
 }
 
+/*
+ * "domain = LIST" and "account_filter = FILTER" in an included file,
+ * before its first section: its maps answer keys of those domains only,
+ * and read only the entries the filter also matches.
+ */
+static int
+file_param(struct pstate *ps, int is_domain, const char *v, struct buf *val)
+{
+	const char *name = is_domain ? "domain" : "account_filter";
+
+	if (ps->in_map)
+		return err(ps, "%s: in an included file it stands before the "
+		    "file's first [map] section (here inside [map %s])", name,
+		    cur_map_name(ps));
+	while (is_ws(*v))
+		v++;
+	if (expand(ps, v, val) != 0)
+		return -1;
+	if (is_domain) {
+		if (parse_domains(ps, name, buf_str(val), &ps->fdomains) != 0)
+			return -1;
+		if (ps->fdomains.n == 0)
+			return err(ps, "domain: needs at least one domain name");
+	} else {
+		if (check_filter(ps, name, buf_str(val)) != 0)
+			return -1;
+		free(ps->ffilter);
+		ps->ffilter = xstrdup(buf_str(val));
+	}
+	return 0;
+}
+
 /* ---- include = GLOB --------------------------------------------------- */
 
 static int read_lines(struct pstate *, const char *, size_t);
@@ -1487,6 +1565,8 @@ include_one(struct pstate *ps, const char *path)
 	char why[512], *text = NULL, *id = NULL;
 	const char *saved_file = ps->file;
 	int saved_line = ps->line, rc = -1;
+	struct strlist saved_domains;
+	char *saved_filter;
 	size_t len = 0, k;
 	struct buf where = BUF_INIT;
 
@@ -1534,8 +1614,21 @@ include_one(struct pstate *ps, const char *path)
 	strlist_add(&ps->cfg->include_files, path, strlen(path));
 	ps->stack[++ps->depth] = ps->ids.v[ps->ids.n - 1];
 	ps->file = ps->cfg->include_files.v[ps->cfg->include_files.n - 1];
+	/* The file's domain and account_filter start as its includer's
+	 * and end with it. */
+	saved_domains = ps->fdomains;
+	saved_filter = ps->ffilter;
+	memset(&ps->fdomains, 0, sizeof(ps->fdomains));
+	for (k = 0; k < saved_domains.n; k++)
+		strlist_add(&ps->fdomains, saved_domains.v[k],
+		    strlen(saved_domains.v[k]));
+	ps->ffilter = saved_filter != NULL ? xstrdup(saved_filter) : NULL;
 	/* A section ends with its file. */
 	rc = read_lines(ps, text, len) == 0 && map_finish(ps) == 0 ? 0 : -1;
+	strlist_free(&ps->fdomains);
+	free(ps->ffilter);
+	ps->fdomains = saved_domains;
+	ps->ffilter = saved_filter;
 	ps->depth--;
 	if (rc == 0) {
 		ps->file = saved_file;
@@ -1693,6 +1786,33 @@ out:
 }
 
 /* ---- the whole file ---------------------------------------------------- */
+
+/* "(&A B)" into *f (freed), for each of a, b not NULL. */
+static void
+and_filter(char **f, const char *a)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "(&%s%s)", *f, a);
+	free(*f);
+	*f = xstrdup(buf_str(&b));
+	buf_free(&b);
+}
+
+/*
+ * The filter a map searches with: its own, its file's account_filter, and
+ * the global account_filter when its entries are accounts (a map of
+ * kind address or plain, or a domain map whose keys are the domains of
+ * account addresses; not a map of domain entries).
+ */
+static void
+and_filters(struct cfg_map *m, const char *global)
+{
+	if (m->file_filter != NULL)
+		and_filter(&m->filter, m->file_filter);
+	if (global != NULL && (m->kind != CFG_KIND_DOMAIN || m->key_domain))
+		and_filter(&m->filter, global);
+}
 
 /* A map of the profile, unless a [map] section of that name replaces it;
  * -1 (err set) when it needs domain_base and there is none. */
@@ -1903,6 +2023,7 @@ check_all(struct pstate *ps)
 
 		if (m->base == NULL)
 			m->base = xstrdup(cfg->account_base);
+		and_filters(m, cfg->account_filter);
 		if (!m->short_names)
 			continue;
 		if (cfg->local_domains.n == 0 && !warned++)
@@ -1977,6 +2098,8 @@ out:
 	mtext_clear(ps);
 	strlist_free(&ps->ids);
 	strlist_free(&ps->where);
+	strlist_free(&ps->fdomains);
+	free(ps->ffilter);
 	free(ps);
 	if (rc != 0) {
 		cfg_free(cfg);
@@ -1998,6 +2121,7 @@ cfg_free(struct cfg *cfg)
 		    gparams[i].set == set_domains)
 			strlist_free(f);
 		else if (gparams[i].set == set_str_opt ||
+		    gparams[i].set == set_gfilter ||
 		    gparams[i].set == set_str_req ||
 		    gparams[i].set == set_str_any ||
 		    gparams[i].set == set_abs_path ||

@@ -9,7 +9,10 @@
  * error names "FILE:LINE: ...".  "profile = NAME" gives the built-in maps
  * of a directory design (common/profile.c); a [map NAME] section adds a
  * map or replaces the profile's map of that name.
- * "include = GLOB" reads more files (map sections only) in name order.
+ * "include = GLOB" reads more files (map sections only) in name order;
+ * an included file may start with "domain = LIST" (its maps answer keys
+ * of those domains only) and "account_filter = FILTER" (ANDed into its
+ * maps' filters).
  *
  * The parsed struct is read-only after cfg_load(); lookupd shares one
  * between threads without locking.
@@ -67,6 +70,10 @@ struct cfg_map {
 	enum cfg_values values;
 	enum cfg_apple apple;
 	struct strlist qualify;	/* short_names: local_domains, lowercase */
+	struct strlist domains;	/* its file's "domain": keys only of these
+				 * (none: no restriction) */
+	char *file_filter;	/* its file's account_filter (already ANDed
+				 * into filter), or NULL */
 	int builtin;		/* from the profile, not a [map] section */
 	const char *file;	/* where the section starts (NULL: built-in) */
 	int line;
@@ -128,6 +135,7 @@ struct cfg {
 	char *shared_maildirs_dir;
 
 	char *profile;			/* howto, jamm, ox, apple, none */
+	char *account_filter;		/* ANDed into account searches; NULL */
 	struct strlist local_domains;	/* lowercase, no trailing dot */
 
 	struct cfg_map *maps;

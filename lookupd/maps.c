@@ -100,6 +100,33 @@ ext_split(const char *local, size_t len, const char *delims)
 	return i;
 }
 
+/*
+ * A key (len bytes) of m within its file's "domain" list: an address's
+ * domain, a domain key itself (ASCII case ignored).  Always 1 without a
+ * list, and for a plain map.
+ */
+static int
+in_domains(const struct cfg_map *m, const char *key, size_t len)
+{
+	const char *at;
+
+	if (m->domains.n == 0 || m->kind == CFG_KIND_PLAIN)
+		return 1;
+	if (m->kind == CFG_KIND_ADDRESS) {
+		if ((at = memrchr(key, '@', len)) == NULL)
+			return 0;
+		len -= (size_t)(at + 1 - key);
+		key = at + 1;
+	}
+	if (len > 0 && key[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < m->domains.n; i++)
+		if (strlen(m->domains.v[i]) == len &&
+		    strncasecmp(m->domains.v[i], key, len) == 0)
+			return 1;
+	return 0;
+}
+
 void
 maps_walk(const struct cfg *cfg, const struct cfg_map *m, const char *key,
     size_t len, struct walk *w)
@@ -108,7 +135,7 @@ maps_walk(const struct cfg *cfg, const struct cfg_map *m, const char *key,
 	size_t split;
 
 	memset(w, 0, sizeof(*w));
-	if (len == 0 || has_control(key, len))
+	if (len == 0 || has_control(key, len) || !in_domains(m, key, len))
 		return;
 	switch (m->kind) {
 	case CFG_KIND_DOMAIN:
@@ -237,6 +264,8 @@ key_values(struct pairs *x, const char *kattr, const char *key, size_t klen,
 {
 	const struct cfg_map *m = x->m;
 
+	if (!in_domains(m, key, klen))
+		return;
 	if (x->fwd != NULL) {
 		format_value(m, x->fwd, strlen(x->fwd), &x->val);
 		x->emit(key, klen, x->val.p, x->val.len, x->dn, x->arg);

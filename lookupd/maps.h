@@ -34,7 +34,8 @@ struct walk {
 };
 
 /* Compute the keys to try for key (len bytes, as the client sent it). A key
- * holding a control byte, or an address-map key without '@', yields n = 0. */
+ * holding a control byte, an address-map key without '@', or a key outside
+ * the domains of the map's file ("domain = ...") yields n = 0. */
 void maps_walk(const struct cfg *cfg, const struct cfg_map *m,
     const char *key, size_t len, struct walk *w);
 void maps_walk_free(struct walk *w);

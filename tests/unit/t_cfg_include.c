@@ -222,6 +222,32 @@ static const struct icase icases[] = {
 	  { { "main.conf", BASE "include = x.conf\n", NULL },
 	    { "./x.conf", MAP("x"), NULL } },
 	  "(parsed)" },
+	{ "domain: not a domain name, in its file and line",
+	  { { "/e/main.conf", BASE "include = d/*.conf\n", NULL },
+	    { "/e/d/a.conf", "# a.example\ndomain = a..example\n" MAP("a"),
+	      NULL } },
+	  "/e/d/a.conf:2: domain: \"a..example\" is not a domain name" },
+	{ "domain: empty",
+	  { { "/e/main.conf", BASE "include = d.conf\n", NULL },
+	    { "/e/d.conf", "domain =\n" MAP("a"), NULL } },
+	  "/e/d.conf:1: domain: needs at least one domain name" },
+	{ "domain: after a section",
+	  { { "/e/main.conf", BASE "include = d.conf\n", NULL },
+	    { "/e/d.conf", MAP("a") "domain = a.example\n", NULL } },
+	  "/e/d.conf:4: domain: in an included file it stands before the "
+	  "file's first [map] section (here inside [map a])" },
+	{ "account_filter: unbalanced, in its file and line",
+	  { { "/e/main.conf", BASE "include = d.conf\n", NULL },
+	    { "/e/d.conf", "account_filter = (uid=a\n" MAP("a"), NULL } },
+	  "/e/d.conf:1: account_filter: \"(uid=a\" must start with \"(\" "
+	  "and end with \")\"" },
+	{ "account_filter: global, checked",
+	  { { "/e/main.conf", BASE "account_filter = (a=1)(b=2)\n", NULL } },
+	  "/e/main.conf:4: account_filter: \"(a=1)(b=2)\" is not one "
+	  "parenthesized filter" },
+	{ "domain in the main file is no parameter",
+	  { { "/e/main.conf", BASE "domain = a.example\n", NULL } },
+	  "/e/main.conf:4: unknown parameter \"domain\"" },
 	{ "include inside an included file, relative to it",
 	  { { "/e/main.conf", BASE "include = d/a.conf\n", NULL },
 	    { "/e/d/a.conf", MAP("a") "include = b.conf\n", NULL },
@@ -242,6 +268,50 @@ test_cases(void)
 		CHECK_STR(icases[i].name, errbuf, icases[i].want);
 		cfg_free(c);
 	}
+}
+
+/* The maps of a.conf and b.conf: their domains and filters. */
+static void
+test_domains(void)
+{
+	static const struct mfile f[] = {
+		{ "/e/main.conf", BASE "profile = none\n"
+		  "account_filter = (!(uid=x))\n"
+		  "include = d/*.conf\n" MAP("all"), NULL },
+		{ "/e/d/a.conf", "domain = A.example, b.example.\n"
+		  "account_filter = (ou=a)\n" MAP("a")
+		  "[map ad]\nkind = domain\nkey = associatedDomain\n"
+		  "include = /e/sub.inc\n", NULL },
+		{ "/e/sub.inc", MAP("sub"), NULL },
+		{ "/e/d/c.conf", MAP("c"), NULL },
+	};
+	const struct cfg_map *m;
+	struct cfg *c = load(f, 4);
+
+	CHECK_STR("domains: parsed", errbuf, "(parsed)");
+	m = c ? cfg_map_find(c, "a", 1) : NULL;
+	CHECK("domains: a.conf's map", m != NULL && m->domains.n == 2 &&
+	    strcmp(m->domains.v[0], "a.example") == 0 &&
+	    strcmp(m->domains.v[1], "b.example") == 0);
+	CHECK_STR("domains: both filters ANDed", m ? m->filter : NULL,
+	    "(&(&(objectClass=*)(ou=a))(!(uid=x)))");
+	m = c ? cfg_map_find(c, "ad", 2) : NULL;
+	CHECK_STR("domains: a domain map: only the file's filter",
+	    m ? m->filter : NULL, "(&(objectClass=*)(ou=a))");
+	m = c ? cfg_map_find(c, "sub", 3) : NULL;
+	CHECK("domains: an included file inherits them", m != NULL &&
+	    m->domains.n == 2 && strcmp(m->filter,
+	    "(&(&(objectClass=*)(ou=a))(!(uid=x)))") == 0);
+	m = c ? cfg_map_find(c, "c", 1) : NULL;
+	CHECK("domains: another file does not", m != NULL &&
+	    m->domains.n == 0 && strcmp(m->filter,
+	    "(&(objectClass=*)(!(uid=x)))") == 0);
+	m = c ? cfg_map_find(c, "all", 3) : NULL;
+	CHECK("domains: nor the main file after the include", m != NULL &&
+	    m->domains.n == 0 && m->file_filter == NULL);
+	CHECK_STR("domains: account_filter", c ? c->account_filter : NULL,
+	    "(!(uid=x))");
+	cfg_free(c);
 }
 
 static void
@@ -527,6 +597,7 @@ main(void)
 {
 	test_order();
 	test_cases();
+	test_domains();
 	test_no_match_warns();
 	test_limits();
 	test_many_files();
