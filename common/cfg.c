@@ -1969,6 +1969,30 @@ check_sasl(struct pstate *ps)
 	return 0;
 }
 
+/* The Postfix configuration ldapmail ships (postfix/main.cf.fragment)
+ * asks for domain, alias and mailbox: a warning when the maps leave one
+ * out (profile = none with [map] sections of other names), as Postfix
+ * would get "no such map" for it. */
+static void
+missing_maps(struct pstate *ps)
+{
+	static const char *const need[] = { "domain", "alias", "mailbox" };
+	struct cfg *cfg = ps->cfg;
+	struct buf b = BUF_INIT;
+	size_t n = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		if (cfg_map_find(cfg, need[i], strlen(need[i])) != NULL)
+			continue;
+		buf_printf(&b, "%s%s", n++ ? ", " : "", need[i]);
+	}
+	if (n > 0)
+		warnat(ps, 0, "no map %s (profile %s): the Postfix "
+		    "configuration ldapmail ships asks for domain, alias and "
+		    "mailbox", buf_str(&b), cfg->profile);
+	buf_free(&b);
+}
+
 static int
 check_all(struct pstate *ps)
 {
@@ -2034,6 +2058,7 @@ check_all(struct pstate *ps)
 			strlist_add(&m->qualify, cfg->local_domains.v[k],
 			    strlen(cfg->local_domains.v[k]));
 	}
+	missing_maps(ps);
 	for (size_t i = 0; i < cfg->n_tcp_listen; i++) {
 		const char *map = cfg->tcp_listen[i].map;
 

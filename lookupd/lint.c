@@ -12,7 +12,8 @@
  *    The schema compares it with caseIgnoreIA5Match, so "Active" is the
  *    value active (the filters of lookupd match it): not a problem.
  *  - exactly one mail;
- *  - every mail and mailAlternateAddress is LOCAL@DOMAIN with DOMAIN an
+ *  - every mail and mailAlternateAddress is LOCAL@DOMAIN (or @DOMAIN, the
+ *    catch-all, when a map has catchall = yes) with DOMAIN an
  *    accepted domain (ASCII case ignored, a trailing dot of an
  *    associatedDomain ignored, as lookupd does);
  *  - no address (case ignored) on two accounts, whatever their status: an
@@ -100,6 +101,7 @@ struct lint {
 	char *mail_base;
 	char *shared_dir;
 	char *account_base;
+	int catchall;		/* "@DOMAIN" is an address (lint_set_catchall) */
 
 	struct ent *e;
 	size_t n;
@@ -206,6 +208,12 @@ lint_free(struct lint *l)
 	free(l->shared_dir);
 	free(l->account_base);
 	free(l);
+}
+
+void
+lint_set_catchall(struct lint *l, int on)
+{
+	l->catchall = on;
 }
 
 void
@@ -397,7 +405,10 @@ check_addresses(struct lint *l, size_t i)
 					at = v->p + j - 1;
 					break;
 				}
-			if (at == NULL || at == v->p || at == v->p + v->len - 1 ||
+			/* "@DOMAIN" is the catch-all of DOMAIN when a map
+			 * asks for it (catchall = yes), else no address. */
+			if (at == NULL || (at == v->p && !l->catchall) ||
+			    at == v->p + v->len - 1 ||
 			    memchr(v->p, '\0', v->len) != NULL) {
 				say(l, i, "%s %s is not an address "
 				    "(LOCAL@DOMAIN)", name, qv(l, 0, v));
@@ -690,6 +701,9 @@ lint_command(const char *cfg_path, int argc, char **argv)
 		return 2;
 	}
 	l = lint_new(cfg->mail_base, cfg->shared_dir, cfg->account_base);
+	for (size_t k = 0; k < cfg->n_maps; k++)
+		if (cfg->maps[k].catchall)
+			lint_set_catchall(l, 1);
 	lc = ldapconn_new(cfg);
 	if ((r = lint_read(l, cfg, lc, err, sizeof(err))) != 0) {
 		log_error("lint: %s", err);

@@ -24,6 +24,9 @@ struct lint *lint_new(const char *mail_base, const char *shared_dir,
     const char *account_base);
 void lint_free(struct lint *l);
 
+/* Whether "@DOMAIN" (a catch-all) is an address: on when a map of the
+ * configuration has catchall = yes.  Off by default. */
+void lint_set_catchall(struct lint *l, int on);
 /* One accepted domain (an associatedDomain value). */
 void lint_add_domain(struct lint *l, const char *d, size_t len);
 /* A new entry of the account leaf; returns its index. */

@@ -259,6 +259,43 @@ def address_in_unlisted_domain():
             revert=EXTRA_DOMAIN_UNDO, want=ELSEWHERE_WANT)
 
 
+CATCH_ALL = account("Catch All", mail="catch.all@mydomain.nl",
+                    mailAlternateAddress=["@mydomain.nl",
+                                          "@unlisted.example"])
+CATCH_ALL_MAP = """
+[map mailbox]
+filter = (|(accountStatus=active)(accountStatus=shared))
+key = mail mailAlternateAddress
+result = mailMessageStore
+single = yes
+catchall = yes
+"""
+
+
+@t.test
+def catch_all_address_with_catchall_yes():
+    """"@domain" is an address (the catch-all of domain) when a map has
+    catchall = yes; without such a map it is not one.  Its domain must
+    be accepted either way."""
+    s = slapd()
+    s.add(CATCH_ALL)
+    try:
+        plain = lint()
+        with_map = lint(config(extra=CATCH_ALL_MAP))
+    finally:
+        s.delete(dns_of(CATCH_ALL)[0])
+    dn = dns_of(CATCH_ALL)[0]
+    check_report("no catchall map", plain, [
+        "%s: mailAlternateAddress \"@mydomain.nl\" is not an address "
+        "(LOCAL@DOMAIN)" % dn,
+        "%s: mailAlternateAddress \"@unlisted.example\" is not an address "
+        "(LOCAL@DOMAIN)" % dn])
+    check_report("catchall = yes", with_map, [
+        "%s: mailAlternateAddress \"@unlisted.example\": domain "
+        "unlisted.example is not accepted (no associatedDomain holds it)"
+        % dn])
+
+
 @t.test
 def same_address_on_two_accounts():
     planted("duplicate address", COPY_CAT, want=COPY_CAT_WANT)

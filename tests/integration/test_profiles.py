@@ -15,9 +15,11 @@ only (miss_lookup = no), and the same keys asked live (lookupd query
   the alias map and has no mailbox, Off, a malformed plist, an unknown
   state and no plist answer nothing; the mailbox is the first short name;
 - a [map] section adds to the profile (howto + a map), or replaces the
-  profile's map of its name; profile = none keeps only the sections.
+  profile's map of its name; profile = none keeps only the sections, and
+  check warns when domain, alias or mailbox is then missing.
 """
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -204,6 +206,37 @@ def sections_add_to_and_replace_the_profile():
     r = lk.cli("query", "--direct", "alias", "x@mydomain.nl")
     t.ok(r.rc == 2 and "unknown map alias" in r.err,
          "profile = none: no alias map", r.why())
+
+
+SHIPPED_WARNING = ("warning: FILE: no map %s (profile %s): the Postfix "
+                   "configuration ldapmail ships asks for domain, alias and "
+                   "mailbox")
+
+
+def warnings(r):
+    """check's warning lines, the config file's name as FILE."""
+    return [re.sub(r"^warning: /[^:]*\.conf: ", "warning: FILE: ", x)
+            for x in r.out.splitlines() if x.startswith("warning:")]
+
+
+@t.test
+def check_warns_when_domain_alias_or_mailbox_is_missing():
+    """[map] sections keep the profile's maps (no warning); with profile =
+    none, check says which of the three maps Postfix is configured to ask
+    for no section defines, and still exits 0."""
+    uid = "[map uid]\nkind = plain\nkey = uid\nresult = mail\n"
+    r = lookupd(extra=uid).cli("check")
+    t.ok(r.rc == 0 and "warning:" not in r.out, "howto + [map uid]: no "
+         "warning (the profile's maps stay)", r.why())
+    r = lookupd(profile="none", extra=uid).cli("check")
+    t.eq((r.rc, warnings(r)),
+         (0, [SHIPPED_WARNING % ("domain, alias, mailbox", "none")]),
+         "profile = none + [map uid]: the three named", r.why())
+    r = lookupd(profile="none", extra=uid + "[map alias]\nkey = mail\n"
+                "result = mail\n").cli("check")
+    t.eq((r.rc, warnings(r)),
+         (0, [SHIPPED_WARNING % ("domain, mailbox", "none")]),
+         "profile = none + [map alias]: domain and mailbox named", r.why())
 
 
 if __name__ == "__main__":

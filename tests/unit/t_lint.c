@@ -230,6 +230,45 @@ t_domain(void)
 }
 
 static void
+t_catchall(void)
+{
+	struct lint *l = fixture(NULL);
+
+	add(l, "cn=Catch" TOK, "mail", "catch@mydomain.nl",
+	    "mailAlternateAddress", "@mydomain.nl",
+	    "mailAlternateAddress", "@elsewhere.example",
+	    "mailAlternateAddress", "@", "accountStatus", "active",
+	    "mailMessageStore", "/vmail/catch/", NULL);
+	expect("catch-all without catchall", l,
+	    "cn=Catch" TOK ": mailAlternateAddress \"@mydomain.nl\" is not an "
+	    "address (LOCAL@DOMAIN)\n"
+	    "cn=Catch" TOK ": mailAlternateAddress \"@elsewhere.example\" is "
+	    "not an address (LOCAL@DOMAIN)\n"
+	    "cn=Catch" TOK ": mailAlternateAddress \"@\" is not an address "
+	    "(LOCAL@DOMAIN)\n");
+
+	l = fixture(NULL);
+	lint_set_catchall(l, 1);
+	add(l, "cn=Catch" TOK, "mail", "catch@mydomain.nl",
+	    "mailAlternateAddress", "@mydomain.nl",
+	    "mailAlternateAddress", "@elsewhere.example",
+	    "mailAlternateAddress", "@", "accountStatus", "active",
+	    "mailMessageStore", "/vmail/catch/", NULL);
+	add(l, "cn=Catch2" TOK, "mail", "@MyDomain.nl", "accountStatus",
+	    "inactive", NULL);
+	expect("catch-all with catchall = yes", l,
+	    "cn=Catch" TOK ": mailAlternateAddress \"@elsewhere.example\": "
+	    "domain elsewhere.example is not accepted (no associatedDomain "
+	    "holds it)\n"
+	    "cn=Catch" TOK ": mailAlternateAddress \"@\" is not an address "
+	    "(LOCAL@DOMAIN)\n"
+	    "cn=Catch" TOK ": mailAlternateAddress \"@mydomain.nl\" is also an "
+	    "address of cn=Catch2" TOK "\n"
+	    "cn=Catch2" TOK ": mail \"@MyDomain.nl\" is also an address of "
+	    "cn=Catch" TOK "\n");
+}
+
+static void
 t_duplicates(void)
 {
 	struct lint *l = fixture(NULL);
@@ -480,6 +519,7 @@ main(void)
 	t_status();
 	t_mail();
 	t_domain();
+	t_catchall();
 	t_duplicates();
 	t_store();
 	t_shared();
