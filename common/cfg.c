@@ -1987,7 +1987,7 @@ missing_maps(struct pstate *ps)
 		buf_printf(&b, "%s%s", n++ ? ", " : "", need[i]);
 	}
 	if (n > 0)
-		warnat(ps, 0, "no map %s (profile %s): the Postfix "
+		warnat(ps, 0, "the maps leave out %s (profile %s): the Postfix "
 		    "configuration ldapmail ships asks for domain, alias and "
 		    "mailbox", buf_str(&b), cfg->profile);
 	buf_free(&b);

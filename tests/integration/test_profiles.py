@@ -208,9 +208,9 @@ def sections_add_to_and_replace_the_profile():
          "profile = none: no alias map", r.why())
 
 
-SHIPPED_WARNING = ("warning: FILE: no map %s (profile %s): the Postfix "
-                   "configuration ldapmail ships asks for domain, alias and "
-                   "mailbox")
+SHIPPED_WARNING = ("warning: FILE: the maps leave out %s (profile %s): "
+                   "the Postfix configuration ldapmail ships asks for "
+                   "domain, alias and mailbox")
 
 
 def warnings(r):
