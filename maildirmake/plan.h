@@ -35,6 +35,10 @@ struct mdm_entry {
 	size_t n_pob;
 	char **see;		/* seeAlso, normalized (NULL: not a DN) */
 	size_t n_see;
+	struct layout_val *qsize;	/* mailQuotaSize (bytes) */
+	size_t n_qsize;
+	struct layout_val *qcount;	/* mailQuotaCount (messages) */
+	size_t n_qcount;
 };
 
 struct mdm_params {

@@ -7,8 +7,10 @@
  * and mail_base (load); with --watch, the watcher, whose passes each go on
  * in a child process (watch); one paged read of the account leaf (read_dir); the
  * plan (plan.c: pure) and its problems (make_plan); the run lock (lock);
- * the two passes over the objects in plan order (maildir.c; passes); the
- * entries left out or incomplete and the summary (report).  Whatever step
+ * the two passes over the objects in plan order (maildir.c; passes), a
+ * maildir made in the second getting the default_folders (folders.c);
+ * each account's maildirsize from its quota attributes (quota.c;
+ * quotas); the entries left out or incomplete and the summary (report).  Whatever step
  * ends the run, everything the run holds is given back in one place
  * (state_free), the one exit path.
  *
@@ -34,8 +36,11 @@
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "common/privs.h"
+#include "common/mdquota.h"
+#include "maildirmake/folders.h"
 #include "maildirmake/maildir.h"
 #include "maildirmake/plan.h"
+#include "maildirmake/quota.h"
 #include "maildirmake/run.h"
 #include "maildirmake/watch.h"
 
@@ -43,9 +48,12 @@
 #define FILTER	"(&(mailMessageStore=*)" \
 		"(|(accountStatus=active)(accountStatus=shared)))"
 #define GO_ON	(-1)	/* a step's "the run goes on" */
+/* The howto's quota attributes (qmail-ldap's): bytes, messages. */
+#define QUOTA_SIZE	"mailQuotaSize"
+#define QUOTA_COUNT	"mailQuotaCount"
 
 static const char *const attrs[] = { "accountStatus", "mailMessageStore",
-	"uid", "cn", "postOfficeBox", "seeAlso", NULL };
+	"uid", "cn", "postOfficeBox", "seeAlso", QUOTA_SIZE, QUOTA_COUNT, NULL };
 
 /* ---- reading the directory ---- */
 
@@ -96,6 +104,8 @@ collect_entry(const struct lentry *le, void *arg)
 	e->uid = copy_vals(le, pf->folder_attr, &e->n_uid);
 	e->cn = copy_vals(le, pf->nick_attr, &e->n_cn);
 	e->pob = copy_vals(le, pf->box_attr, &e->n_pob);
+	e->qsize = copy_vals(le, QUOTA_SIZE, &e->n_qsize);
+	e->qcount = copy_vals(le, QUOTA_COUNT, &e->n_qcount);
 	e->n_see = lentry_values(le, "seeAlso", &lv);
 	if (e->n_see > 0) {
 		e->see = xcalloc(e->n_see, sizeof(char *));
@@ -133,6 +143,8 @@ free_entries(struct collect *c)
 		free_vals(e->uid, e->n_uid);
 		free_vals(e->cn, e->n_cn);
 		free_vals(e->pob, e->n_pob);
+		free_vals(e->qsize, e->n_qsize);
+		free_vals(e->qcount, e->n_qcount);
 		for (size_t k = 0; k < e->n_see; k++)
 			free(e->see[k]);
 		free(e->see);
@@ -189,12 +201,14 @@ print_change(const char *line, void *arg)
 
 /* Each object in order.  The first pass (prev NULL) only looks.  The
  * second makes (or, dry, tells) what use marks and the first pass did not
- * find whole.  An object whose parent or need failed or was left out
- * fails without being tried. */
+ * find whole; a maildir it makes gets the folders (default_folders).  An
+ * object whose parent or need failed or was left out fails without being
+ * tried. */
 static void
 phase(struct mdm_fs *fs, const struct mdm_plan *pl, int dry, int verbose,
     mdm_change_fn fn, void *arg, const unsigned char *use,
-    const struct phase *prev, struct phase *ph)
+    const struct phase *prev, const struct strlist *folders,
+    struct phase *ph)
 {
 	int first = prev == NULL;
 	char err[1024];
@@ -236,6 +250,11 @@ phase(struct mdm_fs *fs, const struct mdm_plan *pl, int dry, int verbose,
 			r = MDM_R_EXISTS;	/* seen whole a moment ago */
 		else
 			r = mdm_fs_make(fs, o, dry, fn, arg, err, sizeof(err));
+		if ((r == MDM_R_CREATED || r == MDM_R_WOULD) && folders != NULL &&
+		    folders->n > 0 && o->kind == MDM_MAILDIR &&
+		    mdm_default_folders(fs, o->path, folders->v, folders->n,
+		    dry, fn, arg, err, sizeof(err)) == MDM_R_FAILED)
+			r = MDM_R_FAILED;
 		switch (r) {
 		case MDM_R_EXISTS:
 			ph->st[i] = O_EXISTS;
@@ -286,6 +305,7 @@ struct state {
 	unsigned char *use;	/* per object: the second pass makes it */
 	size_t *bad;		/* per entry: its object that failed first */
 	struct counter changes;
+	size_t nquota_failed;	/* accounts whose quota was not set */
 	double t0;
 };
 
@@ -337,12 +357,19 @@ read_dir(struct state *s)
 {
 	enum ldapconn_status ls;
 	struct ldapconn *lc;
+	struct buf filter = BUF_INIT;
 	char err[1024];
 
 	s->t0 = clock_ms();
 	lc = ldapconn_new(s->cfg);
-	ls = ldapconn_search(lc, s->cfg->account_base, CFG_SCOPE_SUB, FILTER,
-	    attrs, 1, collect_entry, &s->col, err, sizeof(err));
+	if (s->cfg->account_filter != NULL)
+		buf_printf(&filter, "(&%s%s)", FILTER, s->cfg->account_filter);
+	else
+		buf_puts(&filter, FILTER);
+	ls = ldapconn_search(lc, s->cfg->account_base, CFG_SCOPE_SUB,
+	    buf_str(&filter), attrs, 1, collect_entry, &s->col, err,
+	    sizeof(err));
+	buf_free(&filter);
 	ldapconn_free(lc);
 	if (ls != LDAPCONN_OK) {
 		log_error("cannot read %s from the directory: %s; nothing done",
@@ -412,7 +439,8 @@ passes(struct state *s)
 	s->use = xcalloc(nobj ? nobj : 1, 1);
 	s->bad = xcalloc(s->col.n ? s->col.n : 1, sizeof(*s->bad));
 	s->t0 = clock_ms();
-	phase(s->fs, s->pl, 1, s->o->verbose, NULL, NULL, NULL, NULL, s->ph1);
+	phase(s->fs, s->pl, 1, s->o->verbose, NULL, NULL, NULL, NULL, NULL,
+	    s->ph1);
 	log_debug("looked at them in %.0f ms", clock_ms() - s->t0);
 	s->t0 = clock_ms();
 	for (size_t e = 0; e < s->col.n; e++) {
@@ -426,9 +454,83 @@ passes(struct state *s)
 		    s->ph1->st[i] != O_FAILED)
 			s->use[i] = 1;	/* shared_dir, shared_maildirs_dir */
 	phase(s->fs, s->pl, s->o->dry, s->o->verbose, print_change,
-	    &s->changes, s->use, s->ph1, s->ph2);
+	    &s->changes, s->use, s->ph1, &s->cfg->default_folders, s->ph2);
 	log_debug("%s in %.0f ms", s->o->dry ? "told" : "made",
 	    clock_ms() - s->t0);
+	return GO_ON;
+}
+
+/* The quota an entry's attributes give: 1 (q set), 0 (none given), -1
+ * (a value that is no number: why set). */
+static int
+entry_quota(const struct mdm_entry *e, struct mdquota *q, const char **why)
+{
+	memset(q, 0, sizeof(*q));
+	if (e->n_qsize == 0 && e->n_qcount == 0)
+		return 0;
+	if (e->n_qsize > 1 || e->n_qcount > 1) {
+		*why = "more than one " QUOTA_SIZE " or " QUOTA_COUNT;
+		return -1;
+	}
+	if (e->n_qsize == 1 && mdquota_number(e->qsize[0].p, e->qsize[0].len,
+	    MDQUOTA_BYTES_MAX, &q->bytes) != 0) {
+		*why = QUOTA_SIZE " is not a number of bytes";
+		return -1;
+	}
+	if (e->n_qcount == 1 && mdquota_number(e->qcount[0].p,
+	    e->qcount[0].len, MDQUOTA_COUNT_MAX, &q->count) != 0) {
+		*why = QUOTA_COUNT " is not a number of messages";
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Each active account built whole that has a quota attribute: its
+ * maildirsize says that quota (quota.c: a new file as maildirmake -q
+ * writes it, or the first line changed, the usage lines kept).  An
+ * account without one is left as it is (a maildirsize Courier or an
+ * administrator made stays).
+ */
+static int
+quotas(struct state *s)
+{
+	char err[1024];
+
+	for (size_t e = 0; e < s->col.n; e++) {
+		const struct mdm_entry *me = &s->col.v[e];
+		const size_t *objs;
+		const char *why = NULL;
+		size_t n;
+		struct mdquota q;
+		int r;
+
+		if (s->bad[e] != MDM_NONE ||
+		    entry_failure(s->pl, e, s->ph2) != MDM_NONE ||
+		    layout_status(NULL, me->status, me->n_status) !=
+		    LAYOUT_ACTIVE)
+			continue;
+		if ((r = entry_quota(me, &q, &why)) == 0)
+			continue;
+		if (r < 0) {
+			log_error("%s: quota not set: %s", me->dn, why);
+			s->nquota_failed++;
+			continue;
+		}
+		n = mdm_plan_entry_objs(s->pl, e, &objs);
+		for (size_t k = 0; k < n; k++) {
+			const struct mdm_obj *o = mdm_plan_obj(s->pl, objs[k]);
+
+			if (o->kind != MDM_MAILDIR)
+				continue;
+			if (mdm_quota_apply(s->fs, o->path, &q, s->o->dry,
+			    print_change, &s->changes, err, sizeof(err)) ==
+			    MDM_R_FAILED) {
+				log_error("%s: quota not set: %s", me->dn, err);
+				s->nquota_failed++;
+			}
+		}
+	}
 	return GO_ON;
 }
 
@@ -467,7 +569,7 @@ report(struct state *s)
 		    ph->why[ph->cause[at]] : "(unknown)");
 		nfailed++;
 	}
-	if (nfailed > 0)
+	if (nfailed > 0 || s->nquota_failed > 0)
 		status = 1;
 	if (!s->o->quiet) {
 		printf(PROG ": %zu entries (%zu active, %zu shared, %zu failed), "
@@ -504,7 +606,8 @@ int
 mdm_run(const struct mdm_opts *o)
 {
 	static int (*const step[])(struct state *) = {
-		load, watch, read_dir, make_plan, lock, passes, report
+		load, watch, read_dir, make_plan, lock, passes, quotas,
+		report
 	};
 	struct state s;
 	int rc = GO_ON;

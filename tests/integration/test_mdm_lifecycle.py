@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""test_mdm_lifecycle: what ldap-maildirmake gives a new account besides
+its maildir, against a real slapd, compared with Courier's own
+maildirmake:
+
+- default_folders: every maildir made in a run gets the folders, made as
+  `maildirmake -f NAME` makes them, and subscribed as imapd's SUBSCRIBE
+  writes courierimapsubscribed; a maildir that already existed gets
+  none (a user who deleted one keeps it that way);
+- quotas: mailQuotaSize gives maildirsize exactly as `maildirmake -q NS`
+  writes it (with the mail already there counted); a changed value
+  changes the first line only, the usage lines Courier appended are kept;
+  the same value again changes nothing; an account without the attribute
+  keeps the maildirsize it has;
+- account_filter: an account it leaves out gets nothing.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import ldapmail_test as t  # noqa: E402
+import mdm_util as m       # noqa: E402
+
+D = t.tmpdir("ldapmail-life-")
+os.chmod(D, 0o755)
+BASE = os.path.join(D, "vmail")
+REF = os.path.join(D, "ref")
+LEAF = "ou=Life,%s" % t.SUFFIX
+FOLDERS = ["Sent", "Drafts", "Trash", "Entw\u00fcrfe"]
+_slapd = []
+
+
+def quota_account(uid, quota=None, status="active"):
+    ldif = m.account(uid, LEAF, uid, "%s/%s/" % (BASE, uid), status=status)
+    if quota is not None:
+        ldif = ldif.rstrip("\n") + "\nmailQuotaSize: %d\n\n" % quota
+    return ldif
+
+
+def slapd():
+    if not _slapd:
+        ldif = m.write(os.path.join(D, "data.ldif"), m.ou("Life") +
+                       quota_account("qa", 104857600) +
+                       quota_account("qb", 2048) +
+                       quota_account("plain") +
+                       quota_account("off", 1000, status="inactive") +
+                       quota_account("left", 1000))
+        _slapd.append(t.Slapd(ldifs=[t.fixture_path(), ldif]).start())
+    return _slapd[0]
+
+
+def conf(extra=""):
+    return m.config(slapd(), D, BASE, LEAF, extra=(
+        "default_folders = %s\naccount_filter = (!(uid=left))\n" %
+        " ".join(FOLDERS)) + extra)
+
+
+def courier(*args):
+    return t.run(["/bin/sh", "-c", 'umask 022; exec "$@"', "sh",
+                  m.COURIER] + list(args), timeout=30)
+
+
+def courier_maildir(path, quota=None):
+    """The maildir Courier's tools make: maildirmake, -f for each folder,
+    the subscriptions imapd writes, maildirmake -q."""
+    for args in ([path],) + tuple(["-f", f, path] for f in FOLDERS):
+        r = courier(*args)
+        assert r.rc == 0, r.why()
+    with open(os.path.join(path, "courierimapsubscribed"), "wb") as f:
+        f.write("".join("INBOX.%s\n" % n for n in FOLDERS).encode())
+    if quota is not None:
+        r = courier("-q", "%dS" % quota, path)
+        assert r.rc == 0, r.why()
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def snap(path):
+    return m.snapshot(path)
+
+
+@t.test
+def new_maildirs_get_folders_and_quota_as_courier():
+    m.clear(BASE)
+    c = conf()
+    r = m.run(c)
+    t.eq(r.rc, 0, "first run", r.why())
+    os.makedirs(REF, exist_ok=True)
+    for uid, quota in (("qa", 104857600), ("qb", 2048), ("plain", None)):
+        ref = os.path.join(REF, uid)
+        courier_maildir(ref, quota)
+        got = os.path.join(BASE, uid)
+        a, b = snap(got), snap(ref)
+        t.ok(a == b, "%s: maildir, %d folders, subscriptions and "
+             "maildirsize as Courier's tools make them" % (uid, len(FOLDERS)),
+             lambda: m.diff(a, b))
+    t.eq(read(os.path.join(BASE, "qb", "maildirsize")),
+         b"2048S\n           0            0\n",
+         "qb: maildirsize holds 2048S and an empty usage line")
+    t.ok(not os.path.exists(os.path.join(BASE, "plain", "maildirsize")),
+         "no quota attribute: no maildirsize")
+    t.ok(not os.path.exists(os.path.join(BASE, "off")),
+         "an inactive account: nothing")
+    t.ok(not os.path.exists(os.path.join(BASE, "left")),
+         "an account account_filter leaves out: nothing")
+    for f in FOLDERS:
+        line = "created folder %s/qa/.%s/" % (BASE, f)
+        t.ok(line in r.out, "one line per folder made: " + line, r.out)
+    r = m.run(c)
+    t.ok(r.rc == 0 and "no changes" in r.out, "second run: no changes",
+         r.why())
+    t.eq(m.leftovers(BASE), [], "no leftover")
+
+
+@t.test
+def existing_maildir_gets_no_folders():
+    m.clear(BASE)
+    r = m.run(m.config(slapd(), D, BASE, LEAF))
+    t.eq(r.rc, 0, "a run without default_folders", r.why())
+    t.ok(not os.path.exists(os.path.join(BASE, "plain", ".Sent")),
+         "no folders then")
+    r = m.run(conf())
+    t.eq(r.rc, 0, "a run with default_folders", r.why())
+    t.ok(not os.path.exists(os.path.join(BASE, "plain", ".Sent")) and
+         not os.path.exists(os.path.join(BASE, "plain",
+                                         "courierimapsubscribed")),
+         "an existing maildir gets no folders and no subscriptions")
+
+
+@t.test
+def quota_change_keeps_usage_lines():
+    m.clear(BASE)
+    c = conf()
+    t.eq(m.run(c).rc, 0, "first run")
+    md = os.path.join(BASE, "qb")
+    size = os.path.join(md, "maildirsize")
+    # Courier appends a line per delivery.
+    with open(size, "ab") as f:
+        f.write(b"1234 1\n")
+    st = os.stat(size)
+    slapd().modify("dn: cn=qb,%s\nchangetype: modify\nreplace: "
+                   "mailQuotaSize\nmailQuotaSize: 4096\n" % LEAF)
+    r = m.run(c)
+    t.eq(r.rc, 0, "run after the change", r.why())
+    t.eq(read(size), b"4096S\n           0            0\n1234 1\n",
+         "the first line changed, the usage lines kept")
+    t.ok("quota of %s" % size in r.out or size in r.out,
+         "the change is printed", r.out)
+    t.eq(os.stat(size).st_uid, st.st_uid, "owner kept")
+    r = m.run(c)
+    t.ok(r.rc == 0 and "no changes" in r.out, "the same quota again: no "
+         "changes", r.why())
+    plain = os.path.join(BASE, "plain", "maildirsize")
+    r = courier("-q", "777S", os.path.join(BASE, "plain"))
+    t.eq(r.rc, 0, "a maildirsize made by hand", r.why())
+    before = read(plain)
+    r = m.run(c)
+    t.ok(r.rc == 0 and read(plain) == before, "an account without a quota "
+         "attribute keeps its maildirsize", r.why())
+
+
+if __name__ == "__main__":
+    t.main()
