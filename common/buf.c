@@ -264,3 +264,33 @@ buf_put_shown(struct buf *b, const char *s, size_t len, int quoted)
 		buf_putc(b, '"');
 	}
 }
+
+char *
+xvprintf(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	char *s;
+	int r;
+
+	va_copy(ap2, ap);
+	r = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (r < 0)
+		return xstrdup("(message could not be formatted)");
+	s = xmalloc((size_t)r + 1);
+	if (vsnprintf(s, (size_t)r + 1, fmt, ap) != r)
+		s[0] = '\0';
+	return s;
+}
+
+char *
+xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}

@@ -8,6 +8,7 @@
 #ifndef LDAPMAIL_BUF_H
 #define LDAPMAIL_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -47,5 +48,10 @@ void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* A fresh string, printf-formatted ("(message could not be formatted)"
+ * when vsnprintf fails). */
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -139,23 +139,12 @@ qs(struct lint *l, int k, const char *s, size_t len)
 static void __attribute__((format(printf, 3, 4)))
 say(struct lint *l, size_t i, const char *fmt, ...)
 {
-	va_list ap, ap2;
+	va_list ap;
 	char *text;
-	int r;
 
 	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	r = vsnprintf(NULL, 0, fmt, ap);
+	text = xvprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		va_end(ap2);
-		text = xstrdup("(message could not be formatted)");
-	} else {
-		text = xmalloc((size_t)r + 1);
-		if (vsnprintf(text, (size_t)r + 1, fmt, ap2) != r)
-			text[0] = '\0';
-		va_end(ap2);
-	}
 	l->pr = xreallocarray(l->pr, l->npr + 1, sizeof(*l->pr));
 	l->pr[l->npr].ent = i;
 	l->pr[l->npr].seq = l->npr;

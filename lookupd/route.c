@@ -142,32 +142,6 @@ vec_has(const struct strvec *v, const char *s)
 	return 0;
 }
 
-static char *
-xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-xprintf(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return xstrdup("");
-	buf_reserve(&b, (size_t)n + 1);
-	va_start(ap, fmt);
-	n = vsnprintf(b.p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	s = b.p;
-	if (n < 0)
-		s[0] = '\0';
-	return s;
-}
-
 static struct step *
 step_new(struct route *rt, const char *kind, const char *subject)
 {

@@ -112,21 +112,11 @@ problem(struct mdm_plan *pl, size_t entry, const char *fmt, ...)
 static void
 problem(struct mdm_plan *pl, size_t entry, const char *fmt, ...)
 {
-	va_list ap, ap2;
+	va_list ap;
 	char *text;
-	int r;
 
 	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	r = vsnprintf(NULL, 0, fmt, ap);
-	if (r < 0) {
-		text = xstrdup("(unprintable problem)");
-	} else {
-		text = xmalloc((size_t)r + 1);
-		if (vsnprintf(text, (size_t)r + 1, fmt, ap2) != r)
-			text[0] = '\0';
-	}
-	va_end(ap2);
+	text = xvprintf(fmt, ap);
 	va_end(ap);
 	if (pl->nprob == pl->capprob) {
 		pl->capprob = pl->capprob ? pl->capprob * 2 : 8;

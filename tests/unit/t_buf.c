@@ -188,11 +188,49 @@ test_printable(void)
 	    log_printable(out, 0, "x", 1) == out);
 }
 
+static void
+test_shown(void)
+{
+	struct buf b = BUF_INIT;
+	char big[BUF_SHOWN_MAX + 5];
+	char *s;
+
+	buf_put_shown(&b, "a\"b\\c\td\xc3\xbc\xff", 10, 1);
+	CHECK_STR("shown, quoted", buf_str(&b),
+	    "\"a\\\"b\\\\c\\x09d\xc3\xbc\\xff\"");
+	buf_reset(&b);
+	buf_put_shown(&b, "a\"b\nc\0d", 7, 0);
+	CHECK_STR("shown, bare: quotes kept, control bytes escaped",
+	    buf_str(&b), "a\"b\\x0ac\\x00d");
+	buf_reset(&b);
+	memset(big, 'x', sizeof(big));
+	buf_put_shown(&b, big, sizeof(big), 1);
+	CHECK("shown, quoted: cut after BUF_SHOWN_MAX with ...",
+	    b.len == BUF_SHOWN_MAX + 5 && memcmp(b.p + BUF_SHOWN_MAX + 1,
+	    "...\"", 4) == 0);
+	buf_reset(&b);
+	/* A UTF-8 sequence cut by the limit is shown as bytes. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big + BUF_SHOWN_MAX - 1, "\xc3\xbc", 2);
+	buf_put_shown(&b, big, sizeof(big), 1);
+	CHECK("shown: a sequence cut by the limit as \\xHH",
+	    strstr(buf_str(&b), "x\\xc3...\"") != NULL);
+	buf_free(&b);
+
+	s = xprintf("%s-%d-%zu", "a", -1, (size_t)7);
+	CHECK_STR("xprintf", s, "a--1-7");
+	free(s);
+	s = xprintf("%s", "");
+	CHECK_STR("xprintf, empty", s, "");
+	free(s);
+}
+
 int
 main(void)
 {
 	test_buf();
 	test_x();
 	test_printable();
+	test_shown();
 	return unit_done();
 }
