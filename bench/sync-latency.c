@@ -16,20 +16,32 @@
  * ms apart, each once all three saw it (5 s at most: "missed").  Prints
  * p50/p90/p99/max in ms from the start of the modify for each, and the
  * modify's own round trip.
+ *
+ *   sync-latency CONSUMER_CONF PROVIDER_CONF N ACCOUNTS SOCKET CDB
+ *
+ * adds (4) a running lookupd (sync = persist) that answers the new value
+ * over socketmap (SOCKET: its UNIX socket, map "mailbox", polled every
+ * 0.3 ms on one connection) and (5) the cdb file (CDB: its mailbox.cdb,
+ * opened afresh and looked up every ms).
  */
 #include <ldap.h>
 
+#include <cdb.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cfg.h"
 #include "common/ldapconn.h"
 #include "common/ldapsync.h"
 
-#define OBS 3
+#define OBS 5
 
 struct target {
 	pthread_mutex_t mu;
@@ -113,6 +125,148 @@ poller_main(void *arg)
 		nanosleep(&pause, NULL);
 	}
 	ldapconn_free(lc);
+	return NULL;
+}
+
+/* ---- (4) lookupd over socketmap, (5) its cdb file ---- */
+
+static const char *sock_path, *cdb_path;
+
+static void
+seen_now(int who, const char *val)
+{
+	double t = now_ms();
+
+	pthread_mutex_lock(&T.mu);
+	if (T.dn[0] && strcmp(val, T.val) == 0 && T.seen[who] == 0) {
+		T.seen[who] = t;
+		pthread_cond_broadcast(&T.cv);
+	}
+	pthread_mutex_unlock(&T.mu);
+}
+
+/* What to look for now (0: nothing). */
+static int
+wanted(int who, char *val, size_t size)
+{
+	int want;
+
+	pthread_mutex_lock(&T.mu);
+	want = T.dn[0] != '\0' && T.seen[who] == 0 && !T.stop;
+	snprintf(val, size, "%s", T.val);
+	pthread_mutex_unlock(&T.mu);
+	return want;
+}
+
+static int
+stopped(void)
+{
+	int st;
+
+	pthread_mutex_lock(&T.mu);
+	st = T.stop;
+	pthread_mutex_unlock(&T.mu);
+	return st;
+}
+
+static int
+sock_open(void)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* One socketmap request; 1 OK, 0 other, -1 the connection failed. */
+static int
+sock_ask(int fd, const char *key)
+{
+	char req[512], rep[4096];
+	size_t got = 0;
+	int n = snprintf(req + 16, sizeof(req) - 16, "mailbox %s", key);
+	int h = snprintf(req, 16, "%d:", n);
+
+	memmove(req + h, req + 16, (size_t)n);
+	req[h + n] = ',';
+	if (write(fd, req, (size_t)(h + n + 1)) != h + n + 1)
+		return -1;
+	for (;;) {
+		ssize_t r = read(fd, rep + got, sizeof(rep) - 1 - got);
+		char *colon;
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+		rep[got] = '\0';
+		colon = strchr(rep, ':');
+		if (colon && got >= (size_t)(colon - rep) + 2 +
+		    (size_t)atol(rep))
+			return strncmp(colon + 1, "OK", 2) == 0;
+	}
+}
+
+static void *
+sockmap_main(void *arg)
+{
+	int fd = -1;
+	char val[128];
+
+	(void)arg;
+	while (!stopped()) {
+		struct timespec pause = { 0, 300000 };
+
+		if (wanted(3, val, sizeof(val))) {
+			if (fd < 0)
+				fd = sock_open();
+			if (fd >= 0) {
+				int r = sock_ask(fd, val);
+
+				if (r < 0) {
+					close(fd);
+					fd = -1;
+				} else if (r == 1) {
+					seen_now(3, val);
+				}
+			}
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void *
+cdbfile_main(void *arg)
+{
+	char val[128];
+
+	(void)arg;
+	while (!stopped()) {
+		struct timespec pause = { 0, 1000000 };
+
+		if (wanted(4, val, sizeof(val))) {
+			int fd = open(cdb_path, O_RDONLY);
+			struct cdb c;
+
+			if (fd >= 0 && cdb_init(&c, fd) == 0) {
+				if (cdb_find(&c, val, (unsigned)strlen(val)) > 0)
+					seen_now(4, val);
+				cdb_free(&c);
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		nanosleep(&pause, NULL);
+	}
 	return NULL;
 }
 
@@ -261,11 +415,17 @@ main(int argc, char **argv)
 	struct streamer st[2];
 	LDAP *ld;
 	unsigned seed = 12345;
+	int nobs = 3;
 
-	if (argc != 5) {
+	if (argc != 5 && argc != 7) {
 		fprintf(stderr, "usage: sync-latency CONSUMER_CONF "
-		    "PROVIDER_CONF N ACCOUNTS\n");
+		    "PROVIDER_CONF N ACCOUNTS [SOCKET CDB]\n");
 		return 64;
+	}
+	if (argc == 7) {
+		sock_path = argv[5];
+		cdb_path = argv[6];
+		nobs = OBS;
 	}
 	ccfg = cfg_load(argv[1], err, sizeof(err));
 	pcfg = ccfg ? cfg_load(argv[2], err, sizeof(err)) : NULL;
@@ -294,6 +454,10 @@ main(int argc, char **argv)
 	pthread_create(&th[0], NULL, poller_main, &po);
 	pthread_create(&th[1], NULL, streamer_main, &st[0]);
 	pthread_create(&th[2], NULL, streamer_main, &st[1]);
+	if (nobs == OBS) {
+		pthread_create(&th[3], NULL, sockmap_main, NULL);
+		pthread_create(&th[4], NULL, cdbfile_main, NULL);
+	}
 	pthread_mutex_lock(&T.mu);
 	{
 		double t0 = now_ms();
@@ -341,7 +505,8 @@ main(int argc, char **argv)
 		rtt[nrtt++] = t1 - t0;
 		deadline = t0 + 5000;
 		pthread_mutex_lock(&T.mu);
-		while ((!T.seen[0] || !T.seen[1] || !T.seen[2]) &&
+		while ((!T.seen[0] || !T.seen[1] || !T.seen[2] ||
+		    (nobs == OBS && (!T.seen[3] || !T.seen[4]))) &&
 		    now_ms() < deadline) {
 			struct timespec ts;
 
@@ -353,7 +518,7 @@ main(int argc, char **argv)
 			}
 			pthread_cond_timedwait(&T.cv, &T.mu, &ts);
 		}
-		for (int k = 0; k < OBS; k++) {
+		for (int k = 0; k < nobs; k++) {
 			if (T.seen[k])
 				lat[k][got[k]++] = T.seen[k] - t0;
 			else
@@ -366,12 +531,17 @@ main(int argc, char **argv)
 	pthread_mutex_lock(&T.mu);
 	T.stop = 1;
 	pthread_mutex_unlock(&T.mu);
-	for (int i = 0; i < OBS; i++)
+	for (int i = 0; i < nobs; i++)
 		pthread_join(th[i], NULL);
 	report("modify round trip (provider)", rtt, nrtt, 0);
 	report("visible in the consumer replica", lat[0], got[0], missed[0]);
 	report("delivered: stream from consumer", lat[1], got[1], missed[1]);
 	report("delivered: stream from provider", lat[2], got[2], missed[2]);
+	if (nobs == OBS) {
+		report("lookupd answers it (socketmap)", lat[3], got[3],
+		    missed[3]);
+		report("lookupd's cdb file has it", lat[4], got[4], missed[4]);
+	}
 	ldap_unbind_ext(ld, NULL, NULL);
 	for (int i = 0; i < OBS; i++)
 		free(lat[i]);

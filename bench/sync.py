@@ -19,11 +19,16 @@ loopback.
      sync        `lookupd sync` (the whole snapshot, 3 maps, for scale)
    from the consumer; with --big N the same against a provider of N
    accounts (no consumer).
-2. Latency of --changes modifies made on the provider (bench/sync-latency:
+2. lookupd with sync = persist against the consumer: the time its
+   first full refresh (over the sync stream, 3 maps written) takes until
+   it answers, beside the unpaged ldapsearch of step 1.
+3. Latency of --changes modifies made on the provider (bench/sync-latency:
    one at a time, 20-40 ms apart): until the consumer replica holds the
    change (slapd's replication: the anchor), until the stream from the
-   consumer delivers it, until the stream from the provider does;
-   p50/p90/p99/max.
+   consumer delivers it, until the stream from the provider does, until
+   that lookupd answers it over socketmap, until its mailbox.cdb has it;
+   p50/p90/p99/max.  Then lookupd's RssAnon beside the size of its cdb
+   files.
 
 Needs the release build (`make && make bench-tools`) and slapd.
 """
@@ -109,6 +114,36 @@ def stream_refresh(conf, n):
     return secs
 
 
+def status_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def persist_lookupd(d, slapd, n):
+    """lookupd (sync = persist) against slapd, started and waited for
+    until its first full refresh answers: (Lookupd, seconds)."""
+    ld = os.path.join(d, "persist")
+    os.makedirs(ld, exist_ok=True)
+    cfg = t.lookupd_config(slapd, ld, sync="persist", ldap_timeout=30,
+                           miss_lookup="no", refresh=36000)
+    t0 = time.monotonic()
+    lk = t.Lookupd(cfg, dir=ld, wait_timeout=60).start()
+
+    def ready():
+        try:
+            st = lk.stats()
+        except RuntimeError:
+            return False
+        return st.get("persist.alias.state") == "persist" and \
+            st.get("map.mailbox.snapshot_keys", 0) >= n
+    if not t.wait_until(ready, 3600, 0.05):
+        raise RuntimeError("lookupd's first persist refresh did not end")
+    return lk, time.monotonic() - t0
+
+
 def reads(label, slapd, conf, n, rounds):
     kinds = [
         ("ldapsearch rootdn, unpaged", lambda: ldapsearch(slapd, ROOT)),
@@ -125,6 +160,7 @@ def reads(label, slapd, conf, n, rounds):
         for k, fn in kinds:
             times[k].append(fn())
     base = statistics.median(times[kinds[0][0]])
+    reads.base = base
     say("\n%s accounts, reading from %s (median of %d):" % (
         label, slapd.uri, rounds))
     say("| read | seconds | vs unpaged ldapsearch |")
@@ -168,17 +204,33 @@ def main():
     pconf = config(d, "provider", p)
     reads("{:,}".format(args.users), c, cconf, args.users, args.rounds)
 
+    lk, secs = persist_lookupd(d, c, args.users)
+    say("\nlookupd sync = persist, first full refresh (stream + 3 cdb "
+        "files) until it answers: %.2f s = %.2f× the unpaged ldapsearch" %
+        (secs, secs / reads.base))
     if not args.no_latency:
         say("\n%d modifies on the provider, %s accounts (ms from the "
             "start of the modify):" % (args.changes,
                                       "{:,}".format(args.users)))
+        cache = os.path.join(lk.dir, "cache")
         r = subprocess.run([lat, cconf, pconf, str(args.changes),
-                            str(args.users)], stdout=subprocess.PIPE,
+                            str(args.users), lk.socket.split(":", 1)[1],
+                            os.path.join(cache, "mailbox.cdb")],
+                           stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=3600)
         say(r.stdout.decode().rstrip())
         if r.returncode != 0 or r.stderr:
             say("# sync-latency: exit %d %s" % (
                 r.returncode, r.stderr.decode()[-500:]))
+    cdbs = sum(os.path.getsize(os.path.join(lk.dir, "cache", f))
+               for f in os.listdir(os.path.join(lk.dir, "cache"))
+               if f.endswith(".cdb"))
+    anon = status_kb(lk.pid, "RssAnon")
+    say("\nlookupd sync = persist, %s accounts: RssAnon %.1f MB, cdb "
+        "files %.1f MB: %.0f %% of them; VmHWM %.1f MB" % (
+            "{:,}".format(args.users), anon / 1024, cdbs / 1048576,
+            100.0 * anon * 1024 / cdbs, status_kb(lk.pid, "VmHWM") / 1024))
+    lk.stop()
     c.stop()
     p.stop()
 

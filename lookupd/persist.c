@@ -624,6 +624,20 @@ stream_new(struct group *gr, int resume)
 	free(cookie);
 }
 
+/* How long the stream may run before the flush is due. */
+static int
+run_ms(const struct group *gr)
+{
+	double due;
+
+	if (gr->pending.n == 0 && !gr->cookie_dirty)
+		return RUN_MS;
+	if (gr->pending.n == 0)
+		return 1;
+	due = gr->pending_since + gr->p->cfg->persist_flush - clock_ms();
+	return due >= RUN_MS ? RUN_MS : due < 1 ? 1 : (int)due;
+}
+
 static int
 stopping(struct persist *p, int *gen)
 {
@@ -692,7 +706,7 @@ group_main(void *arg)
 			gr->next_full = time(NULL) + p->cfg->refresh;
 			stream_new(gr, 0);
 		}
-		st = ldapsync_run(gr->s, RUN_MS, err, sizeof(err));
+		st = ldapsync_run(gr->s, run_ms(gr), err, sizeof(err));
 		if (st == LDAPCONN_PERM) {
 			set_state(gr, "refused");
 			log_warn("persist %s: %s: polling instead (every "
