@@ -359,7 +359,7 @@ count_entry(const struct lentry *e, void *arg)
 
 /* Which server `check` reached, and whether it offers RFC 4533 sync. */
 static void
-check_server(struct ldapconn *lc)
+check_server(const struct cfg *cfg, struct ldapconn *lc)
 {
 	char uri[300], err[1024];
 	int i = ldapconn_current(lc, uri, sizeof(uri)), r;
@@ -371,7 +371,9 @@ check_server(struct ldapconn *lc)
 		printf("ldap: RFC 4533 sync offered (syncprov)\n");
 	else if (r == 0)
 		printf("ldap: RFC 4533 sync not offered (no syncprov): "
-		    "changes can only be polled\n");
+		    "changes can only be polled%s\n",
+		    cfg->sync == CFG_SYNC_PERSIST ? " (sync = persist: "
+		    "lookupd polls instead)" : "");
 	else
 		printf("ldap: RFC 4533 sync: cannot tell (%s)\n", err);
 }
@@ -407,7 +409,7 @@ cmd_check(const char *path, int argc)
 	else
 		printf("ldap: bound as %s\n", cfg->bind_dn ? cfg->bind_dn :
 		    "(anonymous)");
-	check_server(lc);
+	check_server(cfg, lc);
 	for (size_t i = 0; i < cfg->n_maps; i++) {
 		const struct cfg_map *m = &cfg->maps[i];
 		size_t n = 0;

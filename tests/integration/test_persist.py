@@ -319,8 +319,9 @@ def without_syncprov():
         lk = t.Lookupd(cfg, dir=d, name="lookupd-nosync").start()
         try:
             r = lk.cli("check")
-            t.ok("RFC 4533 sync not offered" in r.out, "check says the "
-                 "server offers no sync", r.out)
+            t.ok("RFC 4533 sync not offered" in r.out and
+                 "lookupd polls instead" in r.out, "check says the server "
+                 "offers no sync and that lookupd polls", r.out)
             ok = t.wait_until(lambda: lk.query("mailbox", ALBERT) ==
                               b"OK " + ALBERT_BOX.encode(), 15 * t.SLOW)
             t.ok(ok, "sync = persist without syncprov: lookupd polls and "
