@@ -4,8 +4,15 @@
  * A group's thread owns everything of its stream: the ldapsync handle,
  * the persist index (uuidx), the changes not yet committed and, during
  * a full refresh, one full snapshot writer per map.  The handlers below
- * run inside ldapsync_run() on that thread.  Only the few words `stats`
- * shows (server, state, counters) are shared, under the mutex.
+ * run inside ldapsync_run() on that thread.  Every persist_flush s it
+ * hands what is pending (changes, the index encoded as it stands after
+ * them, the cookie) to its flusher thread, which writes the commit while
+ * the stream goes on being read: a commit of a large map takes a good
+ * part of a second, which changes arriving meanwhile must not wait for.
+ * A commit handed over while one is written is merged into the next.  A
+ * full refresh drops what is queued and waits for the commit under way
+ * before writing the files whole.  Only the few words `stats` shows
+ * (server, state, counters) are shared, under the mutex.
  *
  * A full refresh is recognised by the stream's reset(): from there on,
  * entries go to full writers (not to the answers: the old snapshot
@@ -16,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,12 +76,35 @@ struct group {
 	struct snapwriter **w;
 	size_t full_entries;
 	int restart;			/* start over with a full refresh */
+
+	/* The flusher: commits handed over, so the stream goes on being
+	 * read (and answered) while a commit writes. */
+	pthread_t fth;
+	int fstarted;
+	pthread_mutex_t fmu;
+	pthread_cond_t fcv;
+	struct fjob *queued;		/* the next commit, merged into */
+	int busy;			/* a commit is being written */
+	int fstop;
+	int failed;			/* a commit failed: full refresh */
 	time_t next_full;		/* the safety full reload */
 
 	/* shown by stats, under p->mu */
 	char server[300];
 	const char *state;
 	unsigned long long changes, commits, fulls;
+};
+
+/* One commit for the flusher: changes (map: index in the group), the
+ * index as it stands after them, the cookie. */
+struct fjob {
+	struct keybatch b;
+	uint64_t seq;
+	struct uuidx_keys k;
+	unsigned char *index;		/* NULL: no change, not written */
+	size_t ilen;
+	struct buf cookie;
+	char server[300];		/* "": no cookie to keep */
 };
 
 struct persist {
@@ -154,22 +185,21 @@ index_path(const struct group *gr, char *out, size_t size, const char *pre,
 	return r < 0 || (size_t)r >= size ? -1 : 0;
 }
 
+/* Write the index's encoding (len bytes). */
 static int
-index_save(struct group *gr, char *err, size_t errsz)
+index_write(struct group *gr, const unsigned char *bytes, size_t len,
+    char *err, size_t errsz)
 {
 	char path[4096], tmp[4096];
-	unsigned char *bytes = NULL;
-	size_t len = 0, off = 0;
+	size_t off = 0;
 	int fd, e, dfd;
 
 	if (index_path(gr, path, sizeof(path), "", "") != 0 ||
 	    index_path(gr, tmp, sizeof(tmp), ".", ".XXXXXX") != 0)
 		return log_errf(err, errsz, "cache_dir: path too long");
-	uuidx_encode(gr->x, &bytes, &len);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		free(bytes);
 		return log_errf(err, errsz, "%s: %s", tmp, strerror(e));
 	}
 	while (off < len) {
@@ -181,7 +211,6 @@ index_save(struct group *gr, char *err, size_t errsz)
 			break;
 		off += (size_t)w;
 	}
-	free(bytes);
 	if (off < len || fsync(fd) != 0 || close(fd) != 0) {
 		e = errno;
 		if (off < len && e == 0)
@@ -203,6 +232,19 @@ index_save(struct group *gr, char *err, size_t errsz)
 		close(dfd);
 	}
 	return 0;
+}
+
+static int
+index_save(struct group *gr, char *err, size_t errsz)
+{
+	unsigned char *bytes = NULL;
+	size_t len = 0;
+	int r;
+
+	uuidx_encode(gr->x, &bytes, &len);
+	r = index_write(gr, bytes, len, err, errsz);
+	free(bytes);
+	return r;
 }
 
 /* The index on disk, or NULL (err: why, "" when there is none). */
@@ -253,6 +295,8 @@ out:
 	buf_free(&b);
 	return x;
 }
+
+static void flusher_idle(struct group *);
 
 /* ---- applying changes ---- */
 
@@ -356,6 +400,7 @@ on_reset(void *arg, const char *why)
 
 	log_info("persist %s: full refresh (%s)", gr->name, why);
 	full_abort(gr);
+	flusher_idle(gr);
 	keybatch_reset(&gr->pending);
 	keybatch_reset(&gr->tmp);
 	gr->pending_since = 0;
@@ -411,6 +456,26 @@ on_idset(void *arg, int deletes, const unsigned char *uuids, size_t n)
 	return 0;
 }
 
+/* Writing a map (sort, merge, cdb, fsync, digest) is CPU and disk work:
+ * the maps of a full refresh are written in parallel, as sync.c does. */
+struct commit_job {
+	pthread_t th;
+	int started;
+	struct snapwriter *w;
+	int rc;
+	char err[512];
+};
+
+static void *
+commit_one(void *arg)
+{
+	struct commit_job *c = arg;
+
+	c->rc = snapwriter_commit(c->w, sync_conflict, NULL, c->err,
+	    sizeof(c->err));
+	return NULL;
+}
+
 /* The full refresh is complete: its files replace the snapshots whole,
  * then the index; the cookie follows.  Non-zero: it failed. */
 static int
@@ -418,27 +483,34 @@ full_commit(struct group *gr)
 {
 	char err[512];
 	size_t *maps = xcalloc(gr->n, sizeof(*maps));
+	struct commit_job *jobs = xcalloc(gr->n, sizeof(*jobs));
 	int rc = 0;
 	uint64_t seq;
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	flusher_idle(gr);
 	for (size_t i = 0; i < gr->n; i++) {
-		struct snapwriter *w = gr->w[i];
-
+		jobs[i].w = gr->w[i];
 		gr->w[i] = NULL;
 		maps[i] = gr->idx[i];
-		if (rc == 0 && snapwriter_commit(w, sync_conflict, NULL, err,
-		    sizeof(err)) != 0) {
+		jobs[i].started = pthread_create(&jobs[i].th, NULL,
+		    commit_one, &jobs[i]) == 0;
+		if (!jobs[i].started)
+			commit_one(&jobs[i]);
+	}
+	for (size_t i = 0; i < gr->n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].th, NULL);
+		if (jobs[i].rc != 0) {
 			log_warn("persist %s: map %s: full refresh not "
 			    "written, the old snapshot stays: %s", gr->name,
-			    gr->maps[i]->name, err);
-			gr->p->h->error(gr->p->arg, err);
+			    gr->maps[i]->name, jobs[i].err);
+			gr->p->h->error(gr->p->arg, jobs[i].err);
 			rc = -1;
-		} else if (rc != 0) {
-			snapwriter_abort(w);
 		}
 	}
+	free(jobs);
 	free(gr->w);
 	gr->w = NULL;
 	gr->full = 0;
@@ -460,6 +532,10 @@ full_commit(struct group *gr)
 		pthread_mutex_unlock(&gr->p->mu);
 		gr->p->h->committed(gr->p->arg, seq, maps, gr->n);
 		gr->next_full = time(NULL) + gr->p->cfg->refresh;
+		/* The writers' memory goes back to the system, not to
+		 * the heap's free lists: RssAnon stays small between full
+		 * refreshes. */
+		(void)malloc_trim(0);
 	}
 	free(maps);
 	return rc;
@@ -507,9 +583,27 @@ static const struct ldapsync_handler handler = {
 
 /* ---- the flush ---- */
 
-/* The pending changes of map i into its file.  0, or -1: start over. */
+static uint64_t
+job_hash(const char *key, size_t klen, void *arg)
+{
+	return uuidx_key_hash_k(arg, key, klen);
+}
+
+static void
+fjob_free(struct fjob *j)
+{
+	if (j == NULL)
+		return;
+	keybatch_free(&j->b);
+	free(j->index);
+	buf_free(&j->cookie);
+	free(j);
+}
+
+/* The changes of job j for map i into its file.  0, or -1. */
 static int
-flush_map(struct group *gr, size_t i, const struct timespec *now)
+flush_map(struct group *gr, struct fjob *j, size_t i,
+    const struct timespec *now)
 {
 	const struct cfg *cfg = gr->p->cfg;
 	struct snapshot *base = NULL;
@@ -517,8 +611,8 @@ flush_map(struct group *gr, size_t i, const struct timespec *now)
 	char err[512];
 	int rc, any = 0;
 
-	for (size_t k = 0; k < gr->pending.n && !any; k++)
-		any = gr->pending.v[k].map == i;
+	for (size_t k = 0; k < j->b.n && !any; k++)
+		any = j->b.v[k].map == i;
 	if (!any)
 		return 0;
 	if (snapshot_open(cfg->cache_dir, gr->maps[i]->name, &base, err,
@@ -530,10 +624,10 @@ flush_map(struct group *gr, size_t i, const struct timespec *now)
 	w = snapwriter_from(base, cfg->cache_dir, gr->maps[i]->name,
 	    gr->maps[i]->single);
 	snapwriter_set_time(w, now);
-	snapwriter_key_hash(w, writer_hash, gr->x);
-	for (size_t k = 0; k < gr->pending.n; k++)
-		if (gr->pending.v[k].map == i)
-			apply_to(w, &gr->pending.v[k], "(persist sync)");
+	snapwriter_key_hash(w, job_hash, &j->k);
+	for (size_t k = 0; k < j->b.n; k++)
+		if (j->b.v[k].map == i)
+			apply_to(w, &j->b.v[k], "(persist sync)");
 	rc = snapwriter_commit(w, sync_conflict, NULL, err, sizeof(err));
 	snapshot_close(base);
 	if (rc == 0)
@@ -547,50 +641,150 @@ flush_map(struct group *gr, size_t i, const struct timespec *now)
 	return -1;
 }
 
-static void
-flush(struct group *gr)
+/* Write one job (the flusher's thread).  0, or -1: start over. */
+static int
+flush_job(struct group *gr, struct fjob *j)
 {
 	char err[512];
 	struct timespec now;
 
-	if (gr->full)
-		return;
-	if (gr->pending.n) {
+	if (j->b.n) {
 		size_t *maps = xcalloc(gr->n, sizeof(*maps));
-		size_t nm = 0;
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		for (size_t i = 0; i < gr->n; i++) {
-			if (flush_map(gr, i, &now) != 0) {
-				gr->restart = 1;
+			if (flush_map(gr, j, i, &now) != 0) {
 				free(maps);
-				return;
+				return -1;
 			}
-			maps[nm++] = gr->idx[i];
+			maps[i] = gr->idx[i];
 		}
-		if (index_save(gr, err, sizeof(err)) != 0) {
+		if (index_write(gr, j->index, j->ilen, err,
+		    sizeof(err)) != 0) {
 			log_warn("persist %s: index not written: %s: full "
 			    "refresh", gr->name, err);
-			gr->restart = 1;
 			free(maps);
-			return;
+			return -1;
 		}
-		keybatch_reset(&gr->pending);
-		gr->pending_since = 0;
 		pthread_mutex_lock(&gr->p->mu);
 		gr->commits++;
 		pthread_mutex_unlock(&gr->p->mu);
-		gr->p->h->committed(gr->p->arg, gr->pending_seq, maps, nm);
+		gr->p->h->committed(gr->p->arg, j->seq, maps, gr->n);
 		free(maps);
 	}
-	if (gr->cookie_dirty && gr->cookie_server[0]) {
-		if (synccookie_save(gr->p->cfg->cache_dir, gr->name,
-		    gr->cookie_server, gr->cookie.p, gr->cookie.len, err,
-		    sizeof(err)) != 0)
-			log_warn("persist %s: cookie not kept: %s", gr->name,
-			    err);
-		gr->cookie_dirty = 0;
+	if (j->server[0] && synccookie_save(gr->p->cfg->cache_dir,
+	    gr->name, j->server, j->cookie.p, j->cookie.len, err,
+	    sizeof(err)) != 0)
+		log_warn("persist %s: cookie not kept: %s", gr->name, err);
+	return 0;
+}
+
+static void *
+flusher_main(void *arg)
+{
+	struct group *gr = arg;
+
+	pthread_mutex_lock(&gr->fmu);
+	for (;;) {
+		struct fjob *j;
+		int r;
+
+		while (gr->queued == NULL && !gr->fstop)
+			pthread_cond_wait(&gr->fcv, &gr->fmu);
+		if (gr->queued == NULL)
+			break;
+		j = gr->queued;
+		gr->queued = NULL;
+		gr->busy = 1;
+		pthread_mutex_unlock(&gr->fmu);
+		r = flush_job(gr, j);
+		fjob_free(j);
+		pthread_mutex_lock(&gr->fmu);
+		gr->busy = 0;
+		if (r != 0)
+			gr->failed = 1;
+		pthread_cond_broadcast(&gr->fcv);
 	}
+	pthread_mutex_unlock(&gr->fmu);
+	return NULL;
+}
+
+/* No commit queued or being written any more (a full refresh is about
+ * to write the files whole): what was queued is dropped. */
+static void
+flusher_idle(struct group *gr)
+{
+	pthread_mutex_lock(&gr->fmu);
+	fjob_free(gr->queued);
+	gr->queued = NULL;
+	while (gr->busy)
+		pthread_cond_wait(&gr->fcv, &gr->fmu);
+	gr->failed = 0;
+	pthread_mutex_unlock(&gr->fmu);
+}
+
+/* Hand the pending changes (and the cookie) to the flusher, merged into
+ * a commit not yet started. */
+static void
+flush(struct group *gr)
+{
+	struct fjob *j;
+
+	if (gr->full)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	uuidx_keys(gr->x, &j->k);
+	if (gr->pending.n) {
+		j->b = gr->pending;
+		memset(&gr->pending, 0, sizeof(gr->pending));
+		j->seq = gr->pending_seq;
+		uuidx_encode(gr->x, &j->index, &j->ilen);
+		gr->pending_since = 0;
+	}
+	if (gr->cookie_dirty && gr->cookie_server[0]) {
+		buf_append(&j->cookie, gr->cookie.p, gr->cookie.len);
+		memcpy(j->server, gr->cookie_server, sizeof(j->server));
+	}
+	gr->cookie_dirty = 0;
+	if (!gr->fstarted) {
+		/* No flusher thread: write here. */
+		if (flush_job(gr, j) != 0)
+			gr->restart = 1;
+		fjob_free(j);
+		return;
+	}
+	pthread_mutex_lock(&gr->fmu);
+	if (gr->queued) {
+		struct fjob *q = gr->queued;
+
+		/* Not started yet: one commit for both. */
+		for (size_t i = 0; i < j->b.n; i++) {
+			if (q->b.n == q->b.cap) {
+				q->b.cap = q->b.cap ? 2 * q->b.cap : 64;
+				q->b.v = xreallocarray(q->b.v, q->b.cap,
+				    sizeof(*q->b.v));
+			}
+			q->b.v[q->b.n++] = j->b.v[i];
+		}
+		j->b.n = 0;
+		if (j->index) {
+			free(q->index);
+			q->index = j->index;
+			q->ilen = j->ilen;
+			q->seq = j->seq;
+			j->index = NULL;
+		}
+		if (j->server[0]) {
+			buf_reset(&q->cookie);
+			buf_append(&q->cookie, j->cookie.p, j->cookie.len);
+			memcpy(q->server, j->server, sizeof(q->server));
+		}
+		fjob_free(j);
+	} else {
+		gr->queued = j;
+	}
+	pthread_cond_signal(&gr->fcv);
+	pthread_mutex_unlock(&gr->fmu);
 }
 
 /* ---- the thread ---- */
@@ -691,11 +885,21 @@ group_main(void *arg)
 	if (!resume)
 		gr->next_full = time(NULL) + p->cfg->refresh;
 	gr->g = syncgroup_new(gr->maps, gr->n, gr->x);
+	pthread_mutex_init(&gr->fmu, NULL);
+	pthread_cond_init(&gr->fcv, NULL);
+	gr->fstarted = pthread_create(&gr->fth, NULL, flusher_main, gr) == 0;
 	stream_new(gr, resume);
 	set_state(gr, "connecting");
 
 	while ((r = stopping(p, &gen)) != 1) {
 		enum ldapconn_status st;
+
+		pthread_mutex_lock(&gr->fmu);
+		if (gr->failed) {
+			gr->failed = 0;
+			gr->restart = 1;
+		}
+		pthread_mutex_unlock(&gr->fmu);
 
 		if (r < 0 || gr->restart || time(NULL) >= gr->next_full) {
 			if (time(NULL) >= gr->next_full)
@@ -742,8 +946,19 @@ group_main(void *arg)
 			flush(gr);
 	}
 	/* What is pending is written before going. */
-	if (!gr->full && gr->pending.n)
+	if (!gr->full && (gr->pending.n || gr->cookie_dirty))
 		flush(gr);
+	if (gr->fstarted) {
+		pthread_mutex_lock(&gr->fmu);
+		gr->fstop = 1;
+		pthread_cond_signal(&gr->fcv);
+		pthread_mutex_unlock(&gr->fmu);
+		pthread_join(gr->fth, NULL);
+	}
+	fjob_free(gr->queued);
+	gr->queued = NULL;
+	pthread_mutex_destroy(&gr->fmu);
+	pthread_cond_destroy(&gr->fcv);
 	full_abort(gr);
 	ldapsync_free(gr->s);
 	gr->s = NULL;
