@@ -23,7 +23,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: " PROG " [-c FILE] [-n] [-q | -v] [--watch]\n"
+	    "usage: " PROG " [-c FILE] [-n] [-q | -v] [--watch | --orphans]\n"
 	    "\n"
 	    "Create the maildirs, Courier shared maildirs, shared folders,\n"
 	    "delivery links and shared-maildirs lines that the LDAP directory\n"
@@ -37,6 +37,8 @@ usage(FILE *f)
 	    "            or another run holds the lock\n"
 	    "  --watch   stay running: follow the directory (RFC 4533\n"
 	    "            sync) and make what each change asks for at once\n"
+	    "  --orphans list the maildirs under mail_base no entry names\n"
+	    "            (path, bytes, last change); change nothing\n"
 	    "  --help    this text\n"
 	    "\n"
 	    "Exit status: 0 all done, 1 some entries failed, 2 configuration,\n"
@@ -49,10 +51,11 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "watch", no_argument, NULL, 'W' },
+		{ "orphans", no_argument, NULL, 'O' },
 		EXIT_TEMPFAIL_OPTION,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct mdm_opts o = { CFG_DEFAULT_PATH, 0, 0, 0, 0 };
+	struct mdm_opts o = { CFG_DEFAULT_PATH, 0, 0, 0, 0, 0 };
 	int ch;
 
 	/* Modes are set explicitly; this only keeps a strange umask from
@@ -82,12 +85,16 @@ main(int argc, char **argv)
 		case 'W':
 			o.watch = 1;
 			break;
+		case 'O':
+			o.orphans = 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (optind != argc || (o.quiet && o.verbose)) {
+	if (optind != argc || (o.quiet && o.verbose) ||
+	    (o.orphans && o.watch)) {
 		usage(stderr);
 		return 2;
 	}

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -39,6 +40,7 @@
 #include "common/mdquota.h"
 #include "maildirmake/folders.h"
 #include "maildirmake/maildir.h"
+#include "maildirmake/orphans.h"
 #include "maildirmake/plan.h"
 #include "maildirmake/quota.h"
 #include "maildirmake/run.h"
@@ -48,6 +50,8 @@
 #define FILTER	"(&(mailMessageStore=*)" \
 		"(|(accountStatus=active)(accountStatus=shared)))"
 #define GO_ON	(-1)	/* a step's "the run goes on" */
+/* --orphans: every entry that names a maildir, whatever its status. */
+#define FILTER_NAMED	"(mailMessageStore=*)"
 /* The howto's quota attributes (qmail-ldap's): bytes, messages. */
 #define QUOTA_SIZE	"mailQuotaSize"
 #define QUOTA_COUNT	"mailQuotaCount"
@@ -363,9 +367,10 @@ read_dir(struct state *s)
 	s->t0 = clock_ms();
 	lc = ldapconn_new(s->cfg);
 	if (s->cfg->account_filter != NULL)
-		buf_printf(&filter, "(&%s%s)", FILTER, s->cfg->account_filter);
+		buf_printf(&filter, "(&%s%s)", s->o->orphans ? FILTER_NAMED :
+		    FILTER, s->cfg->account_filter);
 	else
-		buf_puts(&filter, FILTER);
+		buf_puts(&filter, s->o->orphans ? FILTER_NAMED : FILTER);
 	ls = ldapconn_search(lc, s->cfg->account_base, CFG_SCOPE_SUB,
 	    buf_str(&filter), attrs, 1, collect_entry, &s->col, err,
 	    sizeof(err));
@@ -400,6 +405,69 @@ make_plan(struct state *s)
 	log_debug("planned %zu objects in %.0f ms", s->nobj,
 	    clock_ms() - s->t0);
 	return GO_ON;
+}
+
+static void
+print_orphan(const char *path, unsigned long long bytes, time_t changed,
+    void *arg)
+{
+	char when[32];
+	struct tm tm;
+
+	(void)arg;
+	if (gmtime_r(&changed, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)changed);
+	printf("orphan %s %llu %s\n", path, bytes, when);
+}
+
+/*
+ * --orphans: the maildirs under mail_base that no entry names: neither a
+ * maildir or sharable maildir of the plan, nor the mailMessageStore of
+ * any entry (an inactive account still names its maildir).  Lists them
+ * and ends the run; nothing is changed, nothing is locked.
+ */
+static int
+orphans(struct state *s)
+{
+	char **named, err[1024];
+	size_t n = 0, cap = s->nobj + 1;
+	long found;
+
+	if (!s->o->orphans)
+		return GO_ON;
+	for (size_t e = 0; e < s->col.n; e++)
+		cap += s->col.v[e].n_mms;
+	named = xcalloc(cap, sizeof(*named));
+	for (size_t i = 0; i < s->nobj; i++) {
+		const struct mdm_obj *o = mdm_plan_obj(s->pl, i);
+
+		if (o->kind == MDM_MAILDIR || o->kind == MDM_SHARABLE)
+			named[n++] = xstrdup(o->path);
+	}
+	for (size_t e = 0; e < s->col.n; e++)
+		for (size_t k = 0; k < s->col.v[e].n_mms; k++) {
+			const struct layout_val *v = &s->col.v[e].mms[k];
+			size_t len = v->len;
+
+			while (len > 1 && v->p[len - 1] == '/')
+				len--;
+			named[n++] = xstrndup(v->p, len);
+		}
+	found = mdm_orphans(s->cfg->mail_base, named, n, print_orphan, NULL,
+	    err, sizeof(err));
+	for (size_t i = 0; i < n; i++)
+		free(named[i]);
+	free(named);
+	if (found < 0) {
+		log_error("%s", err);
+		return EXIT_ERROR;
+	}
+	if (!s->o->quiet)
+		printf(PROG ": %zu entries, %ld orphans (nothing changed)\n",
+		    s->col.n, found);
+	fflush(stdout);
+	return 0;
 }
 
 static int
@@ -606,8 +674,8 @@ int
 mdm_run(const struct mdm_opts *o)
 {
 	static int (*const step[])(struct state *) = {
-		load, watch, read_dir, make_plan, lock, passes, quotas,
-		report
+		load, watch, read_dir, make_plan, orphans, lock, passes,
+		quotas, report
 	};
 	struct state s;
 	int rc = GO_ON;

@@ -12,6 +12,7 @@ struct mdm_opts {
 	int quiet;		/* -q */
 	int verbose;		/* -v */
 	int watch;		/* --watch (watch.h) */
+	int orphans;		/* --orphans (orphans.h) */
 };
 
 /* The whole run; the exit status (0, 1, 2, or 75 by exit_temp). */

@@ -294,4 +294,12 @@ MUTANTS = [
         new="\t\tif ((r = entry_quota(me, &q, &why)) <= 1)",
         tests=["test_mdm_lifecycle.py"],
     ),
+    dict(
+        name="orphans-inactive-not-named",
+        why="--orphans: an inactive account's maildir is no orphan",
+        file="maildirmake/run.c",
+        old="\t\tfor (size_t k = 0; k < s->col.v[e].n_mms; k++) {",
+        new="\t\tfor (size_t k = 0; k < 0; k++) {",
+        tests=["test_mdm_lifecycle.py"],
+    ),
 ]

@@ -12,8 +12,14 @@ maildirmake:
   changes the first line only, the usage lines Courier appended are kept;
   the same value again changes nothing; an account without the attribute
   keeps the maildirsize it has;
-- account_filter: an account it leaves out gets nothing.
+- account_filter: an account it leaves out gets nothing;
+- --orphans lists exactly the maildirs under mail_base no entry names
+  (three here: one at the top, one deep, one sharable maildir), with
+  their bytes and last change, and not the maildir of an inactive
+  account, a directory that is no maildir, or what a symlink points to;
+  it changes nothing.
 """
+import time
 import os
 import sys
 
@@ -161,6 +167,57 @@ def quota_change_keeps_usage_lines():
     r = m.run(c)
     t.ok(r.rc == 0 and read(plain) == before, "an account without a quota "
          "attribute keeps its maildirsize", r.why())
+
+
+def measure(path):
+    """Bytes of the regular files below path and the newest mtime of
+    anything there (path included), no symlink followed."""
+    total, newest = 0, int(os.lstat(path).st_mtime)
+    for root, dirs, files in os.walk(path):
+        for n in dirs + files:
+            st = os.lstat(os.path.join(root, n))
+            newest = max(newest, int(st.st_mtime))
+            if n in files and os.path.isfile(os.path.join(root, n)) and \
+                    not os.path.islink(os.path.join(root, n)):
+                total += st.st_size
+    return total, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(newest))
+
+
+@t.test
+def orphans_listed_never_touched():
+    m.clear(BASE)
+    c = conf()
+    t.eq(m.run(c).rc, 0, "a run makes the accounts' maildirs")
+    orphans = [os.path.join(BASE, "deep", "x", "gone2"),
+               os.path.join(BASE, "gone1"),
+               os.path.join(BASE, "shared.maildirs", "oldshare")]
+    os.makedirs(os.path.join(BASE, "deep", "x"))
+    os.makedirs(os.path.join(BASE, "shared.maildirs"), exist_ok=True)
+    for p in orphans[:2]:
+        t.eq(courier(p).rc, 0, "maildirmake " + p)
+    t.eq(courier("-S", orphans[2]).rc, 0, "maildirmake -S " + orphans[2])
+    with open(os.path.join(orphans[1], "cur", "1.M1.host:2,S"), "wb") as f:
+        f.write(b"x" * 1234)
+    os.utime(os.path.join(orphans[1], "cur", "1.M1.host:2,S"),
+             (1700000000, 1700000000))
+    t.eq(courier(os.path.join(BASE, "off")).rc, 0,
+         "the inactive account's maildir, made by hand")
+    os.makedirs(os.path.join(BASE, "notmail", "cur"))
+    outside = os.path.join(D, "outside")
+    m.clear(outside)
+    t.eq(courier(os.path.join(outside, "md")).rc, 0, "a maildir outside")
+    os.symlink(os.path.join(outside, "md"), os.path.join(BASE, "link"))
+    before = m.snapshot(BASE, times=True)
+    r = m.run(c, "--orphans")
+    want = ["orphan %s %d %s" % ((p,) + measure(p)) for p in orphans]
+    t.eq(r.rc, 0, "--orphans: exit 0", r.why())
+    t.eq(r.out.splitlines(), want + [
+        "ldap-maildirmake: 4 entries, 3 orphans (nothing changed)"],
+        "--orphans: exactly the three, sorted, with bytes and last change")
+    t.ok(" 1234 " in want[1], "the orphan's mail is counted", want)
+    t.ok(m.snapshot(BASE, times=True) == before, "nothing changed")
+    r = m.run(c, "--orphans", "--watch")
+    t.eq(r.rc, 2, "--orphans with --watch: a usage error", r.why())
 
 
 if __name__ == "__main__":
