@@ -4,6 +4,7 @@ instead, measured side by side in one run (never pass/fail).
 
     bench/lookupd.py [--users 100000] [--big 1000000] [--rounds 5]
                      [--keys 20000] [--relay-keys 3000] [--no-big]
+                     [--baseline LOOKUPD] [--metrics]
 
 1. Sequential lookups per second through `postmap -q -` (one Postfix
    client process, one connection, as a Postfix daemon asks), for the same
@@ -13,6 +14,11 @@ instead, measured side by side in one run (never pass/fail).
      lookupd   socketmap:unix:... to lookupd (snapshot hits)
      ldap      Postfix's own ldap: table, the equivalent filter, same slapd
      cdb       Postfix's cdb: table on lookupd's own snapshot file
+     base      with --baseline LOOKUPD: another lookupd binary (say, one
+               built from an earlier commit) on the same snapshot: what
+               a change costs, side by side
+     metrics   with --metrics: lookupd with metrics_file written every
+               second (the default is every 15 s)
    Rounds are interleaved (floor, lookupd, ldap, cdb, floor, ...) and the
    median of each is reported, with ratios.
 2. The same for lookupd and ldap: with slapd 1 ms of round trip away (a
@@ -183,6 +189,28 @@ def throughput(args, slapd, pairs, d):
         ("ldap", ldap_cf(os.path.join(d, "ldap-mailbox.cf"), slapd.uri)),
         ("cdb", "cdb:" + os.path.join(ld, "cache", "mailbox")),
     ]
+    extra = []
+    if args.baseline:
+        # The same snapshot (cache_dir), its own socket.
+        bcfg = cfg.replace(os.path.join(ld, "lookupd.sock"),
+                           os.path.join(ld, "base.sock"))
+        bd = os.path.join(d, "lk-base")
+        os.makedirs(bd)
+        base = t.Lookupd(bcfg, dir=bd, name="lookupd-base")
+        base.argv[0] = args.baseline
+        base.start()
+        extra.append(base)
+        tables.append(("base", base.table("mailbox")))
+    if args.metrics:
+        mcfg = cfg.replace(os.path.join(ld, "lookupd.sock"),
+                           os.path.join(ld, "metrics.sock")) + \
+            "metrics_file = %s\nmetrics_interval = 1\n" % os.path.join(
+                ld, "ldapmail.prom")
+        md = os.path.join(d, "lk-metrics")
+        os.makedirs(md)
+        mlk = t.Lookupd(mcfg, dir=md, name="lookupd-metrics").start()
+        extra.append(mlk)
+        tables.append(("metrics", mlk.table("mailbox")))
     rates = {name: [] for name, _ in tables}
     for r in range(args.rounds):
         for name, table in tables:
@@ -197,6 +225,13 @@ def throughput(args, slapd, pairs, d):
     say("  lookupd / floor = %.2f   lookupd / ldap = %.2f   cdb / lookupd = "
         "%.1f" % (med["lookupd"] / med["floor"], med["lookupd"] / med["ldap"],
                   med["cdb"] / med["lookupd"]))
+    for name in ("base", "metrics"):
+        if name in med:
+            say("  %s / floor = %.2f   lookupd / %s = %.3f" % (
+                name, med[name] / med["floor"], name,
+                med["lookupd"] / med[name]))
+    for x in extra:
+        x.stop()
     lk.stop()
     floor.stop()
 
@@ -313,6 +348,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--keys", type=int, default=20000)
     ap.add_argument("--relay-keys", type=int, default=3000)
+    ap.add_argument("--baseline", metavar="LOOKUPD",
+                    help="another lookupd binary, measured beside")
+    ap.add_argument("--metrics", action="store_true",
+                    help="also lookupd with metrics_file every second")
     args = ap.parse_args()
     for tool in (os.path.join(BENCH_BIN, "floor-sockmap"), RELAY):
         if not os.access(tool, os.X_OK):
