@@ -6,7 +6,8 @@
  * jamm    the Jamm "Virtual Mailserver HOWTO": JammVirtualDomain (jvd,
  *         postfixTransport), JammMailAccount (mail, mailbox relative to
  *         mail_base), JammMailAlias (mail -> maildrop, "@dom" catch-all);
- *         accountActive=TRUE and delete=FALSE on all three, as the howto's
+ *         accountActive=TRUE and not delete=TRUE (an entry without delete
+ *         is not deleted) on all three, as the howto's
  *         Postfix tables ask.  An inactive or deleted domain disables its
  *         accounts and aliases the way the howto does it: the domain map
  *         does not answer, so Postfix takes no mail for the domain.
@@ -47,7 +48,7 @@ static const struct profile_map howto[] = {
 	    "mailMessageStore", "%s", ADDR, 0, 1, 0, 0, ALL, NOA },
 };
 
-#define JAMM_ON		"(accountActive=TRUE)(delete=FALSE)"
+#define JAMM_ON		"(accountActive=TRUE)(!(delete=TRUE))"
 #define JAMM_DOMAIN	"(&(objectClass=JammVirtualDomain)" JAMM_ON ")"
 
 static const struct profile_map jamm[] = {

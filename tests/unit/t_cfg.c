@@ -1756,7 +1756,7 @@ test_profiles(void)
 		check_list("jamm alias result", &m->result, "maildrop|mail");
 		CHECK_STR("jamm alias filter", m->filter,
 		    "(&(|(objectClass=JammMailAlias)(objectClass=JammMailAccount"
-		    "))(accountActive=TRUE)(delete=FALSE))");
+		    "))(accountActive=TRUE)(!(delete=TRUE)))");
 	}
 	m = c ? cfg_map_find(c, "transport", 9) : NULL;
 	CHECK("jamm transport on domain_base", m && m->kind ==
