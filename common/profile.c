@@ -84,14 +84,16 @@ static const struct profile_map apple[] = {
 	    ADDR, 0, 1, 1, 0, FIRST, CFG_APPLE_ENABLED },
 };
 
-#define P(name, t) { name, t, sizeof(t) / sizeof(t[0]) }
+#define P(name, t, layout) { name, t, sizeof(t) / sizeof(t[0]), layout }
 
+/* ldap-maildirmake and lint know the howto's account layout only (none:
+ * no maps of its own, the howto's accounts). */
 static const struct profile profiles[] = {
-	P("howto", howto),
-	P("jamm", jamm),
-	P("ox", ox),
-	P("apple", apple),
-	{ "none", NULL, 0 },
+	P("howto", howto, 1),
+	P("jamm", jamm, 0),
+	P("ox", ox, 0),
+	P("apple", apple, 0),
+	{ "none", NULL, 0, 1 },
 };
 
 const struct profile *

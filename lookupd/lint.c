@@ -49,6 +49,7 @@
 #include "common/layout.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
+#include "common/profile.h"
 #include "lookupd/lint.h"
 #include "lookupd/maps.h"
 
@@ -687,6 +688,13 @@ lint_command(const char *cfg_path, int argc, char **argv)
 	}
 	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
+		return 2;
+	}
+	if (!profile_find(cfg->profile)->layout) {
+		log_error("%s: profile %s: lint checks the accounts of the "
+		    "howto's layout only, not yet those of %s", cfg->file,
+		    cfg->profile, cfg->profile);
+		cfg_free(cfg);
 		return 2;
 	}
 	l = lint_new(cfg->mail_base, cfg->shared_dir, cfg->account_base);

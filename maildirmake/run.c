@@ -37,6 +37,7 @@
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "common/privs.h"
+#include "common/profile.h"
 #include "common/mdquota.h"
 #include "maildirmake/folders.h"
 #include "maildirmake/maildir.h"
@@ -320,6 +321,12 @@ load(struct state *s)
 
 	if ((s->cfg = cfg_load(s->o->cfgpath, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
+		return EXIT_ERROR;
+	}
+	if (!profile_find(s->cfg->profile)->layout) {
+		log_error("%s: profile %s: " PROG " builds the accounts of the "
+		    "howto's layout only, not yet those of %s; nothing done",
+		    s->cfg->file, s->cfg->profile, s->cfg->profile);
 		return EXIT_ERROR;
 	}
 	if (privs_owner(s->cfg->mail_owner, &s->uid, &s->gid, err,

@@ -239,5 +239,21 @@ def check_warns_when_domain_alias_or_mailbox_is_missing():
          "profile = none + [map alias]: domain and mailbox named", r.why())
 
 
+@t.test
+def maildirmake_and_lint_say_the_layout_is_not_theirs_yet():
+    for prof in ("ox", "apple"):
+        lk = lookupd(profile=prof, account_base=OX_BASE, domain_base=None)
+        r = t.run([t.MAILDIRMAKE, "-c", lk.conf, "-n"], timeout=60)
+        t.ok(r.rc == 2 and "profile %s: ldap-maildirmake builds the "
+             "accounts of the howto's layout only, not yet those of %s; "
+             "nothing done" % (prof, prof) in r.err,
+             "ldap-maildirmake with profile %s: exit 2, says why" % prof,
+             r.why())
+        r = lk.cli("lint")
+        t.ok(r.rc == 2 and "profile %s: lint checks the accounts of the "
+             "howto's layout only" % prof in r.err,
+             "lint with profile %s: exit 2, says why" % prof, r.why())
+
+
 if __name__ == "__main__":
     t.main()
