@@ -23,8 +23,13 @@ maildirmake's mail_owner is nobody.  Times are wall-clock, the median of
 --repeat runs for ldap-maildirmake (the script runs once each: it takes
 tens of seconds).  Not a test: it prints figures and never fails on them.
 
+With --compare DIR, a second ldap-maildirmake (DIR/maildirmake/, another
+build: the commit before a change, say) is timed in the same run, cold
+and warm alternating with ours on the same directory, and the ratio of
+the medians is printed; --no-script leaves the script out.
+
   make && python3 bench/maildirmake.py [--accounts N] [--repeat R]
-      [--bin DIR] [--keep]
+      [--bin DIR] [--compare DIR] [--no-script] [--keep]
 """
 import argparse
 import os
@@ -83,11 +88,19 @@ def main():
     ap.add_argument("--accounts", type=int, default=10000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--bin", default=SRC, help="dir with maildirmake/")
+    ap.add_argument("--compare", metavar="DIR", help="dir with another "
+                    "build's maildirmake/, timed side by side")
+    ap.add_argument("--no-script", action="store_true")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     prog = os.path.join(a.bin, "maildirmake", "ldap-maildirmake")
-    if not os.access(prog, os.X_OK):
-        sys.exit("build first: make (%s missing)" % prog)
+    progs = [("ours", prog)]
+    if a.compare:
+        progs.append(("other", os.path.join(a.compare, "maildirmake",
+                                            "ldap-maildirmake")))
+    for _, p in progs:
+        if not os.access(p, os.X_OK):
+            sys.exit("build first: make (%s missing)" % p)
 
     d = t.tmpdir("ldapmail-bench-")
     base = os.path.join(d, "vmail")
@@ -116,21 +129,25 @@ def main():
 
     res = {}
     counts = {}
-    for name, extra in (("script", {}), ("script [ -d ]",
-                                         {"CHECK_FIRST": "yes"})):
+    scripts = () if a.no_script else (
+        ("script", {}), ("script [ -d ]", {"CHECK_FIRST": "yes"}))
+    for name, extra in scripts:
         fresh(True)
         e = dict(env, **extra)
         res[name + " cold"], _ = timed([SCRIPT], e)
         counts[name] = count(base)
         res[name + " warm"], _ = timed([SCRIPT], e)
-    cold, warm = [], []
+    runs = {who: ([], []) for who, _ in progs}
     for _ in range(a.repeat):
-        fresh(False)
-        cold.append(timed([prog, "-c", conf, "-q"])[0])
-        warm.append(timed([prog, "-c", conf, "-q"])[0])
-    counts["ours"] = count(base)
-    res["ours cold"] = statistics.median(cold)
-    res["ours warm"] = statistics.median(warm)
+        for who, p in progs:
+            fresh(False)
+            runs[who][0].append(timed([p, "-c", conf, "-q"])[0])
+            runs[who][1].append(timed([p, "-c", conf, "-q"])[0])
+            counts[who] = count(base)
+    cold, warm = runs["ours"]
+    for who, _ in progs:
+        res[who + " cold"] = statistics.median(runs[who][0])
+        res[who + " warm"] = statistics.median(runs[who][1])
     s.stop()
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
@@ -138,18 +155,27 @@ def main():
     print("ldap-maildirmake benchmark: %d accounts (%d shared, %d "
           "subscribers), %d CPUs" % (a.accounts, nshared, 3 * nshared,
                                      os.cpu_count() or 0))
-    print("  names built: script %d, ldap-maildirmake %d (the script "
-          "leaves subscribers out)" % (counts["script"], counts["ours"]))
-    for k in ("script cold", "script warm", "script [ -d ] cold",
-              "script [ -d ] warm", "ours cold", "ours warm"):
+    if scripts:
+        print("  names built: script %d, ldap-maildirmake %d (the script "
+              "leaves subscribers out)" % (counts["script"], counts["ours"]))
+    keys = [n + w for n, _ in scripts for w in (" cold", " warm")]
+    keys += [who + w for who, _ in progs for w in (" cold", " warm")]
+    for k in keys:
         print("  %-20s %8.3f s" % (k, res[k]))
-    for k in ("script", "script [ -d ]"):
+    for k, _ in scripts:
         print("  vs %-14s cold %5.1fx (target 20x)   warm %5.1fx (target "
               "50x)" % (k, res[k + " cold"] / res["ours cold"],
                         res[k + " warm"] / res["ours warm"]))
-    print("  ours, every run: cold %s  warm %s" % (
-        " ".join("%.3f" % x for x in cold),
-        " ".join("%.3f" % x for x in warm)))
+    for who, _ in progs:
+        print("  %s, every run: cold %s  warm %s" % (
+            who, " ".join("%.3f" % x for x in runs[who][0]),
+            " ".join("%.3f" % x for x in runs[who][1])))
+    if a.compare:
+        print("  names built: ours %d, other %d" % (counts["ours"],
+                                                   counts["other"]))
+        print("  other / ours (medians): cold %.2f  warm %.2f  (%s)" % (
+            res["other cold"] / res["ours cold"],
+            res["other warm"] / res["ours warm"], a.compare))
     if a.keep:
         print("  kept %s" % d)
         t.KEEP = True

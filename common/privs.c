@@ -49,57 +49,76 @@ parse_id(const char *s, unsigned long *id)
 	return 0;
 }
 
-/* getpwnam_r or getpwuid_r with a buffer that grows on ERANGE. */
+/* What one getpwnam_r, getpwuid_r or getgrnam_r call asks and finds. */
+struct idq {
+	const char *name;	/* NULL: by uid */
+	uid_t uid;
+	int group;		/* getgrnam_r */
+	uid_t ruid;
+	gid_t rgid;
+};
+
+/* One call with the buffer mem (sz bytes); 1 in *found when it found. */
 static int
-lookup_pw(const char *name, uid_t uid, uid_t *ruid, gid_t *rgid, int *rc)
+id_call(struct idq *q, char *mem, size_t sz, int *found)
 {
-	struct passwd pw, *res = NULL;
+	struct passwd pw, *pres = NULL;
+	struct group gr, *gres = NULL;
+	int e;
+
+	if (q->group) {
+		e = getgrnam_r(q->name, &gr, mem, sz, &gres);
+		if ((*found = e == 0 && gres != NULL))
+			q->rgid = gr.gr_gid;
+		return e;
+	}
+	e = q->name != NULL ? getpwnam_r(q->name, &pw, mem, sz, &pres) :
+	    getpwuid_r(q->uid, &pw, mem, sz, &pres);
+	if ((*found = e == 0 && pres != NULL)) {
+		q->ruid = pw.pw_uid;
+		q->rgid = pw.pw_gid;
+	}
+	return e;
+}
+
+/* The call with a buffer that grows on ERANGE (up to PRIVS_BUFMAX). */
+static int
+id_lookup(struct idq *q, int *found)
+{
 	size_t sz = PRIVS_BUFSZ;
 	char *mem;
 	int e;
 
-	*rc = 0;
+	*found = 0;
 	for (;;) {
 		if ((mem = malloc(sz)) == NULL)
 			return ENOMEM;
-		e = name != NULL ? getpwnam_r(name, &pw, mem, sz, &res) :
-		    getpwuid_r(uid, &pw, mem, sz, &res);
-		if (e != ERANGE || sz >= PRIVS_BUFMAX)
-			break;
+		e = id_call(q, mem, sz, found);
 		free(mem);
+		if (e != ERANGE || sz >= PRIVS_BUFMAX)
+			return e;
 		sz *= 2;
 	}
-	if (e == 0 && res != NULL) {
-		*ruid = pw.pw_uid;
-		*rgid = pw.pw_gid;
-	}
-	free(mem);
-	*rc = e == 0 && res != NULL;
+}
+
+static int
+lookup_pw(const char *name, uid_t uid, uid_t *ruid, gid_t *rgid, int *rc)
+{
+	struct idq q = { name, uid, 0, 0, 0 };
+	int e = id_lookup(&q, rc);
+
+	*ruid = q.ruid;		/* 0 unless found */
+	*rgid = q.rgid;
 	return e;
 }
 
 static int
 lookup_gr(const char *name, gid_t *rgid, int *rc)
 {
-	struct group gr, *res = NULL;
-	size_t sz = PRIVS_BUFSZ;
-	char *mem;
-	int e;
+	struct idq q = { name, 0, 1, 0, 0 };
+	int e = id_lookup(&q, rc);
 
-	*rc = 0;
-	for (;;) {
-		if ((mem = malloc(sz)) == NULL)
-			return ENOMEM;
-		e = getgrnam_r(name, &gr, mem, sz, &res);
-		if (e != ERANGE || sz >= PRIVS_BUFMAX)
-			break;
-		free(mem);
-		sz *= 2;
-	}
-	if (e == 0 && res != NULL)
-		*rgid = gr.gr_gid;
-	free(mem);
-	*rc = e == 0 && res != NULL;
+	*rgid = q.rgid;		/* 0 unless found */
 	return e;
 }
 
