@@ -190,8 +190,8 @@ mutate:
 #                                 socket directory in Postfix's spool
 #   $(SCHEMADIR)                  qmail.schema, qmail.ldif (not slapd's
 #                                 /etc/ldap/schema: qmail-ldap's own
-#                                 qmail.schema may live there); ox and
-#                                 apple .schema/.ldif likewise
+#                                 qmail.schema may live there); ox,
+#                                 apple and jamm .schema/.ldif likewise
 #   $(EXAMPLESDIR)                ldapmail.conf.example, postfix/, courier/,
 #                                 slapd/, ldap-maildirmake.cron
 #   $(DOCDIR)                     README.md, CHANGES
@@ -241,7 +241,8 @@ install: $(LOOKUPD) $(MDM)
 	$(INSTALL) -m 0644 schema/qmail.schema schema/qmail.ldif \
 	    $(DESTDIR)$(SCHEMADIR)/
 	$(INSTALL) -m 0644 schema/ox.schema schema/ox.ldif schema/apple.schema \
-	    schema/apple.ldif $(DESTDIR)$(SCHEMADIR)/
+	    schema/apple.ldif schema/jamm.schema schema/jamm.ldif \
+	    $(DESTDIR)$(SCHEMADIR)/
 	$(INSTALL) -m 0644 ldapmail.conf.example $(DESTDIR)$(EXAMPLESDIR)/
 	$(INSTALL) -m 0644 postfix/README postfix/main.cf.fragment \
 	    postfix/main.cf.mydestination.fragment postfix/master.cf.fragment \

@@ -116,6 +116,7 @@ struct ldapconn {
 	struct ldap_conncb cb;	/* tells which URI answered */
 	char server[300];	/* that URI; "" when not connected */
 	char identity[300];	/* Who am I? after a SASL bind; "" otherwise */
+	int no_such_base;	/* the last search: noSuchObject */
 
 	/* The TLS context kept with a client certificate (see the top),
 	 * and what its files looked like when it was made. */
@@ -156,6 +157,7 @@ struct lattr {
 	size_t namelen;		/* without options */
 	struct lval *v;
 	size_t n;
+	size_t first_n;		/* values of its first occurrence */
 };
 
 struct lentry {
@@ -165,6 +167,9 @@ struct lentry {
 	BerElement *ber;	/* names and values point into its buffer */
 	char **own;		/* or into these copies (lentry_add) */
 	size_t nown;
+	size_t *occ;		/* attribute index of each occurrence, in
+				 * the server's order (lentry_attr) */
+	size_t nocc;
 };
 
 /* ---- small helpers ---- */
@@ -1267,6 +1272,7 @@ entry_free(struct lentry *e)
 	for (size_t i = 0; i < e->nown; i++)
 		free(e->own[i]);
 	free(e->own);
+	free(e->occ);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -1274,22 +1280,29 @@ static void
 entry_add(struct lentry *e, const struct berval *name,
     const struct berval *vals)
 {
-	size_t nlen = base_len(name->bv_val, name->bv_len), nv = 0;
+	size_t nlen = base_len(name->bv_val, name->bv_len), nv = 0, ai = 0;
 	struct lattr *a = NULL;
 
 	for (size_t i = 0; i < e->n; i++)
-		if (name_eq(e->a[i].name, e->a[i].namelen, name->bv_val, nlen))
+		if (name_eq(e->a[i].name, e->a[i].namelen, name->bv_val,
+		    nlen)) {
 			a = &e->a[i];
+			ai = i;
+		}
+	while (vals && vals[nv].bv_val)
+		nv++;
 	if (a == NULL) {
 		e->a = xreallocarray(e->a, e->n + 1, sizeof(*e->a));
+		ai = e->n;
 		a = &e->a[e->n++];
 		a->name = name->bv_val;
 		a->namelen = nlen;
 		a->v = NULL;
 		a->n = 0;
+		a->first_n = nv;
 	}
-	while (vals && vals[nv].bv_val)
-		nv++;
+	e->occ = xreallocarray(e->occ, e->nocc + 1, sizeof(*e->occ));
+	e->occ[e->nocc++] = ai;
 	if (nv == 0)
 		return;
 	a->v = xreallocarray(a->v, a->n + nv, sizeof(*a->v));
@@ -1401,6 +1414,30 @@ lentry_values(const struct lentry *e, const char *attr,
 		}
 	*vals = NULL;
 	return 0;
+}
+
+size_t
+lentry_nattrs(const struct lentry *e)
+{
+	return e->nocc;
+}
+
+const char *
+lentry_attr(const struct lentry *e, size_t i, size_t *len,
+    const struct lval **vals, size_t *nvals)
+{
+	const struct lattr *a = &e->a[e->occ[i]];
+
+	*len = a->namelen;
+	*vals = a->v;
+	*nvals = a->first_n;
+	return a->name;
+}
+
+int
+ldapconn_no_such_base(const struct ldapconn *lc)
+{
+	return lc->no_such_base;
 }
 
 /* ---- searching ---- */
@@ -1625,6 +1662,8 @@ ldapconn_search(struct ldapconn *lc, const char *base, enum cfg_scope scope,
 	}
 	(void)watchdog_stop(lc);	/* in case libldap connected by itself */
 	pipe_restore(&g);
+	lc->no_such_base = st != LDAPCONN_OK &&
+	    s.last_rc == LDAP_NO_SUCH_OBJECT;
 	if (st == LDAPCONN_OK && errsz)
 		err[0] = '\0';
 	return st;

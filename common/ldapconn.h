@@ -79,12 +79,27 @@ enum ldapconn_status ldapconn_search(struct ldapconn *lc, const char *base,
     enum cfg_scope scope, const char *filter, const char *const *attrs,
     int paged, ldapconn_entry_fn fn, void *arg, char *err, size_t errsz);
 
+/* 1 when the last ldapconn_search failed because its base does not
+ * exist (noSuchObject), 0 otherwise: Postfix's ldap: tables treat that
+ * as "not found" when the base was made from the key. */
+int ldapconn_no_such_base(const struct ldapconn *lc);
+
 /* The entry's DN as the server sent it. */
 const char *lentry_dn(const struct lentry *e);
 /* The values of attr (matched case-insensitively, options ignored);
  * returns how many, *vals set to an array valid during the callback. */
 size_t lentry_values(const struct lentry *e, const char *attr,
     const struct lval **vals);
+
+/* The entry's attributes as the server listed them, one per occurrence
+ * (a server may list a name twice), as Postfix's ldap: client walks
+ * them: how many, and occurrence i's name (without options, not
+ * NUL-terminated: *len) with the values of the first occurrence of that
+ * name (what ldap_get_values_len() gives for it).  Each lentry_add()
+ * counts as an occurrence of its own. */
+size_t lentry_nattrs(const struct lentry *e);
+const char *lentry_attr(const struct lentry *e, size_t i, size_t *len,
+    const struct lval **vals, size_t *nvals);
 
 /* An entry made by hand (unit tests, changes replayed): lentry_add copies
  * one value of attr; lentry_free frees any entry handed out as a

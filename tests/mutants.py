@@ -302,4 +302,49 @@ MUTANTS = [
         new="\t\tfor (size_t k = 0; k < 0; k++) {",
         tests=["test_mdm_lifecycle.py"],
     ),
+    dict(
+        name="ldaptable-star-unquoted",
+        why="a key's '*' is quoted (\\2A) in an ldap_table query_filter, "
+            "as Postfix's ldap: does",
+        file="common/pctexpand.c",
+        old="const char *special = q == PCT_QUOTE_FILTER ? \"*()\\\\\" :",
+        new="const char *special = q == PCT_QUOTE_FILTER ? \"()\\\\\" :",
+        tests=["t_pctexpand", "fuzz_pctexpand", "test_ldaptable_diff.py"],
+        only=["howto alias"],
+    ),
+    dict(
+        name="ldaptable-terminal-ignored",
+        why="an entry with a terminal_result_attribute gives only those "
+            "values, as Postfix's ldap: does",
+        file="lookupd/pfldap.c",
+        old="\t\t\tis_terminal = a->n > 0;",
+        new="\t\t\tis_terminal = 0;",
+        tests=["test_ldaptable_diff.py"],
+        only=["groups"],
+    ),
+    dict(
+        name="ldaptable-unknown-parameter",
+        why="an unknown ldap_table parameter is an error naming FILE:LINE",
+        file="common/ldaptable.c",
+        old="\t\tif (!ok)\n\t\t\trc = errline(",
+        new="\t\tif (0)\n\t\t\trc = errline(",
+        tests=["t_ldaptable"],
+    ),
+    dict(
+        name="matchrule-no-fold",
+        why="caseIgnoreMatch compares without case",
+        file="common/matchrule.c",
+        old="\t\tbuf_putc(out, fold ? lower(c) : c);",
+        new="\t\tbuf_putc(out, c);",
+        tests=["t_matchrule", "fuzz_matchrule"],
+    ),
+    dict(
+        name="filter-star-printed-raw",
+        why="a '*' in a filter value is printed escaped (\\2a)",
+        file="common/filter.c",
+        old="\t\tif (c == '*' || c == '(' || c == ')' || c == '\\\\' || "
+            "c < 0x20 ||",
+        new="\t\tif (c == '(' || c == ')' || c == '\\\\' || c < 0x20 ||",
+        tests=["t_filter", "fuzz_filter"],
+    ),
 ]

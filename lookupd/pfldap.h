@@ -1,0 +1,33 @@
+/*
+ * pfldap: the answer Postfix's ldap: table gives for a key, asked live,
+ * step for step as Postfix 3.7's dict_ldap does it: domain list, '%'
+ * expansions with their suppression and quoting, the search, then each
+ * entry's result attributes through result_format, special attributes
+ * (DNs and LDAP URLs) followed to recursion_limit, terminal and leaf
+ * attributes, expansion_limit and size_limit (exceeded: an error).
+ * A base made from the key that does not exist is "not found"; every
+ * other failure is TEMP, never NOTFOUND.  Keys are taken as Postfix's
+ * client sends them (already case-folded); a key that is not UTF-8 is
+ * not found, as in Postfix.  One session per pfldap: one thread.
+ */
+#ifndef LDAPMAIL_PFLDAP_H
+#define LDAPMAIL_PFLDAP_H
+
+#include <stddef.h>
+
+struct buf;
+struct ldaptable;
+struct pfldap;
+
+enum pfldap_result { PFLDAP_FOUND, PFLDAP_NOTFOUND, PFLDAP_TEMP };
+
+/* A live session for table t (kept by reference: t must outlive it).
+ * Nothing is sent before the first lookup. */
+struct pfldap *pfldap_new(const struct ldaptable *t);
+/* The answer for key: FOUND with the values joined by ',' in out (as
+ * Postfix returns them), NOTFOUND, or TEMP with a reason in err. */
+enum pfldap_result pfldap_lookup(struct pfldap *p, const char *key,
+    struct buf *out, char *err, size_t errsz);
+void pfldap_free(struct pfldap *p);
+
+#endif

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""test_ldaptable_diff: lookupd's ldap_table code (common/ldaptable.c,
+common/pctexpand.c, lookupd/pfldap.c, driven by tests/tools/
+ldaptable-answer) answers exactly what Postfix's own ldap: client answers
+(`postmap -q - ldap:FILE`), against a real slapd holding the howto's
+example, tests/fixtures/tables.ldif and the Jamm directory
+tests/fixtures/jamm.ldif (schema/jamm.schema).
+
+For every configuration below, over the same list of well over 300 keys
+(every address, alias and domain of the directory as stored, in lower,
+UPPER and MiXeD case, with +ext, unknown local parts in known domains,
+bare domains, @domain, an empty local part, keys holding * ( ) \\ , and
+spaces, UTF-8, a 300-byte key), each key's answer must be the same:
+the values as a multiset (Postfix keeps duplicates), not found the same,
+and TEMP exactly where Postfix reports an error.  Postfix folds keys
+(UTF-8 too) before its ldap: table sees them, as it does before asking a
+socketmap: the keys given to ldaptable-answer are folded the same way
+(Python's casefold, the full Unicode folding Postfix's ICU does).
+The Jamm fixture's "team" aliases list maildrop on two separated LDIF
+lines, which slapadd keeps as two attributes: Postfix then gives the
+first one's values twice, and so must we.
+
+Configurations: the howto's alias and mailbox filters; %u/%d in
+search_base and query_filter (a base per domain: a missing one is not
+found), %1/%2 in base and filter; result_format smtp:[%s] and %u+%D;
+a domain list; groups through special_result_attribute = member with
+leaf and terminal attributes, nesting, a missing member and a cycle
+(recursion_limit: an error); expansion_limit, size_limit and a small
+recursion_limit exceeded (errors); a nested |/& filter with several %s
+and a negation; the Jamm howto's four sources.  Each configuration must
+find something, and the limit ones must give errors, or the comparison
+would prove little.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import ldapmail_test as t  # noqa: E402
+
+FIX = os.path.join(t.SRC, "tests", "fixtures")
+SCHEMA = os.path.join(t.SRC, "schema")
+TABLES = "ou=tables,o=company"
+ACTIVE = "(|(accountStatus=active)(accountStatus=shared))"
+GROUPS = ("result_attribute = mailAlternateAddress\n"
+          "leaf_result_attribute = mail\n"
+          "terminal_result_attribute = mailForwardingAddress\n"
+          "special_result_attribute = member\n")
+
+# name -> (ldap_table text without the connection, expect errors)
+CONFIGS = {
+    "howto_alias": (
+        "search_base = %s\n"
+        "query_filter = (&(|(mail=%%s)(mailAlternateAddress=%%s))%s)\n"
+        "result_attribute = mail\n" % (TABLES, ACTIVE), False),
+    "howto_mailbox": (
+        "search_base = %s\n"
+        "query_filter = (&(|(mail=%%s)(mailAlternateAddress=%%s))%s)\n"
+        "result_attribute = mailMessageStore\n" % (TABLES, ACTIVE), False),
+    "pct_base_ud": (
+        "search_base = ou=%%d,ou=bydomain,%s\n"
+        "scope = one\n"
+        "query_filter = (&(uid=%%u)(accountStatus=active))\n"
+        "result_attribute = mailMessageStore\n" % TABLES, False),
+    "pct_filter_ud": (
+        "search_base = %s\n"
+        "query_filter = (&(uid=%%u)(mail=%%u@%%d))\n"
+        "result_attribute = mail\n"
+        "result_format = %%u+%%D\n" % TABLES, False),
+    "pct_labels": (
+        "search_base = ou=%%2.%%1,ou=bydomain,%s\n"
+        "query_filter = (|(mail=%%u@%%2.%%1)(uid=%%u))\n"
+        "result_attribute = mail, mailHost\n"
+        "result_format = %%s/%%2\n" % TABLES, False),
+    "smtp_transport": (
+        "search_base = %s\n"
+        "query_filter = (&(objectClass=qmailUser)(|(mail=%%s)"
+        "(mailAlternateAddress=%%s))(mailHost=*))\n"
+        "result_attribute = mailHost\n"
+        "result_format = smtp:[%%s]\n" % TABLES, False),
+    "domain_list": (
+        "search_base = %s\n"
+        "query_filter = (|(mail=%%s)(mailAlternateAddress=%%s))\n"
+        "result_attribute = mail\n"
+        "domain = example.com, sub.example.net\n" % TABLES, False),
+    "groups": (
+        "search_base = %s\n"
+        "query_filter = (|(mail=%%s)(mailAlternateAddress=%%s))\n"
+        "recursion_limit = 20\n" % TABLES + GROUPS, True),
+    "groups_limits": (
+        "search_base = %s\n"
+        "query_filter = (|(mail=%%s)(mailAlternateAddress=%%s))\n"
+        "recursion_limit = 3\n"
+        "expansion_limit = 8\n"
+        "size_limit = 3\n" % TABLES + GROUPS, True),
+    "nested_filter": (
+        "search_base = %s\n"
+        "query_filter = (&(|(mail=%%s)(mailAlternateAddress=%%s)"
+        "(&(uid=%%u)(mail=%%s)))(!(|(accountStatus=disabled)"
+        "(accountStatus=deleted)))(|(objectClass=qmailUser)"
+        "(objectClass=groupOfNames)))\n"
+        "result_attribute = mail\n" % TABLES, False),
+    "jamm_transport": (
+        "search_base = o=hosting,o=company\n"
+        "query_filter = (&(&(objectClass=JammVirtualDomain)"
+        "(accountActive=TRUE))(jvd=%s))\n"
+        "result_attribute = postfixTransport\n", False),
+    "jamm_aliases": (
+        "search_base = o=hosting,o=company\n"
+        "query_filter = (&(&(objectClass=JammMailAlias)"
+        "(accountActive=TRUE))(mail=%s))\n"
+        "result_attribute = maildrop\n", False),
+    "jamm_accounts": (
+        "search_base = o=hosting,o=company\n"
+        "query_filter = (&(&(objectClass=JammMailAccount)"
+        "(accountActive=TRUE))(mail=%s))\n"
+        "result_attribute = mailbox\n", False),
+    "jamm_accountsmap": (
+        "search_base = o=hosting,o=company\n"
+        "query_filter = (&(&(objectClass=JammMailAccount)"
+        "(accountActive=TRUE))(mail=%s))\n"
+        "result_attribute = mail\n", False),
+}
+
+_slapd = []
+
+
+def slapd():
+    if not _slapd:
+        _slapd.append(t.Slapd(
+            ldifs=[t.fixture_path(), os.path.join(FIX, "tables.ldif"),
+                   os.path.join(FIX, "jamm.ldif")],
+            schemas=[os.path.join(SCHEMA, "jamm.schema")]).start())
+    return _slapd[0]
+
+
+def ldif_values(path, names):
+    """Every value of the attributes names (lowercase) in an LDIF."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            k, sep, v = line.rstrip("\n").partition(": ")
+            if sep and k.lower() in names:
+                out.append(v)
+    return out
+
+
+def key_list():
+    addrs = []
+    for f in (t.fixture_path(), os.path.join(FIX, "tables.ldif"),
+              os.path.join(FIX, "jamm.ldif")):
+        addrs += ldif_values(f, ("mail", "mailalternateaddress",
+                                 "maildrop", "mailforwardingaddress"))
+    domains = set()
+    for f in (t.fixture_path(), os.path.join(FIX, "jamm.ldif")):
+        domains.update(ldif_values(f, ("associateddomain", "jvd")))
+    for a in addrs:
+        if "@" in a:
+            domains.add(a.rsplit("@", 1)[1])
+    keys = []
+    for a in sorted(set(addrs)):
+        local, _, dom = a.rpartition("@")
+        keys += [a, a.upper(),
+                 "".join(c.upper() if i % 2 else c.lower()
+                         for i, c in enumerate(a)),
+                 "%s+ext@%s" % (local, dom), local]
+    for d in sorted(domains):
+        keys += [d, d.upper(), "@" + d, "nosuchuser@" + d,
+                 "postmaster@" + d, "sub." + d]
+    keys += ["", "@", "alice@", "@example.com", "alice@@example.com",
+             "*", "*@example.com", "alice*", "(alice@example.com)",
+             "alice@example.com)(mail=*", "\\", "back\\slash@example.com",
+             "back\\5cslash@example.com", "com,ma@example.com",
+             "sp ace@example.com", " alice@example.com",
+             "alice@example.com ", "alice @example.com",
+             "st(ar)@example.com", "star\\2a@example.com",
+             "m\u00fcller@example.com", "M\u00dcLLER@EXAMPLE.COM",
+             "stra\u00dfe@example.com", "\u00e9ve@sub.example.net",
+             "\u4f8b@example.com", "a" * 288 + "@example.com",
+             "alice@example.com.", "alice@.example.com",
+             "alice@example..com", "frank@a.b.c.example",
+             "frank@A.B.C.EXAMPLE", "x@b.c.example", "x@c.example",
+             "eve@sub.example.net", "uid=alice", "alice,ou=people"]
+    seen, out = set(), []
+    for k in keys:
+        if "\n" not in k and "\t" not in k and k not in seen:
+            seen.add(k)
+            out.append(k)
+    return out
+
+
+def write_cf(dir, name, body):
+    s = slapd()
+    path = os.path.join(dir, name + ".cf")
+    t.write(path, "server_host = %s\nversion = 3\nbind_dn = %s\n"
+            "bind_pw = %s\n%s" % (s.uri.rstrip("/"), t.SYSTEM_DN,
+                                  t.SYSTEM_PW, body), mode=0o600)
+    return path
+
+
+def _postfix_one(table, k):
+    r = t.postmap(["-q", k, table], timeout=60)
+    if r.rc == 0:
+        return ("found", sorted(r.out.rstrip("\n").split(",")))
+    if r.rc == 1 and "fatal:" not in r.err:
+        return ("notfound",)
+    return ("error",)
+
+
+def _postfix_batch(table, keys, out):
+    """postmap -q - stops at the first key that errors (its output is
+    lost): halve the list until the failing keys are asked alone."""
+    if not keys:
+        return
+    if len(keys) == 1:
+        out[keys[0]] = _postfix_one(table, keys[0])
+        return
+    r = t.postmap(["-q", "-", table], input="".join(k + "\n" for k in keys),
+                  timeout=120)
+    if r.rc == 0 and "fatal:" not in r.err:
+        found = {}
+        for line in r.out.splitlines():
+            k, _, v = line.partition("\t")
+            found[k] = v
+        for k in keys:
+            out[k] = ("found", sorted(found[k].split(","))) \
+                if k in found else ("notfound",)
+        return
+    half = len(keys) // 2
+    _postfix_batch(table, keys[:half], out)
+    _postfix_batch(table, keys[half:], out)
+
+
+def postfix_answers(cf, keys, alone=()):
+    """key -> ("found", sorted values) / ("notfound",) / ("error",).
+    Keys in alone (those we answer TEMP) are asked one at a time, the
+    others in one batch (halved where Postfix errs)."""
+    table = "ldap:" + cf
+    out = {}
+    for k in alone:
+        out[k] = _postfix_one(table, k)
+    _postfix_batch(table, [k for k in keys if k not in out], out)
+    return out
+
+
+def our_answers(cf, keys):
+    r = t.run([t.tool("ldaptable-answer"), "-a", cf],
+              input="".join(k.casefold() + "\n" for k in keys),
+              timeout=300)
+    if r.rc not in (0, 75):
+        raise RuntimeError("ldaptable-answer: " + r.why())
+    lines = r.out.split("\n")[:-1]
+    if len(lines) != len(keys):
+        raise RuntimeError("ldaptable-answer: %d lines for %d keys"
+                           % (len(lines), len(keys)))
+    out = {}
+    for k, line in zip(keys, lines):
+        f = line.split("\t", 2)
+        if f[0] == "FOUND":
+            out[k] = ("found", sorted(f[2].split(",")))
+        elif f[0] == "NOTFOUND":
+            out[k] = ("notfound",)
+        else:
+            out[k] = ("error",)
+    return out
+
+
+def compare(name, body, want_errors, keys, dir):
+    cf = write_cf(dir, name, body)
+    ours = our_answers(cf, keys)
+    pf = postfix_answers(cf, keys, [k for k in keys
+                                    if ours[k][0] == "error"])
+    diffs = ["%r: postfix %s, ours %s" % (k, pf[k], ours[k])
+             for k in keys if pf[k] != ours[k]]
+    counts = {s: sum(1 for k in keys if pf[k][0] == s)
+              for s in ("found", "notfound", "error")}
+    t.eq(diffs[:8], [], "%s: %d keys answered as Postfix answers "
+         "(%d found, %d not found, %d errors)" % (
+             name, len(keys), counts["found"], counts["notfound"],
+             counts["error"]), "%d differences" % len(diffs))
+    t.ok(counts["found"] > 0, "%s: Postfix finds keys (the comparison "
+         "is not all not-found)" % name)
+    if want_errors:
+        t.ok(counts["error"] > 0, "%s: Postfix reports errors for some "
+             "keys (the limits are reached)" % name)
+
+
+@t.test
+def key_list_is_large():
+    keys = key_list()
+    t.ok(len(keys) >= 300, "at least 300 distinct keys (%d)" % len(keys))
+    t.ok(any(len(k.encode()) >= 300 for k in keys), "a 300-byte key")
+    t.ok(any(ord(c) > 127 for k in keys for c in k), "UTF-8 keys")
+
+
+def make_test(name):
+    body, errs = CONFIGS[name]
+
+    def fn():
+        compare(name, body, errs, key_list(),
+                t.tmpdir("ldapmail-ldaptable-"))
+    fn.__name__ = "diff_" + name
+    return fn
+
+
+for _n in CONFIGS:
+    t.test(make_test(_n))
+
+
+@t.test
+def bad_files_one_error_line():
+    d = t.tmpdir("ldapmail-ldaptable-bad-")
+    for body, want in (
+            ("query_filtre = (mail=%s)\n", "unknown parameter "
+             "\"query_filtre\""),
+            ("query_filter = (&(mail=%s)\n", "query_filter: filter byte "
+             "11: missing ')'"),
+            ("query_filter = (mail=%x)\n", "query_filter: unknown "
+             "expansion '%x' in \"(mail=%x)\""),
+            ("scope = everything\n", "scope: \"everything\" is not sub, "
+             "one or base")):
+        cf = os.path.join(d, "bad.cf")
+        t.write(cf, "server_host = ldap://127.0.0.1:1\n" + body)
+        r = t.run([t.tool("ldaptable-answer"), cf], input="a@b\n")
+        err = r.err.strip().split("\n")
+        t.eq((r.rc, err), (78, ["ldaptable-answer: %s:2: %s" % (cf, want)]),
+             "bad file: one error line: %s" % want)
+
+
+if __name__ == "__main__":
+    t.main()
