@@ -699,6 +699,9 @@ flusher_main(void *arg)
 		pthread_mutex_unlock(&gr->fmu);
 		r = flush_job(gr, j);
 		fjob_free(j);
+		/* A commit's buffers (the index's encoding, the writer's
+		 * merge) go back to the system. */
+		(void)malloc_trim(0);
 		pthread_mutex_lock(&gr->fmu);
 		gr->busy = 0;
 		if (r != 0)
@@ -979,6 +982,10 @@ persist_new(const struct cfg *cfg, const struct persist_hooks *h, void *arg,
 	p->cfg = cfg;
 	p->h = h;
 	p->arg = arg;
+	/* Buffers of a commit or a full refresh are large and short-lived:
+	 * a fixed mmap threshold gives them back to the system when freed
+	 * (glibc's moving threshold would keep them in the heap). */
+	(void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	pthread_mutex_init(&p->mu, NULL);
 	p->groups = xcalloc(cfg->n_maps ? cfg->n_maps : 1,
 	    sizeof(*p->groups));
