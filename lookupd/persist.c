@@ -641,6 +641,25 @@ flush_map(struct group *gr, struct fjob *j, size_t i,
 	return -1;
 }
 
+struct map_flush {
+	struct group *gr;
+	struct fjob *j;
+	size_t i;
+	const struct timespec *now;
+	int started;
+	pthread_t th;
+	int rc;
+};
+
+static void *
+flush_map_main(void *arg)
+{
+	struct map_flush *m = arg;
+
+	m->rc = flush_map(m->gr, m->j, m->i, m->now);
+	return NULL;
+}
+
 /* Write one job (the flusher's thread).  0, or -1: start over. */
 static int
 flush_job(struct group *gr, struct fjob *j)
@@ -650,14 +669,31 @@ flush_job(struct group *gr, struct fjob *j)
 
 	if (j->b.n) {
 		size_t *maps = xcalloc(gr->n, sizeof(*maps));
+		struct map_flush *mf = xcalloc(gr->n, sizeof(*mf));
+		int bad = 0;
 
+		/* The maps in parallel, as a full build writes them. */
 		clock_gettime(CLOCK_REALTIME, &now);
 		for (size_t i = 0; i < gr->n; i++) {
-			if (flush_map(gr, j, i, &now) != 0) {
-				free(maps);
-				return -1;
-			}
+			mf[i].gr = gr;
+			mf[i].j = j;
+			mf[i].i = i;
+			mf[i].now = &now;
 			maps[i] = gr->idx[i];
+			mf[i].started = i + 1 < gr->n && pthread_create(
+			    &mf[i].th, NULL, flush_map_main, &mf[i]) == 0;
+			if (!mf[i].started)
+				flush_map_main(&mf[i]);
+		}
+		for (size_t i = 0; i < gr->n; i++) {
+			if (mf[i].started)
+				pthread_join(mf[i].th, NULL);
+			bad |= mf[i].rc != 0;
+		}
+		free(mf);
+		if (bad) {
+			free(maps);
+			return -1;
 		}
 		if (index_write(gr, j->index, j->ilen, err,
 		    sizeof(err)) != 0) {
