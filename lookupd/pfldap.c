@@ -18,6 +18,7 @@
 #include "common/ldaptable.h"
 #include "common/log.h"
 #include "common/pctexpand.h"
+#include "common/subschema.h"
 #include "lookupd/pfldap.h"
 
 struct pfldap {
@@ -481,6 +482,57 @@ done:
 	buf_free(&base);
 	buf_free(&filter);
 	return res;
+}
+
+static int
+subentry_dn(const struct lentry *e, void *arg)
+{
+	const struct lval *v;
+	char **dn = arg;
+
+	if (*dn == NULL && lentry_values(e, "subschemaSubentry", &v) > 0)
+		*dn = xstrndup(v[0].ptr, v[0].len);
+	return 0;
+}
+
+static int
+attribute_types(const struct lentry *e, void *arg)
+{
+	const struct lval *v;
+	size_t n = lentry_values(e, "attributeTypes", &v);
+
+	for (size_t i = 0; i < n; i++)
+		(void)subschema_add(arg, v[i].ptr, v[i].len);
+	return 0;
+}
+
+int
+pfldap_subschema(struct pfldap *p, struct subschema **out, char *err,
+    size_t errsz)
+{
+	static const char *const a1[] = { "subschemaSubentry", NULL };
+	static const char *const a2[] = { "attributeTypes", NULL };
+	char *dn = NULL;
+	struct subschema *s;
+
+	*out = NULL;
+	if (ldapconn_search(p->lc, "", CFG_SCOPE_BASE, "(objectClass=*)", a1,
+	    0, subentry_dn, &dn, err, errsz) != LDAPCONN_OK)
+		return -1;
+	if (dn == NULL)
+		return log_errf(err, errsz, "the server names no "
+		    "subschemaSubentry");
+	s = subschema_new();
+	if (ldapconn_search(p->lc, dn, CFG_SCOPE_BASE,
+	    "(objectClass=subschema)", a2, 0, attribute_types, s, err, errsz)
+	    != LDAPCONN_OK) {
+		free(dn);
+		subschema_free(s);
+		return -1;
+	}
+	free(dn);
+	*out = s;
+	return 0;
 }
 
 void

@@ -18,6 +18,7 @@
 struct buf;
 struct ldaptable;
 struct pfldap;
+struct subschema;
 
 enum pfldap_result { PFLDAP_FOUND, PFLDAP_NOTFOUND, PFLDAP_TEMP };
 
@@ -28,6 +29,11 @@ struct pfldap *pfldap_new(const struct ldaptable *t);
  * Postfix returns them), NOTFOUND, or TEMP with a reason in err. */
 enum pfldap_result pfldap_lookup(struct pfldap *p, const char *key,
     struct buf *out, char *err, size_t errsz);
+/* Read the server's subschema (the root DSE's subschemaSubentry, its
+ * attributeTypes) with the table's session into *out: 0, or -1 with a
+ * reason in err. */
+int pfldap_subschema(struct pfldap *p, struct subschema **out, char *err,
+    size_t errsz);
 void pfldap_free(struct pfldap *p);
 
 #endif

@@ -347,4 +347,14 @@ MUTANTS = [
         new="\t\tif (c == '(' || c == ')' || c == '\\\\' || c < 0x20 ||",
         tests=["t_filter", "fuzz_filter"],
     ),
+    dict(
+        name="tableclass-or-any-branch",
+        why="an ldap_table filter with a branch without the key is "
+            "live-only",
+        file="common/tableclass.c",
+        old="\t\t\tall &= binds(f->kids[i]);",
+        new="\t\t\tall |= binds(f->kids[i]);",
+        tests=["t_tableclass", "test_ldaptable_diff.py"],
+        only=["classification"],
+    ),
 ]

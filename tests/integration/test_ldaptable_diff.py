@@ -27,9 +27,14 @@ a domain list; groups through special_result_attribute = member with
 leaf and terminal attributes, nesting, a missing member and a cycle
 (recursion_limit: an error); expansion_limit, size_limit and a small
 recursion_limit exceeded (errors); a nested |/& filter with several %s
-and a negation; the Jamm howto's four sources.  Each configuration must
+and a negation; the Jamm howto's four sources; two live-only shapes (a
+branch without the key, a substring on the key).  Each configuration must
 find something, and the limit ones must give errors, or the comparison
 would prove little.
+
+Each configuration is also classified (common/tableclass.c, with the
+rules of the server's own subschema, common/subschema.c): enumerable
+with the attributes its keys come from, or live-only and why.
 """
 import os
 import sys
@@ -120,6 +125,40 @@ CONFIGS = {
         "query_filter = (&(&(objectClass=JammMailAccount)"
         "(accountActive=TRUE))(mail=%s))\n"
         "result_attribute = mail\n", False),
+    # the two live-only shapes of the issue: they must answer the same too
+    "live_branch": (
+        "search_base = %s\n"
+        "query_filter = (|(mail=%%s)(&(uid=%%u)(accountStatus=active)))\n"
+        "result_attribute = mail\n" % TABLES, False),
+    "live_substring": (
+        "search_base = %s\n"
+        "query_filter = (&(mail=%%u@*)(mailHost=*))\n"
+        "result_attribute = mail\n" % TABLES, False),
+}
+
+# what tableclass makes of each, with this server's subschema
+ENUM_ALIAS = "enumerable: mail mailAlternateAddress"
+CLASSES = {
+    "howto_alias": ENUM_ALIAS,
+    "howto_mailbox": ENUM_ALIAS,
+    "pct_base_ud": "live-only: search_base depends on the key: "
+                   "ou=%d,ou=bydomain," + TABLES,
+    "pct_filter_ud": "enumerable: mail",
+    "pct_labels": "live-only: search_base depends on the key: "
+                  "ou=%2.%1,ou=bydomain," + TABLES,
+    "smtp_transport": ENUM_ALIAS,
+    "domain_list": ENUM_ALIAS,
+    "groups": ENUM_ALIAS,
+    "groups_limits": ENUM_ALIAS,
+    "nested_filter": ENUM_ALIAS,
+    "jamm_transport": "enumerable: jvd",
+    "jamm_aliases": "enumerable: mail",
+    "jamm_accounts": "enumerable: mail",
+    "jamm_accountsmap": "enumerable: mail",
+    "live_branch": "live-only: a branch without the key: "
+                   "(&(uid=%u)(accountStatus=active))",
+    "live_substring": "live-only: the key in a substring, ordering, "
+                      "approximate or extensible match: (mail=%u@*)",
 }
 
 _slapd = []
@@ -305,6 +344,16 @@ def make_test(name):
 
 for _n in CONFIGS:
     t.test(make_test(_n))
+
+
+@t.test
+def classification_with_the_servers_rules():
+    d = t.tmpdir("ldapmail-ldaptable-class-")
+    for name, (body, _) in CONFIGS.items():
+        cf = write_cf(d, name, body)
+        r = t.run([t.tool("ldaptable-answer"), "-c", cf], timeout=60)
+        t.eq((r.rc, r.out.strip()), (0, CLASSES[name]),
+             "%s is %s" % (name, CLASSES[name].split(":")[0]))
 
 
 @t.test

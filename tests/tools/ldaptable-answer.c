@@ -4,6 +4,7 @@
  * differential tests.
  *
  *   ldaptable-answer [-a] FILE < keys
+ *   ldaptable-answer -c FILE
  *
  * FILE is an ldap_table(5) file (common/ldaptable.c), each key is
  * answered live by lookupd/pfldap.c.  Keys are taken as Postfix's
@@ -12,6 +13,8 @@
  * postmap prints; with -a one line for every key: "FOUND<TAB>KEY<TAB>
  * VALUE", "NOTFOUND<TAB>KEY" or "TEMP<TAB>KEY<TAB>REASON".  A bad FILE:
  * its one error line on stderr, exit 78.  Exit 75 when a key was TEMP.
+ * -c: the table's class (common/tableclass.c) with the server's own
+ * subschema rules: "enumerable: ATTR..." or "live-only: REASON".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +24,15 @@
 #include "common/buf.h"
 #include "common/ldaptable.h"
 #include "common/log.h"
+#include "common/subschema.h"
+#include "common/tableclass.h"
 #include "lookupd/pfldap.h"
+
+static const char *
+rule_of(const char *attr, void *arg)
+{
+	return subschema_equality(arg, attr);
+}
 
 int
 main(int argc, char **argv)
@@ -32,12 +43,14 @@ main(int argc, char **argv)
 	char err[1024], *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	int all = 0, temp = 0, c;
+	int all = 0, temp = 0, classify = 0, c;
 
 	log_open("ldaptable-answer", 1);
-	while ((c = getopt(argc, argv, "a")) != -1) {
+	while ((c = getopt(argc, argv, "ac")) != -1) {
 		if (c == 'a') {
 			all = 1;
+		} else if (c == 'c') {
+			classify = 1;
 		} else {
 			fprintf(stderr, "usage: ldaptable-answer [-a] FILE\n");
 			return 2;
@@ -52,6 +65,32 @@ main(int argc, char **argv)
 		return 78;
 	}
 	p = pfldap_new(t);
+	if (classify) {
+		struct subschema *ss;
+		struct tableclass tc;
+
+		if (pfldap_subschema(p, &ss, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ldaptable-answer: subschema: %s\n",
+			    err);
+			pfldap_free(p);
+			ldaptable_free(t);
+			return 75;
+		}
+		tableclass_classify(t, rule_of, ss, &tc);
+		if (tc.enumerable) {
+			printf("enumerable:");
+			for (size_t i = 0; i < tc.nkey_attrs; i++)
+				printf(" %s", tc.key_attrs[i]);
+			printf("\n");
+		} else {
+			printf("live-only: %s\n", tc.why);
+		}
+		tableclass_free(&tc);
+		subschema_free(ss);
+		pfldap_free(p);
+		ldaptable_free(t);
+		return 0;
+	}
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		enum pfldap_result r;
 
