@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_profiles: `profile = ox | apple | howto | none` give the built-in
+"""test_profiles: `profile = ox | apple | jamm | howto | none` give the built-in
 maps of their directory design, against the fixtures in a real slapd
 (tests/fixtures/ox.ldif, apple.ldif; the howto's seed), asked by Postfix's
 own client (postmap -q socketmap:) of a daemon answering from its snapshot
@@ -14,6 +14,12 @@ only (miss_lookup = no), and the same keys asked live (lookupd query
   "@" as they are; Enabled answers, Forward answers kAutoForwardValue in
   the alias map and has no mailbox, Off, a malformed plist, an unknown
   state and no plist answer nothing; the mailbox is the first short name;
+- jamm: jvd domains and their postfixTransport, accounts and aliases
+  with accountActive=TRUE and not delete=TRUE, the "@domain" catch-all,
+  mailbox relative; an inactive domain's domain and transport not found;
+  over every address and domain of tests/fixtures/jamm.ldif the answers
+  equal Postfix's own ldap: tables written as the Jamm howto writes them
+  (postmap -q - ldap:FILE);
 - a [map] section adds to the profile (howto + a map), or replaces the
   profile's map of its name; profile = none keeps only the sections, and
   check warns when domain, alias or mailbox is then missing.
@@ -38,9 +44,11 @@ def slapd():
     if not _slapd:
         _slapd.append(t.Slapd(
             ldifs=[t.fixture_path(), os.path.join(FIX, "ox.ldif"),
-                   os.path.join(FIX, "apple.ldif")],
+                   os.path.join(FIX, "apple.ldif"),
+                   os.path.join(FIX, "jamm.ldif")],
             schemas=[NIS, os.path.join(SCHEMA, "ox.schema"),
-                     os.path.join(SCHEMA, "apple.schema")]).start())
+                     os.path.join(SCHEMA, "apple.schema"),
+                     os.path.join(SCHEMA, "jamm.schema")]).start())
     return _slapd[0]
 
 
@@ -113,6 +121,75 @@ APPLE = {
     ],
 }
 
+JAMM_BASE = "o=hosting,o=company"
+# Added to tests/fixtures/jamm.ldif for the jamm profile's own checks.
+JAMM_EXTRA = """dn: mail=@jamm.example,jvd=jamm.example,o=hosting,o=company
+objectClass: JammMailAlias
+mail: @jamm.example
+maildrop: john@jamm.example
+accountActive: TRUE
+
+dn: mail=gone@jamm.example,jvd=jamm.example,o=hosting,o=company
+objectClass: JammMailAccount
+mail: gone@jamm.example
+mailbox: jamm.example/gone/
+accountActive: TRUE
+delete: TRUE
+
+dn: mail=kept@jamm.example,jvd=jamm.example,o=hosting,o=company
+objectClass: JammMailAccount
+mail: kept@jamm.example
+mailbox: jamm.example/kept/
+accountActive: TRUE
+delete: FALSE
+"""
+
+JAMM = {
+    "domain": [
+        ("jamm.example", "jamm.example"),
+        ("Hosted.Example.", "hosted.example"),
+        ("gone.example", NF),
+        ("ox.example.org", NF),
+    ],
+    "transport": [
+        ("jamm.example", "virtual:"),
+        ("hosted.example", "smtp:[relay.hosted.example]"),
+        ("gone.example", NF),
+    ],
+    "alias": [
+        ("john@jamm.example", "john@jamm.example"),
+        ("John+x@Jamm.example", "john+x@jamm.example"),
+        ("info@jamm.example", "mary@jamm.example"),
+        ("team@jamm.example", "john@jamm.example,mary@jamm.example"),
+        ("postmaster@jamm.example", "john@jamm.example"),
+        ("sales@jamm.example", "john@jamm.example"),
+        ("nobody@jamm.example", "john@jamm.example"),
+        ("old@jamm.example", "john@jamm.example"),
+        ("gone@jamm.example", "john@jamm.example"),
+        ("kept@jamm.example", "kept@jamm.example"),
+        ("nobody@hosted.example", NF),
+        ("sales@hosted.example", NF),
+        ("old@hosted.example", NF),
+    ],
+    "mailbox": [
+        ("john@jamm.example", "jamm.example/john/"),
+        ("mary@hosted.example", "hosted.example/mary/"),
+        ("old@jamm.example", NF),
+        ("gone@jamm.example", NF),
+        ("kept@jamm.example", "jamm.example/kept/"),
+        ("info@jamm.example", NF),
+        ("john@gone.example", "gone.example/john/"),
+    ],
+}
+
+# The Jamm howto's Postfix ldap: tables, for the differential.
+JAMM_TABLES = {
+    "transport": [("JammVirtualDomain", "jvd", "postfixTransport")],
+    "alias": [("JammMailAlias", "mail", "maildrop"),
+              ("JammMailAccount", "mail", "mail")],
+    "mailbox": [("JammMailAccount", "mail", "mailbox")],
+}
+
 
 def lookupd(**params):
     d = t.tmpdir()
@@ -169,6 +246,94 @@ def apple_profile():
     r = lk.cli("sync")
     t.ok("map alias:" in r.out and "left out" in r.out + r.err,
          "apple: sync says the unreadable plist was left out", r.why())
+
+
+_jamm = []
+
+
+def jamm_lookupd():
+    """A lookupd with profile = jamm over the fixture and JAMM_EXTRA."""
+    if not _jamm:
+        slapd().add(JAMM_EXTRA)
+        _jamm.append(lookupd(profile="jamm", account_base=JAMM_BASE,
+                             domain_base=JAMM_BASE))
+    return _jamm[0]
+
+
+def ldap_table(dir, name, oc, key, result):
+    path = os.path.join(dir, name + ".cf")
+    t.write(path, "server_host = %s\nversion = 3\nbind = yes\n"
+            "bind_dn = %s\nbind_pw = %s\nsearch_base = %s\n"
+            "query_filter = (&(&(objectClass=%s)(accountActive=TRUE))"
+            "(%s=%%s))\nresult_attribute = %s\n" % (
+                slapd().uri, t.SYSTEM_DN, t.SYSTEM_PW, JAMM_BASE, oc, key,
+                result))
+    return "ldap:" + path
+
+
+@t.test
+def jamm_answers_as_the_howtos_ldap_tables():
+    """Every address and domain of tests/fixtures/jamm.ldif, asked of
+    lookupd's jamm maps and of Postfix's ldap: tables as the Jamm howto
+    writes them (virtual_alias_maps = aliases, accountsmap: the first
+    that answers).  Runs before JAMM_EXTRA is added."""
+    t.ok(not _jamm, "the fixture as it is")
+    lk = lookupd(profile="jamm", account_base=JAMM_BASE,
+                 domain_base=JAMM_BASE)
+    with open(os.path.join(FIX, "jamm.ldif"), encoding="utf-8") as f:
+        entries = t.parse_ldif(f.read())
+    addrs = sorted({v for e in entries for k, vs in e.items()
+                    if k.lower() in ("mail", "maildrop") for v in vs})
+    domains = sorted({v for e in entries for k, vs in e.items()
+                      if k.lower() == "jvd" for v in vs})
+    t.ok(len(addrs) > 20 and len(domains) == 3, "the fixture's %d "
+         "addresses and %d domains" % (len(addrs), len(domains)))
+    d = t.tmpdir()
+    r = lk.cli("sync")
+    t.eq(r.rc, 0, "jamm: lookupd sync", r.why())
+    lk.start()
+    for m, tables in sorted(JAMM_TABLES.items()):
+        keys = domains if m == "transport" else addrs
+        want = {}
+        for i, (oc, key, result) in enumerate(tables):
+            rc, pairs = t.postmap_batch(keys, ldap_table(
+                d, "%s%d" % (m, i), oc, key, result))
+            for k, v in pairs:
+                want.setdefault(k, v)
+        rc, got = t.postmap_batch(keys, lk.table(m))
+        got = {k: norm(v) for k, v in dict(got).items()}
+        want = {k: norm(v) for k, v in want.items()}
+        # Postfix's dict_ldap reads an attribute the server lists twice
+        # in one entry (the fixture's team@ entries: maildrop, then
+        # accountActive, then maildrop again) as its first occurrence
+        # twice: "john,john".  lookupd reads every value; those keys are
+        # compared with the values the directory holds.
+        for k, v in list(want.items()):
+            items = v.split(",")
+            if len(set(items)) == len(items):
+                continue
+            r = slapd().search(JAMM_BASE, "(mail=%s)" % k,
+                               attrs=["maildrop"])
+            held = sorted(x for e in r.entries for x in e.get("maildrop",
+                                                                []))
+            t.note("%s: ldap: answers %s; the directory holds %s" % (
+                k, v, ",".join(held)))
+            want[k] = ",".join(held)
+        t.ok(got == want, "jamm map %s = the howto's ldap: table%s over %d "
+             "keys (%d found)" % (m, "s" if len(tables) > 1 else "",
+                                  len(keys), len(want)),
+             lambda: "; ".join("%s: lookupd %r, ldap: %r" % (
+                 k, got.get(k), want.get(k)) for k in sorted(set(got) |
+                 set(want)) if got.get(k) != want.get(k)))
+    lk.stop()
+
+
+@t.test
+def jamm_profile():
+    # sales (inactive alias) and old (inactive account) fall to the
+    # catch-all, as gone (delete: TRUE) does; gone.example's addresses
+    # answer (as the howto's tables do) but the domain map does not.
+    check_profile("jamm", jamm_lookupd(), JAMM)
 
 
 @t.test
