@@ -238,6 +238,62 @@ def hundred_changes():
 
 
 @t.test
+def answered_before_the_cdb_has_it():
+    """With persist_flush = 5, each kind of change answers over socketmap
+    while the cdb file still has the old answer: the answer comes from
+    the changes held in memory, not from the file."""
+    lk, c, p = S["lk"], S["c"], S["p"]
+    lk.set_config(config(persist_flush="5"))
+    lk.reload()
+    t.wait_until(lambda: stats_value("persist.alias.state") == "persist",
+                 10 * t.SLOW)
+    time.sleep(0.5)
+    m = S["model"]
+    before = m.want()
+    steps = [("add", ["pm01", "pm02"]),
+             ("modify", [("pm01", "add", "mailAlternateAddress",
+                          "alt-pm01@" + DOM)])]
+    keys = set()
+    for kind, what in steps:
+        k, _ = apply_step(kind, what)
+        keys |= set(k)
+    t0 = time.monotonic()
+    s1 = right_within(sorted(keys), m.want(), sm_answer, 1)
+    cdb_now = cdb_answers(sorted(keys))
+    old = {k: before.get(k) for k in keys}
+    t.ok(s1 is not None, "persist_flush 5 s: new accounts and a new "
+         "alternate address answer over socketmap within 1 s",
+         repr(S.get("late")))
+    t.eq(cdb_now, old, "... while the cdb file still answers as before "
+         "(%.2f s after the change)" % (time.monotonic() - t0))
+    t.ok(right_within(sorted(keys), m.want(), cdb_answer, 5 + 3)
+         is not None, "the cdb file has them after persist_flush",
+         repr(S.get("late")))
+    before = m.want()
+    keys = set()
+    for kind, what in [("modify", [("pm01", "delete",
+                                    "mailAlternateAddress",
+                                    "alt-pm01@" + DOM)]),
+                       ("modify", [("pm02", "replace", "accountStatus",
+                                    "disabled")])]:
+        k, _ = apply_step(kind, what)
+        keys |= set(k)
+    s1 = right_within(sorted(keys), m.want(), sm_answer, 1)
+    cdb_now = cdb_answers(sorted(keys))
+    t.ok(s1 is not None, "a removed alternate address and a deactivation "
+         "answer NOTFOUND over socketmap within 1 s", repr(S.get("late")))
+    t.eq(cdb_now, {k: before.get(k) for k in keys},
+         "... while the cdb file still has them")
+    t.ok(right_within(sorted(keys), m.want(), cdb_answer, 5 + 3)
+         is not None, "... and has the removals after persist_flush",
+         repr(S.get("late")))
+    lk.set_config(config())
+    lk.reload()
+    t.wait_until(lambda: stats_value("persist.alias.state") == "persist",
+                 10 * t.SLOW)
+
+
+@t.test
 def restart_resumes():
     m, p, lk = S["model"], S["p"], S["lk"]
     lk.stop()
@@ -281,6 +337,7 @@ def consumer_frozen():
     lk.reload()
     t.wait_until(lambda: stats_value("persist.alias.state") == "persist" and
                  stats_value("persist.alias.server") == c.uri, 10 * t.SLOW)
+    t.ok(lk.alive(), "lookupd runs (after the reload)", lk.errors()[-1500:])
     c.freeze()
     try:
         t0 = time.monotonic()
