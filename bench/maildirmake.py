@@ -67,15 +67,23 @@ def directory(base, n):
     return out, nshared
 
 
-def timed(argv, env=None):
+def timed(argv, env=None, cpu=None):
+    """Wall-clock seconds and the exit status; the child's CPU seconds
+    (user + system, from wait4) appended to the list cpu if given."""
     t0 = time.monotonic()
-    p = subprocess.run(argv, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
     secs = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stderr.close()
+    if cpu is not None:
+        cpu.append(ru.ru_utime + ru.ru_stime)
     if p.returncode != 0:
         sys.stderr.write("# %s: exit %d: %s\n" % (
             os.path.basename(argv[0]), p.returncode,
-            p.stderr.decode(errors="replace")[-300:]))
+            err.decode(errors="replace")[-300:]))
     return secs, p.returncode
 
 
@@ -138,11 +146,14 @@ def main():
         counts[name] = count(base)
         res[name + " warm"], _ = timed([SCRIPT], e)
     runs = {who: ([], []) for who, _ in progs}
+    cpus = {who: ([], []) for who, _ in progs}
     for _ in range(a.repeat):
         for who, p in progs:
             fresh(False)
-            runs[who][0].append(timed([p, "-c", conf, "-q"])[0])
-            runs[who][1].append(timed([p, "-c", conf, "-q"])[0])
+            runs[who][0].append(timed([p, "-c", conf, "-q"], None,
+                                      cpus[who][0])[0])
+            runs[who][1].append(timed([p, "-c", conf, "-q"], None,
+                                      cpus[who][1])[0])
             counts[who] = count(base)
     cold, warm = runs["ours"]
     for who, _ in progs:
@@ -170,9 +181,18 @@ def main():
         print("  %s, every run: cold %s  warm %s" % (
             who, " ".join("%.3f" % x for x in runs[who][0]),
             " ".join("%.3f" % x for x in runs[who][1])))
+    for who, _ in progs:
+        print("  %s, CPU (user+sys) medians: cold %.3f s  warm %.3f s" % (
+            who, statistics.median(cpus[who][0]),
+            statistics.median(cpus[who][1])))
     if a.compare:
         print("  names built: ours %d, other %d" % (counts["ours"],
                                                    counts["other"]))
+        print("  other / ours (CPU medians): cold %.2f  warm %.2f" % (
+            statistics.median(cpus["other"][0]) /
+            statistics.median(cpus["ours"][0]),
+            statistics.median(cpus["other"][1]) /
+            statistics.median(cpus["ours"][1])))
         print("  other / ours (medians): cold %.2f  warm %.2f  (%s)" % (
             res["other cold"] / res["ours cold"],
             res["other warm"] / res["ours warm"], a.compare))

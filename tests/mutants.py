@@ -110,6 +110,16 @@ MUTANTS = [
         tests=["t_layout", "t_lint", "t_plan"],
     ),
     dict(
+        name="run-lock-not-taken",
+        why="two runs of ldap-maildirmake exclude each other (flock on "
+            "mail_base)",
+        file="maildirmake/maildir.c",
+        old="\tif (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {",
+        new="\tif (fd < 0) {",
+        tests=["test_maildirmake.py"],
+        only=["lock", "exclude"],
+    ),
+    dict(
         name="shared-maildirs-dir-ignored",
         why="shared maildirs go to <mail_base>/<shared_maildirs_dir>",
         file="maildirmake/run.c",
