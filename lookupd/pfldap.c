@@ -402,6 +402,30 @@ walk_entries(struct walk *w, struct pentries *r, int depth)
 	}
 }
 
+int
+pfldap_supported(const struct ldaptable *t, char *err, size_t errsz)
+{
+	if (t->dereference != 0)
+		return log_errf(err, errsz, "%s: dereference = %d: lookupd "
+		    "never dereferences aliases (only 0 is supported)",
+		    t->file, t->dereference);
+	if (t->chase_referrals)
+		return log_errf(err, errsz, "%s: chase_referrals = yes is not "
+		    "supported", t->file);
+	if (t->version != 3)
+		return log_errf(err, errsz, "%s: version = %d is not supported"
+		    " (lookupd speaks LDAPv3 only)", t->file, t->version);
+	if (t->bind == LDAPTABLE_BIND_SASL &&
+	    strcasecmp(t->sasl_mechs, "EXTERNAL") != 0)
+		return log_errf(err, errsz, "%s: sasl_mechs = %s: only "
+		    "EXTERNAL is supported", t->file, t->sasl_mechs);
+	if (*t->tls_ca_cert_dir && !*t->tls_ca_cert_file)
+		return log_errf(err, errsz, "%s: tls_ca_cert_dir is not "
+		    "supported: name the CA file in tls_ca_cert_file",
+		    t->file);
+	return 0;
+}
+
 struct pfldap *
 pfldap_new(const struct ldaptable *t)
 {

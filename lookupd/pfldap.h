@@ -22,6 +22,11 @@ struct subschema;
 
 enum pfldap_result { PFLDAP_FOUND, PFLDAP_NOTFOUND, PFLDAP_TEMP };
 
+/* 0 when lookupd can answer t as Postfix would; -1 with "FILE: why" in
+ * err for a parameter it does not implement (a non-zero dereference,
+ * chase_referrals, version 2, a SASL mechanism other than EXTERNAL,
+ * tls_ca_cert_dir): refused, never answered differently. */
+int pfldap_supported(const struct ldaptable *t, char *err, size_t errsz);
 /* A live session for table t (kept by reference: t must outlive it).
  * Nothing is sent before the first lookup. */
 struct pfldap *pfldap_new(const struct ldaptable *t);

@@ -25,7 +25,8 @@ search_base and query_filter (a base per domain: a missing one is not
 found), %1/%2 in base and filter; result_format smtp:[%s] and %u+%D;
 a domain list; groups through special_result_attribute = member with
 leaf and terminal attributes, nesting, a missing member and a cycle
-(recursion_limit: an error); expansion_limit, size_limit and a small
+(recursion_limit: an error), LDAP URLs (labeledURI: host ignored,
+attributes, scope, a %-encoded filter); expansion_limit, size_limit and a small
 recursion_limit exceeded (errors); a nested |/& filter with several %s
 and a negation; the Jamm howto's four sources; two live-only shapes (a
 branch without the key, a substring on the key).  Each configuration must
@@ -98,6 +99,11 @@ CONFIGS = {
         "recursion_limit = 3\n"
         "expansion_limit = 8\n"
         "size_limit = 3\n" % TABLES + GROUPS, True),
+    "groups_url": (
+        "search_base = %s\n"
+        "query_filter = (mail=%%s)\n"
+        "result_attribute = mail\n"
+        "special_result_attribute = member, labeledURI\n" % TABLES, False),
     "nested_filter": (
         "search_base = %s\n"
         "query_filter = (&(|(mail=%%s)(mailAlternateAddress=%%s)"
@@ -150,6 +156,7 @@ CLASSES = {
     "domain_list": ENUM_ALIAS,
     "groups": ENUM_ALIAS,
     "groups_limits": ENUM_ALIAS,
+    "groups_url": "enumerable: mail",
     "nested_filter": ENUM_ALIAS,
     "jamm_transport": "enumerable: jvd",
     "jamm_aliases": "enumerable: mail",
@@ -374,6 +381,23 @@ def bad_files_one_error_line():
         err = r.err.strip().split("\n")
         t.eq((r.rc, err), (78, ["ldaptable-answer: %s:2: %s" % (cf, want)]),
              "bad file: one error line: %s" % want)
+    # what Postfix does and lookupd does not: refused, never answered
+    # differently
+    for body, want in (
+            ("dereference = 3\n", "dereference = 3: lookupd never "
+             "dereferences aliases (only 0 is supported)"),
+            ("chase_referrals = yes\n", "chase_referrals = yes is not "
+             "supported"),
+            ("version = 2\n", "version = 2 is not supported (lookupd "
+             "speaks LDAPv3 only)"),
+            ("bind = sasl\nsasl_mechs = DIGEST-MD5\n", "sasl_mechs = "
+             "DIGEST-MD5: only EXTERNAL is supported")):
+        cf = os.path.join(d, "unsupported.cf")
+        t.write(cf, "server_host = ldap://127.0.0.1:1\n" + body)
+        r = t.run([t.tool("ldaptable-answer"), cf], input="a@b\n")
+        t.eq((r.rc, r.err.strip()), (78, "ldaptable-answer: %s: %s"
+                                     % (cf, want)),
+             "unsupported, refused: %s" % want)
 
 
 if __name__ == "__main__":

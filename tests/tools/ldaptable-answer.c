@@ -64,6 +64,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "ldaptable-answer: %s\n", err);
 		return 78;
 	}
+	if (pfldap_supported(t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ldaptable-answer: %s\n", err);
+		ldaptable_free(t);
+		return 78;
+	}
 	p = pfldap_new(t);
 	if (classify) {
 		struct subschema *ss;
