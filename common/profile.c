@@ -14,12 +14,14 @@
  * ox      Open-Xchange users: mail and alias are the addresses,
  *         mailEnabled=OK the active flag; colocRouteAddr, when set, is
  *         where the mail goes (the alias answer), and no mailbox is kept
- *         here for it.  The mailbox is "<uid>/" below mail_base.
+ *         here for it.  The mailbox is "<uid>/Maildir/" below mail_base
+ *         (Courier: home <mail_base>/<uid>, its default ./Maildir).
  * apple   Open Directory users: the uid short names are the addresses
  *         (without "@": in every local_domains domain); the
  *         apple-user-mailattribute plist decides (Enabled: delivered to
- *         "<first short name>/" below mail_base; Forward: the alias map
- *         answers kAutoForwardValue; Off or unreadable: nothing).
+ *         "<first short name>/Maildir/" below mail_base; Forward: the
+ *         alias map answers kAutoForwardValue; Off or unreadable:
+ *         nothing).
  * none    no built-in map: only the [map] sections.
  *
  * Mailbox answers of jamm, ox and apple are relative to mail_base (Postfix:
@@ -72,7 +74,7 @@ static const struct profile_map ox[] = {
 	{ "alias", 0, "(&" OX_ON ")", "mail alias", "colocRouteAddr mail",
 	    "%s", ADDR, 0, 0, 0, 0, FIRSTA, NOA },
 	{ "mailbox", 0, "(&" OX_ON "(!(colocRouteAddr=*)))", "mail alias",
-	    "uid", "%s/", ADDR, 0, 1, 0, 0, FIRST, NOA },
+	    "uid", "%s/Maildir/", ADDR, 0, 1, 0, 0, FIRST, NOA },
 };
 
 static const struct profile_map apple[] = {
@@ -80,8 +82,8 @@ static const struct profile_map apple[] = {
 	    0, 0, 1, 1, ALL, NOA },
 	{ "alias", 0, "(objectClass=apple-user)", "uid", "uid", "%s", ADDR,
 	    0, 0, 1, 0, ALL, CFG_APPLE_FORWARD },
-	{ "mailbox", 0, "(objectClass=apple-user)", "uid", "uid", "%s/",
-	    ADDR, 0, 1, 1, 0, FIRST, CFG_APPLE_ENABLED },
+	{ "mailbox", 0, "(objectClass=apple-user)", "uid", "uid",
+	    "%s/Maildir/", ADDR, 0, 1, 1, 0, FIRST, CFG_APPLE_ENABLED },
 };
 
 #define P(name, t, layout) { name, t, sizeof(t) / sizeof(t[0]), layout }

@@ -4,15 +4,16 @@
  *
  * The steps, in order, each a function of its own that either lets the
  * run go on or ends it with its exit status: the configuration, mail_owner
- * and mail_base (load); with --watch, the watcher, whose passes each go on
- * in a child process (watch); one paged read of the account leaf (read_dir); the
- * plan (plan.c: pure) and its problems (make_plan); the run lock (lock);
- * the two passes over the objects in plan order (maildir.c; passes), a
- * maildir made in the second getting the default_folders (folders.c);
- * each account's maildirsize from its quota attributes (quota.c;
- * quotas); the entries left out or incomplete and the summary (report).  Whatever step
- * ends the run, everything the run holds is given back in one place
- * (state_free), the one exit path.
+ * and mail_base (load); with --watch, the watcher, whose passes each go
+ * on in a child process (watch); one paged read of the account leaf
+ * (read_dir); the plan (plan.c: pure) and its problems (make_plan); with
+ * --orphans, the list of maildirs no entry names, and the end (orphans);
+ * the run lock (lock); the two passes over the objects in plan order
+ * (maildir.c; passes), a maildir made in the second getting the
+ * default_folders (folders.c); each account's maildirsize from its quota
+ * attributes (quota.c; quotas); the entries left out or incomplete and
+ * the summary (report).  Whatever step ends the run, everything the run
+ * holds is given back in one place (state_free), the one exit path.
  *
  * LDAP is read whole before anything is touched, so an unreachable or
  * failing directory leaves the file system exactly as it was (exit 2,

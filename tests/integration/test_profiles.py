@@ -8,7 +8,7 @@ only (miss_lookup = no), and the same keys asked live (lookupd query
 
 - ox: mail and alias find the account, mailEnabled=OK only (NONE and
   none: not found), colocRouteAddr is the alias answer and keeps the
-  mailbox away, the mailbox is "<uid>/", domains are those of the
+  mailbox away, the mailbox is "<uid>/Maildir/", domains are those of the
   addresses;
 - apple: uid short names without "@" in every local_domains domain, with
   "@" as they are; Enabled answers, Forward answers kAutoForwardValue in
@@ -76,12 +76,12 @@ OX = {
         ("nobody@ox.example.org", NF),
     ],
     "mailbox": [
-        ("alice@ox.example.org", "alice/"),
-        ("alice@other.example.net", "alice/"),
+        ("alice@ox.example.org", "alice/Maildir/"),
+        ("alice@other.example.net", "alice/Maildir/"),
         ("bob@ox.example.org", NF),
         ("carol@ox.example.org", NF),
         ("dave@ox.example.org", NF),
-        ("eve@ox.example.org", "eve/"),
+        ("eve@ox.example.org", "eve/Maildir/"),
     ],
 }
 
@@ -109,13 +109,13 @@ APPLE = {
         ("nobody@example.org", NF),
     ],
     "mailbox": [
-        ("jdoe@example.org", "jdoe/"),
-        ("john.doe@mail.example.net", "jdoe/"),
-        ("sales@virtual.example.com", "sales/"),
-        ("sales@mail.example.net", "sales/"),
+        ("jdoe@example.org", "jdoe/Maildir/"),
+        ("john.doe@mail.example.net", "jdoe/Maildir/"),
+        ("sales@virtual.example.com", "sales/Maildir/"),
+        ("sales@mail.example.net", "sales/Maildir/"),
         ("fwd@example.org", NF),
         ("offuser@example.org", NF),
-        ("tiny@example.org", "tiny/"),
+        ("tiny@example.org", "tiny/Maildir/"),
         ("broken@example.org", NF),
         ("nomail@example.org", NF),
     ],

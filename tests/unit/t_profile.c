@@ -141,9 +141,10 @@ test_ox(void)
 	check_pairs("ox alias: colocRouteAddr first", cfg, "alias", bob,
 	    "bob@ox.example.org=>bob@store2.ox.example.org "
 	    "robert@ox.example.org=>bob@store2.ox.example.org", 0);
-	check_pairs("ox mailbox: uid/", cfg, "mailbox", alice,
-	    "alice@ox.example.org=>alice/ a.smith@ox.example.org=>alice/ "
-	    "alice@other.example.net=>alice/", 0);
+	check_pairs("ox mailbox: uid/Maildir/", cfg, "mailbox", alice,
+	    "alice@ox.example.org=>alice/Maildir/ "
+	    "a.smith@ox.example.org=>alice/Maildir/ "
+	    "alice@other.example.net=>alice/Maildir/", 0);
 	check_pairs("ox domain: every address's domain", cfg, "domain", alice,
 	    "ox.example.org=>ox.example.org ox.example.org=>ox.example.org "
 	    "other.example.net=>other.example.net", 0);
@@ -193,8 +194,10 @@ test_apple(void)
 	    "john.doe@mail.example.net=>john.doe@mail.example.net", 0);
 	check_pairs("apple mailbox: the first short name", cfg, "mailbox",
 	    jdoe,
-	    "jdoe@example.org=>JDoe/ jdoe@mail.example.net=>JDoe/ "
-	    "john.doe@example.org=>JDoe/ john.doe@mail.example.net=>JDoe/", 0);
+	    "jdoe@example.org=>JDoe/Maildir/ "
+	    "jdoe@mail.example.net=>JDoe/Maildir/ "
+	    "john.doe@example.org=>JDoe/Maildir/ "
+	    "john.doe@mail.example.net=>JDoe/Maildir/", 0);
 	check_pairs("apple alias: a virtual host's address as it is", cfg,
 	    "alias", sales,
 	    "sales@example.org=>sales@example.org "

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""test_courier_profiles: the shipped courier/authldaprc.ox, read by the
+real courier-authdaemon (authldap) against the OX fixture in a real
+slapd, asked with Courier's authtest:
+
+- an active user (mailEnabled OK, also "ok") logs in by uid and by mail
+  address, with its password; the home directory is
+  <LDAP_MAILROOT>/<uid> and no maildir is named (imapd's default
+  ./Maildir): exactly where the ox profile's mailbox answer
+  "<uid>/Maildir/" below mail_base puts the mail;
+- a disabled user (mailEnabled NONE), one never enabled, one whose
+  mailbox lives elsewhere (colocRouteAddr) and a wrong password are
+  refused.
+"""
+import grp
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import ldapmail_test as t  # noqa: E402
+import e2e_mail as e       # noqa: E402
+
+SCHEMA = os.path.join(t.SRC, "schema")
+FIX = os.path.join(t.SRC, "tests", "fixtures")
+NIS = "/etc/ldap/schema/nis.schema"
+
+
+class Mail:
+    """What e2e_mail.Courier needs of a mail system."""
+
+    def __init__(self):
+        self.root = t.tmpdir("ldapmail-cprof-")
+        os.chmod(self.root, 0o755)
+        self.vmail = os.path.join(self.root, "vmail")
+        os.makedirs(self.vmail)
+        self.uid, self.gid, self.owner = e.vmail_owner()
+        self.slapd = t.Slapd(ldifs=[t.fixture_path(),
+                                    os.path.join(FIX, "ox.ldif")],
+                             schemas=[NIS, os.path.join(SCHEMA,
+                                                        "ox.schema")]).start()
+
+
+class OxCourier(e.Courier):
+    def authldaprc(self):
+        return e.set_rc(e.shipped("courier/authldaprc.ox"), {
+            "LDAP_URI": self.m.slapd.uri,
+            "LDAP_BINDPW": t.SYSTEM_PW,
+            "LDAP_GLOB_UID": self.m.owner,
+            "LDAP_GLOB_GID": grp.getgrgid(self.m.gid).gr_name,
+            "LDAP_MAILROOT": self.m.vmail})
+
+
+@t.test
+def ox_authldaprc():
+    m = Mail()
+    c = OxCourier(m).start()
+    try:
+        for login in ("alice", "alice@ox.example.org", "eve"):
+            uid = login.split("@")[0]
+            r = c.authtest(login, "%s-secret" % uid)
+            home = os.path.join(m.vmail, uid)
+            t.ok(r.rc == 0 and "Home Directory: %s\n" % home in r.out and
+                 "Maildir: (none)" in r.out,
+                 "authtest %s: logs in, home %s, the home's Maildir" % (
+                     login, home), r.why())
+        for login, pw, why in (("carol", "carol-secret", "mailEnabled NONE"),
+                               ("dave", "dave-secret", "no mailEnabled"),
+                               ("bob", "bob-secret", "colocRouteAddr: "
+                                "its mailbox is elsewhere"),
+                               ("alice", "wrong", "a wrong password")):
+            r = c.authtest(login, pw)
+            t.ok(r.rc != 0 and "Authentication FAILED" in r.out + r.err,
+                 "authtest %s refused (%s)" % (login, why), r.why())
+    finally:
+        c.stop()
+
+
+if __name__ == "__main__":
+    t.main()
