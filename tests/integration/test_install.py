@@ -64,14 +64,16 @@ def expected(prefix="/usr"):
         p + "/share/ldapmail/schema/qmail.ldif": (0o644,
                                                   "schema/qmail.ldif"),
     }
-    for f in ("ox.schema", "ox.ldif", "apple.schema", "apple.ldif"):
+    for f in ("ox.schema", "ox.ldif", "apple.schema", "apple.ldif",
+              "jamm.schema", "jamm.ldif"):
         want[p + "/share/ldapmail/schema/" + f] = (0o644, "schema/" + f)
     ex = p + "/share/doc/ldapmail/examples"
     for src in ("ldapmail.conf.example", "postfix/README",
                 "postfix/main.cf.fragment",
                 "postfix/main.cf.mydestination.fragment",
                 "postfix/master.cf.fragment", "courier/README",
-                "courier/authldaprc", "courier/authdaemonrc.fragment"):
+                "courier/authldaprc", "courier/authldaprc.ox",
+                "courier/authdaemonrc.fragment"):
         want[ex + "/" + src] = (0o644, src)
     want[ex + "/slapd/slapd.conf.example"] = (0o644,
                                               "schema/slapd.conf.example")
