@@ -248,7 +248,8 @@ install: $(LOOKUPD) $(MDM)
 	    postfix/main.cf.mydestination.fragment postfix/master.cf.fragment \
 	    $(DESTDIR)$(EXAMPLESDIR)/postfix/
 	$(INSTALL) -m 0644 courier/README courier/authldaprc \
-	    courier/authldaprc.ox courier/authdaemonrc.fragment \
+	    courier/authldaprc.ox courier/authldaprc.jamm \
+	    courier/authdaemonrc.fragment \
 	    $(DESTDIR)$(EXAMPLESDIR)/courier/
 	$(INSTALL) -m 0644 schema/slapd.conf.example schema/slapd-ldapmail.ldif \
 	    $(DESTDIR)$(EXAMPLESDIR)/slapd/
