@@ -249,6 +249,7 @@ install: $(LOOKUPD) $(MDM)
 	    $(DESTDIR)$(EXAMPLESDIR)/postfix/
 	$(INSTALL) -m 0644 courier/README courier/authldaprc \
 	    courier/authldaprc.ox courier/authldaprc.jamm \
+	    courier/authldaprc.apple \
 	    courier/authdaemonrc.fragment \
 	    $(DESTDIR)$(EXAMPLESDIR)/courier/
 	$(INSTALL) -m 0644 schema/slapd.conf.example schema/slapd-ldapmail.ldif \

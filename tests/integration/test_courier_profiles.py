@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""test_courier_profiles: the shipped courier/authldaprc.ox and
-authldaprc.jamm, read by the real courier-authdaemon (authldap) against
-the OX and Jamm fixtures in a real slapd, asked with Courier's authtest.
+"""test_courier_profiles: the shipped courier/authldaprc.ox,
+authldaprc.jamm and authldaprc.apple, read by the real
+courier-authdaemon (authldap) against the OX, Jamm and Apple fixtures in
+a real slapd, asked with Courier's authtest.
 
 ox:
 - an active user (mailEnabled OK, also "ok") logs in by uid and by mail
@@ -17,6 +18,10 @@ jamm: an active account logs in by its address, home its homeDirectory
 (mail_base), maildir its mailbox relative to it (where the jamm profile's
 mailbox answer puts the mail); inactive, deleted (delete: TRUE) and a
 wrong password refused.
+
+apple: Enabled users log in by any short name, home
+<LDAP_MAILROOT>/<first short name>; Forward, Off, an unknown state, no
+mail settings and a wrong password refused.
 """
 import grp
 import os
@@ -123,6 +128,42 @@ def jamm_authldaprc():
             t.ok(r.rc != 0 and "Authentication FAILED" in r.out + r.err,
                  "authtest %s@jamm.example refused (%s)" % (local, why),
                  r.why())
+    finally:
+        c.stop()
+
+
+class AppleCourier(OxCourier):
+    def authldaprc(self):
+        return e.set_rc(e.shipped("courier/authldaprc.apple"), {
+            "LDAP_URI": self.m.slapd.uri,
+            "LDAP_BINDPW": t.SYSTEM_PW,
+            "LDAP_GLOB_UID": self.m.owner,
+            "LDAP_GLOB_GID": grp.getgrgid(self.m.gid).gr_name,
+            "LDAP_MAILROOT": self.m.vmail})
+
+
+@t.test
+def apple_authldaprc():
+    m = Mail("apple")
+    c = AppleCourier(m).start()
+    try:
+        for login, first in (("jdoe", "jdoe"), ("john.doe", "jdoe"),
+                             ("sales", "sales"), ("tiny", "tiny")):
+            r = c.authtest(login, "%s-secret" % first)
+            home = os.path.join(m.vmail, first)
+            t.ok(r.rc == 0 and "Home Directory: %s\n" % home in r.out and
+                 "Maildir: (none)" in r.out,
+                 "authtest %s: logs in (Enabled), home %s, its Maildir" % (
+                     login, home), r.why())
+        for login, why in (("fwd", "Forward"), ("offuser", "Off"),
+                           ("badstate", "an unknown state"),
+                           ("nomail", "no mail settings")):
+            r = c.authtest(login, "%s-secret" % login)
+            t.ok(r.rc != 0 and "Authentication FAILED" in r.out + r.err,
+                 "authtest %s refused (%s)" % (login, why), r.why())
+        r = c.authtest("jdoe", "wrong")
+        t.ok(r.rc != 0, "authtest jdoe with a wrong password refused",
+             r.why())
     finally:
         c.stop()
 

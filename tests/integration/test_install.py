@@ -73,7 +73,7 @@ def expected(prefix="/usr"):
                 "postfix/main.cf.mydestination.fragment",
                 "postfix/master.cf.fragment", "courier/README",
                 "courier/authldaprc", "courier/authldaprc.ox",
-                "courier/authldaprc.jamm",
+                "courier/authldaprc.jamm", "courier/authldaprc.apple",
                 "courier/authdaemonrc.fragment"):
         want[ex + "/" + src] = (0o644, src)
     want[ex + "/slapd/slapd.conf.example"] = (0o644,
