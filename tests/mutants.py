@@ -27,6 +27,28 @@ failed.  Add a mutant for every behaviour a test was written for.
 
 MUTANTS = [
     dict(
+        name="persist-delete-falls-to-snapshot",
+        why="sync = persist: a key deleted in the directory answers "
+            "NOTFOUND at once, before the cdb file drops it",
+        file="lookupd/decide.c",
+        old="\t\t\tcontinue;\t/* deleted since the file was written */",
+        new="\t\t\tr = 0;",
+        tests=["test_persist.py"],
+        only=["setup", "answered before the cdb"],
+    ),
+    dict(
+        name="persist-overlay-ignored",
+        why="sync = persist: a change answers at once, before the cdb "
+            "file has it",
+        file="lookupd/decide.c",
+        old="\t\tint r = overlay_get(ov, w->step[i], w->steplen[i], "
+            "&d->val,",
+        new="\t\tint r = 0 * overlay_get(ov, w->step[i], w->steplen[i], "
+            "&d->val,",
+        tests=["test_persist.py"],
+        only=["setup", "answered before the cdb"],
+    ),
+    dict(
         name="ignore-max-stale",
         why="a snapshot older than max_stale is not answered from",
         file="lookupd/decide.c",

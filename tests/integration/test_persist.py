@@ -8,6 +8,9 @@ A provider (syncprov) and a consumer replicating it (test_sync's pair),
   ldapmodify: each is answered right over socketmap (within 2 s) and by
   the cdb file as Postfix reads it (within 3 s), and every answer is
   right at the end;
+- with persist_flush = 5, each kind of change answers over socketmap
+  within 1 s while the cdb file still answers as before (the changes
+  held in memory answer first), and the file follows;
 - lookupd stopped, changes made, started again: it resumes from the
   stored cookie (no full refresh) and answers them within 2 s;
 - the consumer stopped, changes made meanwhile, started again: caught
