@@ -508,6 +508,11 @@ eval_eq(const struct filter *f, const struct mr_entry *e)
 		if (r == MR_CANNOT || (r == MR_UNDEFINED && worst == MR_FALSE))
 			worst = r;
 	}
+	/* slapd matches (objectClass=C) on an entry of a subclass of C
+	 * too; without the class hierarchy "no value equals C" is not
+	 * "FALSE" */
+	if (worst == MR_FALSE && strcasecmp(a->name, "objectClass") == 0)
+		return MR_CANNOT;
 	return worst;
 }
 

@@ -7,7 +7,9 @@
  * Never a guess: what this code cannot decide exactly (a rule it does
  * not implement, non-ASCII text under a rule that needs Unicode case
  * folding or normalization unless the bytes are equal, substrings,
- * ordering, approximate and extensible matches, attribute subtypes)
+ * ordering, approximate and extensible matches, attribute subtypes, an
+ * objectClass the entry does not list, which may be a superclass of one
+ * it does)
  * is MR_CANNOT, and a filter holding such a test evaluates to
  * MR_CANNOT unless the rest of it decides the answer alone (a FALSE
  * branch of an AND, a TRUE branch of an OR).  Pure: no I/O, no state.

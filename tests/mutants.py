@@ -360,7 +360,7 @@ MUTANTS = [
         file="common/ldaptable.c",
         old="\t\tif (!ok)\n\t\t\trc = errline(",
         new="\t\tif (0)\n\t\t\trc = errline(",
-        tests=["t_ldaptable"],
+        tests=["*/t_ldaptable"],
     ),
     dict(
         name="matchrule-no-fold",

@@ -128,6 +128,9 @@ static const struct fcase fcases[] = {
 	{ "(mail~=joe)", MR_CANNOT },
 	{ "(mail:caseExactIA5Match:=joe@example.com)", MR_CANNOT },
 	{ "(mail;lang-de=joe@example.com)", MR_CANNOT },
+	{ "(objectClass=inetorgperson)", MR_TRUE },
+	{ "(objectClass=person)", MR_CANNOT },
+	{ "(&(objectClass=person)(mail=bob@x))", MR_FALSE },
 	{ "(&)", MR_TRUE },
 	{ "(|)", MR_FALSE },
 };
