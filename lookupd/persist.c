@@ -48,6 +48,7 @@
 /* Silence after which the stream's server is asked whether it lives:
  * a frozen one is left within this + ldap_timeout. */
 #define KEEPALIVE_MS	500
+#define INDEX_MS	5000		/* the index is written at most */
 #define INDEX_MAX	((size_t)16 << 30)
 
 struct persist;
@@ -71,6 +72,13 @@ struct group {
 	struct buf cookie;
 	char cookie_server[300];
 	int cookie_dirty;
+	/* The index and the cookie on disk may lag the cdb files (a restart
+	 * then replays changes already in them, which changes nothing):
+	 * written with a commit at most every INDEX_MS, so a steady flow
+	 * of changes does not rewrite the index each persist_flush. */
+	int unindexed;			/* commits handed over since */
+	double index_due;		/* clock_ms() of the next write */
+	int final;			/* going: write everything now */
 	int in_refresh;			/* marks cleared for this refresh */
 	int full;			/* a full refresh: writers below */
 	struct snapwriter **w;
@@ -405,6 +413,7 @@ on_reset(void *arg, const char *why)
 	keybatch_reset(&gr->tmp);
 	gr->pending_since = 0;
 	gr->cookie_dirty = 0;
+	gr->unindexed = 0;
 	uuidx_clear(gr->x);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gr->w = xcalloc(gr->n, sizeof(*gr->w));
@@ -695,18 +704,17 @@ flush_job(struct group *gr, struct fjob *j)
 			free(maps);
 			return -1;
 		}
-		if (index_write(gr, j->index, j->ilen, err,
-		    sizeof(err)) != 0) {
-			log_warn("persist %s: index not written: %s: full "
-			    "refresh", gr->name, err);
-			free(maps);
-			return -1;
-		}
 		pthread_mutex_lock(&gr->p->mu);
 		gr->commits++;
 		pthread_mutex_unlock(&gr->p->mu);
 		gr->p->h->committed(gr->p->arg, j->seq, maps, gr->n);
 		free(maps);
+	}
+	if (j->index && index_write(gr, j->index, j->ilen, err,
+	    sizeof(err)) != 0) {
+		log_warn("persist %s: index not written: %s: full refresh",
+		    gr->name, err);
+		return -1;
 	}
 	if (j->server[0] && synccookie_save(gr->p->cfg->cache_dir,
 	    gr->name, j->server, j->cookie.p, j->cookie.len, err,
@@ -762,12 +770,14 @@ flusher_idle(struct group *gr)
 	pthread_mutex_unlock(&gr->fmu);
 }
 
-/* Hand the pending changes (and the cookie) to the flusher, merged into
- * a commit not yet started. */
+/* Hand the pending changes, the index when due and the cookie when it
+ * goes with the index on disk to the flusher, merged into a commit not
+ * yet started. */
 static void
 flush(struct group *gr)
 {
 	struct fjob *j;
+	double now = clock_ms();
 
 	if (gr->full)
 		return;
@@ -777,14 +787,24 @@ flush(struct group *gr)
 		j->b = gr->pending;
 		memset(&gr->pending, 0, sizeof(gr->pending));
 		j->seq = gr->pending_seq;
-		uuidx_encode(gr->x, &j->index, &j->ilen);
 		gr->pending_since = 0;
+		gr->unindexed = 1;
 	}
-	if (gr->cookie_dirty && gr->cookie_server[0]) {
+	if (gr->unindexed && (now >= gr->index_due || gr->final)) {
+		uuidx_encode(gr->x, &j->index, &j->ilen);
+		gr->unindexed = 0;
+		gr->index_due = now + INDEX_MS;
+	}
+	/* A cookie never gets ahead of the index on disk. */
+	if (gr->cookie_dirty && !gr->unindexed && gr->cookie_server[0]) {
 		buf_append(&j->cookie, gr->cookie.p, gr->cookie.len);
 		memcpy(j->server, gr->cookie_server, sizeof(j->server));
+		gr->cookie_dirty = 0;
 	}
-	gr->cookie_dirty = 0;
+	if (j->b.n == 0 && j->index == NULL && j->server[0] == '\0') {
+		fjob_free(j);
+		return;
+	}
 	if (!gr->fstarted) {
 		/* No flusher thread: write here. */
 		if (flush_job(gr, j) != 0)
@@ -857,18 +877,40 @@ stream_new(struct group *gr, int resume)
 	free(cookie);
 }
 
+/* When the flush has something to do: ms from now (0: now), or -1
+ * for nothing to do. */
+static double
+flush_due(const struct group *gr)
+{
+	double now = clock_ms(), due = 0;
+	int any = 0;
+
+	if (gr->full)
+		return -1;
+	if (gr->cookie_dirty && !gr->unindexed && !gr->pending.n)
+		return 0;
+	if (gr->pending.n) {
+		due = gr->pending_since + gr->p->cfg->persist_flush - now;
+		any = 1;
+	}
+	if (gr->unindexed && (!any || gr->index_due - now < due)) {
+		due = gr->index_due - now;
+		any = 1;
+	}
+	if (!any)
+		return -1;
+	return due < 0 ? 0 : due;
+}
+
 /* How long the stream may run before the flush is due. */
 static int
 run_ms(const struct group *gr)
 {
-	double due;
+	double due = flush_due(gr);
 
-	if (gr->pending.n == 0 && !gr->cookie_dirty)
+	if (due == -1 || due >= RUN_MS)
 		return RUN_MS;
-	if (gr->pending.n == 0)
-		return 1;
-	due = gr->pending_since + gr->p->cfg->persist_flush - clock_ms();
-	return due >= RUN_MS ? RUN_MS : due < 1 ? 1 : (int)due;
+	return due < 1 ? 1 : (int)due;
 }
 
 static int
@@ -979,13 +1021,13 @@ group_main(void *arg)
 			set_state(gr, ldapsync_refreshing(gr->s) ?
 			    "refreshing" : "persist");
 		}
-		if ((gr->pending.n && clock_ms() - gr->pending_since >=
-		    p->cfg->persist_flush) || (gr->cookie_dirty &&
-		    gr->pending.n == 0))
+		if (flush_due(gr) == 0)
 			flush(gr);
 	}
 	/* What is pending is written before going. */
-	if (!gr->full && (gr->pending.n || gr->cookie_dirty))
+	gr->final = 1;
+	if (!gr->full && (gr->pending.n || gr->unindexed ||
+	    gr->cookie_dirty))
 		flush(gr);
 	if (gr->fstarted) {
 		pthread_mutex_lock(&gr->fmu);

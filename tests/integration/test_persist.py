@@ -22,6 +22,7 @@ A provider (syncprov) and a consumer replicating it (test_sync's pair),
 The frozen-first-server case with sync = poll: test_failover.
 """
 import os
+import signal
 import sys
 import time
 
@@ -316,6 +317,42 @@ def restart_resumes():
          "it resumed from the stored cookie, no full refresh", repr(st))
     t.ok(right_within(keys, m.want(), cdb_answer, 3) is not None,
          "... and the cdb file has them", repr(S.get("late")))
+
+
+@t.test
+def killed_after_a_commit_replays():
+    """SIGKILL right after changes reached the cdb files, before the index
+    and cookie caught up (written at most every 5 s): the restart replays
+    those changes from the older cookie, which leaves every answer
+    right."""
+    m, p, lk = S["model"], S["p"], S["lk"]
+    # A commit writes the index when 5 s have passed since the last one
+    # (the first does); the next commit, a moment later, does not.
+    k1, _ = apply_step("modify", [("pr01", "add", "mailAlternateAddress",
+                                   "alt-pr01@" + DOM)])
+    right_within(k1, m.want(), cdb_answer, 3)
+    k2, _ = apply_step("modify", [("pr02", "replace", "accountStatus",
+                                   "disabled")])
+    k3, _ = apply_step("add", ["pk01"])
+    keys = sorted(set(k1) | set(k2) | set(k3))
+    t.ok(right_within(keys, m.want(), cdb_answer, 3) is not None,
+         "the changes are in the cdb file", repr(S.get("late")))
+    cache = os.path.join(S["dir"], "cache")
+    index = [f for f in os.listdir(cache) if f.endswith(".uuidx") and
+             "alias" in f]
+    lag = index and os.stat(os.path.join(cache, index[0])).st_mtime < \
+        os.stat(os.path.join(cache, "mailbox.cdb")).st_mtime
+    t.ok(lag, "the index on disk is older than the cdb file at the kill",
+         index)
+    lk.stop(sig=signal.SIGKILL)
+    lk.start()
+    took = right_within(keys, m.want(), sm_answer, 2)
+    t.ok(took is not None, "killed and restarted: every answer right "
+         "within 2 s (%s s)" % took, repr(S.get("late")))
+    t.ok(right_within(keys, m.want(), cdb_answer, 3) is not None,
+         "... and in the cdb file", repr(S.get("late")))
+    t.eq(stats_value("persist.alias.full_refreshes"), 0,
+         "resumed from the cookie it had, no full refresh")
 
 
 @t.test
