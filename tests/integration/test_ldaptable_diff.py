@@ -33,16 +33,21 @@ branch without the key, a substring on the key).  Each configuration must
 find something, and the limit ones must give errors, or the comparison
 would prove little.
 
+schema/jamm.ldif (cn=config) defines exactly what schema/jamm.schema
+defines.
+
 Each configuration is also classified (common/tableclass.c, with the
 rules of the server's own subschema, common/subschema.c): enumerable
 with the attributes its keys come from, or live-only and why.
 """
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import ldapmail_test as t  # noqa: E402
+import cnconfig            # noqa: E402
 
 FIX = os.path.join(t.SRC, "tests", "fixtures")
 SCHEMA = os.path.join(t.SRC, "schema")
@@ -361,6 +366,44 @@ def classification_with_the_servers_rules():
         r = t.run([t.tool("ldaptable-answer"), "-c", cf], timeout=60)
         t.eq((r.rc, r.out.strip()), (0, CLASSES[name]),
              "%s is %s" % (name, CLASSES[name].split(":")[0]))
+
+
+JAMM_OID = "2.25.67959956779120657986497574575789110116."
+
+
+def jamm_defs(values):
+    out = {}
+    for v in values:
+        v = re.sub(r"^\{\d+\}", "", v.strip())
+        m = re.match(r"\(\s*([0-9.]+)\s(.*)\)$", v, re.S)
+        if m and m.group(1).startswith(JAMM_OID):
+            out[m.group(1)] = " ".join(m.group(2).split())
+    return out
+
+
+@t.test
+def jamm_ldif_equals_schema():
+    """schema/jamm.ldif loads into a cn=config slapd and defines exactly
+    what schema/jamm.schema (loaded by the test slapd) defines."""
+    main = slapd()
+    try:
+        c = cnconfig.start()
+    except RuntimeError as e:
+        t.ok(False, "cn=config slapd", str(e))
+        return
+    r = c.ldapadd_file(os.path.join(SCHEMA, "jamm.ldif"))
+    t.ok(r.rc == 0, "ldapadd -Y EXTERNAL -f schema/jamm.ldif", r.why())
+    a = c.subschema()
+    r = main.search("cn=Subschema", scope="base", bind="system",
+                    attrs=["attributeTypes", "objectClasses"])
+    b = r.entries[0] if r.entries else None
+    for kind, n in (("attributeTypes", 7), ("objectClasses", 3)):
+        da = jamm_defs(a.get(kind, []) if a else [])
+        db = jamm_defs(b.get(kind, []) if b else [])
+        t.ok(len(da) == n and da == db, "jamm %s: jamm.ldif and "
+             "jamm.schema define the same (%d)" % (kind, n),
+             "ldif %r vs schema %r" % (da, db))
+    c.stop()
 
 
 @t.test
