@@ -825,12 +825,13 @@ flush(struct group *gr)
 			}
 			q->b.v[q->b.n++] = j->b.v[i];
 		}
+		if (j->b.n)
+			q->seq = j->seq;
 		j->b.n = 0;
 		if (j->index) {
 			free(q->index);
 			q->index = j->index;
 			q->ilen = j->ilen;
-			q->seq = j->seq;
 			j->index = NULL;
 		}
 		if (j->server[0]) {
