@@ -126,6 +126,11 @@ subschema_add(struct subschema *s, const char *desc, size_t len)
 		} else if (strcmp(w, "EQUALITY") == 0) {
 			free(a.equality);
 			a.equality = next(&k);
+			if (a.equality && a.equality[0] == '\0') {
+				/* '' is no rule (found by fuzz_subschema) */
+				free(a.equality);
+				a.equality = NULL;
+			}
 		}
 		free(w);
 	}

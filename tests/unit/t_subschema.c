@@ -30,6 +30,7 @@ static const char *const descs[] = {
 	"( 1.2.3.2 NAME 'loopB' SUP loopA )",
 	"( 1.2.3.3 NAME 'noRule' DESC 'none' SYNTAX 1.3.6.1.4.1.1466."
 	"115.121.1.40 )",
+	"( 1.2.3.4 NAME 'emptyRule' EQUALITY '' )",
 };
 
 int
@@ -60,6 +61,8 @@ main(void)
 	    "caseIgnoreMatch");
 	CHECK("a SUP loop ends", subschema_equality(s, "loopA") == NULL);
 	CHECK("no rule", subschema_equality(s, "noRule") == NULL);
+	CHECK("an empty rule is none", subschema_equality(s, "emptyRule") ==
+	    NULL);
 	CHECK("unknown attribute", subschema_equality(s, "x") == NULL);
 	subschema_free(s);
 	return unit_done();
