@@ -551,13 +551,13 @@ test_real(void)
 	CHECK_STR("real: a directory matched", load_real("main.conf"), want);
 	rmdir(p1);
 
-	mkfifo(p1, 0644);
+	unit_must(mkfifo(p1, 0644) == 0, "mkfifo");
 	CHECK_STR("real: a FIFO matched (does not block)",
 	    load_real("main.conf"), want);
 	unlink(p1);
 
 	snprintf(p2, sizeof(p2), "%s/main.conf", dir);
-	symlink(p2, p1);
+	unit_must(symlink(p2, p1) == 0, "symlink");
 	snprintf(want, sizeof(want), "%s/main.conf:4: include %s/conf.d/"
 	    "d.conf: an include loop (the file is being read already)", dir,
 	    dir);
