@@ -11,23 +11,65 @@
  * problems do not refuse the entry.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/applemail.h"
 #include "common/buf.h"
 #include "common/layout.h"
+#include "common/mdquota.h"
 #include "common/safepath.h"
 
+/*
+ * One row per profile of common/profile.c.  The filters are those of the
+ * profile's mailbox map (with its key present), so that an entry gets a
+ * maildir exactly when the mailbox map answers for it, at exactly the
+ * path it answers (relative answers below mail_base, as Postfix's
+ * virtual_mailbox_base reads them).  filter_named: every entry that names
+ * a maildir whatever its state (an inactive account keeps its mail).
+ */
+static const char *const howto_attrs[] = { "accountStatus",
+	"mailMessageStore", "uid", "cn", "postOfficeBox", "seeAlso",
+	"mailQuotaSize", "mailQuotaCount", NULL };
+static const char *const jamm_attrs[] = { "accountActive", "delete",
+	"mailbox", "mail", "mailQuotaSize", "mailQuotaCount", NULL };
+static const char *const ox_attrs[] = { "mailEnabled", "colocRouteAddr",
+	"uid", NULL };
+static const char *const apple_attrs[] = { "apple-user-mailattribute",
+	"uid", NULL };
+
+#define JAMM_ACCOUNT	"(objectClass=JammMailAccount)(mail=*)(mailbox=*)"
+#define OX_USER		"(objectClass=OXUserObject)(|(mail=*)(alias=*))(uid=*)"
+
 static const struct layout_profile profiles[] = {
-	{ "howto", "accountStatus", "mailMessageStore", "uid",
-	  "postOfficeBox", "cn" },
+	{ "howto", LAYOUT_KIND_HOWTO, "accountStatus", NULL,
+	  "mailMessageStore", "uid", "postOfficeBox", "cn", "mailQuotaSize",
+	  "mailQuotaCount", "(&(mailMessageStore=*)"
+	  "(|(accountStatus=active)(accountStatus=shared)))",
+	  "(mailMessageStore=*)", howto_attrs, NULL, NULL, NULL },
+	{ "jamm", LAYOUT_KIND_JAMM, "accountActive", "delete", "mailbox",
+	  NULL, NULL, NULL, "mailQuotaSize", "mailQuotaCount",
+	  "(&" JAMM_ACCOUNT "(accountActive=TRUE)(!(delete=TRUE)))",
+	  "(&" JAMM_ACCOUNT ")", jamm_attrs,
+	  "(&(objectClass=JammVirtualDomain)(accountActive=TRUE)"
+	  "(!(delete=TRUE)))", "jvd", "mail" },
+	{ "ox", LAYOUT_KIND_OX, "mailEnabled", "colocRouteAddr", "uid",
+	  NULL, NULL, NULL, NULL, NULL,
+	  "(&" OX_USER "(mailEnabled=OK)(!(colocRouteAddr=*)))",
+	  "(&" OX_USER ")", ox_attrs, NULL, NULL, NULL },
+	{ "apple", LAYOUT_KIND_APPLE, "apple-user-mailattribute", NULL,
+	  "uid", NULL, NULL, NULL, NULL, NULL,
+	  "(&(objectClass=apple-user)(uid=*))",
+	  "(&(objectClass=apple-user)(uid=*))", apple_attrs, NULL, NULL,
+	  NULL },
 };
 
 const struct layout_profile *
 layout_profile(const char *name)
 {
-	if (name == NULL)
+	if (name == NULL || strcmp(name, "none") == 0)
 		return &profiles[0];
 	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
 		if (strcmp(profiles[i].name, name) == 0)
@@ -57,6 +99,131 @@ layout_status(const struct layout_profile *pf, const struct layout_val *v,
 	if (eq_nocase(&v[0], "shared"))
 		return LAYOUT_SHARED;
 	return LAYOUT_OTHER;
+}
+
+static int
+any_value(const struct layout_val *v, size_t n, const char *lit, int ci)
+{
+	for (size_t k = 0; k < n; k++)
+		if (v[k].len == strlen(lit) && (ci ? strncasecmp(v[k].p, lit,
+		    v[k].len) : memcmp(v[k].p, lit, v[k].len)) == 0)
+			return 1;
+	return 0;
+}
+
+/* The one plist of an apple entry read into *am: 0, or -1 (why set). */
+static int
+apple_read(const struct layout_entry *e, struct applemail *am, char *why,
+    size_t whysz)
+{
+	if (e->status[0].len > APPLEMAIL_MAX) {
+		snprintf(why, whysz, "longer than %d bytes", APPLEMAIL_MAX);
+		return -1;
+	}
+	return applemail_parse(e->status[0].p, e->status[0].len, am, why,
+	    whysz);
+}
+
+enum layout_status
+layout_state(const struct layout_profile *pf, const struct layout_entry *e)
+{
+	struct applemail am;
+	char why[128];
+
+	if (pf == NULL || pf->kind == LAYOUT_KIND_HOWTO)
+		return layout_status(pf, e->status, e->n_status);
+	if (e->n_status == 0)
+		return LAYOUT_NONE;
+	switch (pf->kind) {
+	case LAYOUT_KIND_JAMM:
+		/* booleanMatch: "TRUE" exactly. */
+		return any_value(e->status, e->n_status, "TRUE", 0) &&
+		    !any_value(e->off, e->n_off, "TRUE", 0) &&
+		    !e->domain_off ? LAYOUT_ACTIVE : LAYOUT_INACTIVE;
+	case LAYOUT_KIND_OX:
+		return any_value(e->status, e->n_status, "OK", 1) &&
+		    e->n_off == 0 ? LAYOUT_ACTIVE : LAYOUT_INACTIVE;
+	default:
+		if (e->n_status > 1)
+			return LAYOUT_MANY;
+		if (apple_read(e, &am, why, sizeof(why)) != 0)
+			return LAYOUT_OTHER;
+		return am.state == APPLEMAIL_ENABLED ? LAYOUT_ACTIVE :
+		    LAYOUT_INACTIVE;
+	}
+}
+
+/* The path v names appended to b, byte for byte (a NUL inside kept for
+ * safepath to refuse). */
+static void
+store_path(const struct layout_profile *pf, const struct layout_params *prm,
+    const struct layout_val *v, struct buf *b)
+{
+	if (pf->kind != LAYOUT_KIND_HOWTO) {
+		if (strcmp(prm->mail_base, "/") != 0)
+			buf_puts(b, prm->mail_base);
+		buf_putc(b, '/');
+	}
+	buf_append(b, v->p, v->len);
+	if (pf->kind == LAYOUT_KIND_OX || pf->kind == LAYOUT_KIND_APPLE)
+		buf_puts(b, "/Maildir/");
+}
+
+char *
+layout_store_path(const struct layout_profile *pf,
+    const struct layout_params *prm, const struct layout_val *v)
+{
+	struct buf b = BUF_INIT;
+	char *s;
+
+	store_path(pf != NULL ? pf : &profiles[0], prm, v, &b);
+	s = xstrndup(b.p, b.len);
+	buf_free(&b);
+	return s;
+}
+
+int
+layout_quota(const struct layout_profile *pf, const struct layout_entry *e,
+    struct mdquota *q, char *why, size_t whysz)
+{
+	struct applemail am;
+	char r[128];
+
+	if (pf == NULL)
+		pf = &profiles[0];
+	memset(q, 0, sizeof(*q));
+	if (pf->kind == LAYOUT_KIND_APPLE) {
+		if (e->n_status != 1 || apple_read(e, &am, r, sizeof(r)) != 0) {
+			snprintf(why, whysz, "%s is unreadable",
+			    pf->status_attr);
+			return -1;
+		}
+		if (am.quota_mb == 0)
+			return 0;
+		/* MB as Apple means it; the reader keeps it below int64. */
+		q->bytes = am.quota_mb * 1048576ULL;
+		return 1;
+	}
+	if (e->n_qsize == 0 && e->n_qcount == 0)
+		return 0;
+	if (e->n_qsize > 1 || e->n_qcount > 1) {
+		snprintf(why, whysz, "more than one %s or %s", pf->quota_size,
+		    pf->quota_count);
+		return -1;
+	}
+	if (e->n_qsize == 1 && mdquota_number(e->qsize[0].p, e->qsize[0].len,
+	    MDQUOTA_BYTES_MAX, &q->bytes) != 0) {
+		snprintf(why, whysz, "%s is not a number of bytes",
+		    pf->quota_size);
+		return -1;
+	}
+	if (e->n_qcount == 1 && mdquota_number(e->qcount[0].p,
+	    e->qcount[0].len, MDQUOTA_COUNT_MAX, &q->count) != 0) {
+		snprintf(why, whysz, "%s is not a number of messages",
+		    pf->quota_count);
+		return -1;
+	}
+	return 1;
 }
 
 char *
@@ -148,35 +315,46 @@ add(struct layout *l, enum layout_code code, int refuses, size_t n,
 		l->ok = 0;
 }
 
-/* Each store value; the usable path (fresh, no trailing "/") of the only
- * one, or NULL. */
+/* Each store value (ox, apple: the first, the one the map answers); the
+ * usable path (fresh, no trailing "/") of the only one, or NULL. */
 static char *
-check_stores(const struct layout_params *prm, const struct layout_entry *e,
+check_stores(const struct layout_profile *pf,
+    const struct layout_params *prm, const struct layout_entry *e,
     struct layout *l, int build)
 {
+	int first = pf->kind == LAYOUT_KIND_OX ||
+	    pf->kind == LAYOUT_KIND_APPLE;
+	size_t n = first && e->n_store > 1 ? 1 : e->n_store;
 	char *path = NULL;
 	size_t rel;
 
-	if (e->n_store == 0) {
+	if (n == 0) {
 		if (build)
 			add(l, LAYOUT_STORE_MISSING, 1, 0, SAFEPATH_OK, NULL);
 		return NULL;
 	}
-	if (e->n_store > 1)
-		add(l, LAYOUT_STORE_MANY, build, e->n_store, SAFEPATH_OK, NULL);
-	for (size_t k = 0; k < e->n_store; k++) {
+	if (n > 1)
+		add(l, LAYOUT_STORE_MANY, build, n, SAFEPATH_OK, NULL);
+	for (size_t k = 0; k < n; k++) {
 		const struct layout_val *v = &e->store[k];
+		struct buf b = BUF_INIT;
+		const char *full;
+		size_t flen;
 		enum safepath_err se;
 		int good = 1;
 
-		if (v->len > 0 && v->p[v->len - 1] != '/') {
+		store_path(pf, prm, v, &b);
+		full = buf_str(&b);
+		flen = b.len;
+		if (flen > 0 && full[flen - 1] != '/') {
 			/* virtual(8) would write an mbox file there. */
 			add(l, LAYOUT_STORE_NO_SLASH, build, 0, SAFEPATH_OK, v);
 			good = 0;
 		}
-		se = safepath_under(prm->mail_base, v->p, v->len, &rel);
+		se = safepath_under(prm->mail_base, full, flen, &rel);
 		if (se != SAFEPATH_OK) {
 			add(l, LAYOUT_STORE_PATH, build, 0, se, v);
+			buf_free(&b);
 			continue;
 		}
 		if (l->status == LAYOUT_SHARED) {
@@ -187,9 +365,10 @@ check_stores(const struct layout_params *prm, const struct layout_entry *e,
 			if (c != 0) {
 				add(l, (enum layout_code)c, build, 0,
 				    SAFEPATH_OK, v);
+				buf_free(&b);
 				continue;
 			}
-			if (good && e->n_store == 1) {
+			if (good && n == 1) {
 				l->link = link;
 				l->shared = shared;
 			} else {
@@ -197,8 +376,9 @@ check_stores(const struct layout_params *prm, const struct layout_entry *e,
 				free(shared);
 			}
 		}
-		if (good && e->n_store == 1)
-			path = xstrndup(v->p, v->len - 1);
+		if (good && n == 1)
+			path = xstrndup(full, flen - 1);
+		buf_free(&b);
 	}
 	return path;
 }
@@ -233,7 +413,9 @@ layout_build(const struct layout_profile *pf,
 
 	memset(l, 0, sizeof(*l));
 	l->ok = 1;
-	l->status = layout_status(pf, e->status, e->n_status);
+	if (pf == NULL)
+		pf = &profiles[0];
+	l->status = layout_state(pf, e);
 	switch (l->status) {
 	case LAYOUT_NONE:
 		add(l, LAYOUT_STATUS_MISSING, 0, 0, SAFEPATH_OK, NULL);
@@ -242,13 +424,22 @@ layout_build(const struct layout_profile *pf,
 		add(l, LAYOUT_STATUS_MANY, 1, e->n_status, SAFEPATH_OK, NULL);
 		break;
 	case LAYOUT_OTHER:
+		if (pf->kind == LAYOUT_KIND_APPLE) {
+			struct applemail am;
+
+			add(l, LAYOUT_PLIST_BAD, 1, 0, SAFEPATH_OK,
+			    &e->status[0]);
+			(void)apple_read(e, &am, l->prob[l->nprob - 1].why,
+			    sizeof(l->prob[0].why));
+			break;
+		}
 		add(l, LAYOUT_STATUS_UNKNOWN, 0, 0, SAFEPATH_OK, &e->status[0]);
 		break;
 	default:
 		break;
 	}
 	build = l->status == LAYOUT_ACTIVE || l->status == LAYOUT_SHARED;
-	path = check_stores(prm, e, l, build);
+	path = check_stores(pf, prm, e, l, build);
 	if (l->status == LAYOUT_SHARED) {
 		check_folders(e, l);
 		/* Its folders must stay within PATH_MAX too. */
@@ -338,7 +529,11 @@ layout_problem_text(const struct layout_profile *pf,
     struct buf *o)
 {
 	char *dir = layout_base_join(prm, prm->shared_dir);
-	const char *attr = pf->store_attr;
+	const char *attr;
+
+	if (pf == NULL)
+		pf = &profiles[0];
+	attr = pf->store_attr;
 
 	switch (p->code) {
 	case LAYOUT_STATUS_MISSING:
@@ -387,6 +582,10 @@ layout_problem_text(const struct layout_profile *pf,
 		buf_puts(o, p->code == LAYOUT_NICK_BAD ? " cannot be a nickname "
 		    "(empty, NUL or not UTF-8)" : " cannot be a nickname "
 		    "(control character)");
+		break;
+	case LAYOUT_PLIST_BAD:
+		buf_printf(o, "%s is not a mail settings plist ldapmail "
+		    "reads: %s", pf->status_attr, p->why);
 		break;
 	default:
 		/* The rest are about one store value. */

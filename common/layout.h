@@ -31,18 +31,42 @@
 
 struct buf;
 
+/* How a schema says an account is active and where its maildir is. */
+enum layout_kind {
+	LAYOUT_KIND_HOWTO,	/* accountStatus; absolute mailMessageStore */
+	LAYOUT_KIND_JAMM,	/* accountActive=TRUE, not delete=TRUE;
+				 * mailbox relative to mail_base */
+	LAYOUT_KIND_OX,		/* mailEnabled=OK, no colocRouteAddr;
+				 * <mail_base>/<first uid>/Maildir */
+	LAYOUT_KIND_APPLE	/* the plist's kMailAccountState Enabled;
+				 * <mail_base>/<first short name>/Maildir */
+};
+
 /* How one schema lays accounts out. */
 struct layout_profile {
 	const char *name;		/* "howto" */
+	enum layout_kind kind;
 	const char *status_attr;	/* accountStatus */
+	const char *off_attr;		/* delete, colocRouteAddr; or NULL */
 	const char *store_attr;		/* mailMessageStore */
 	const char *folder_attr;	/* uid: the shared folder mail goes to */
 	const char *box_attr;		/* postOfficeBox: more shared folders */
 	const char *nick_attr;		/* cn: the shared maildir's nickname */
+	const char *quota_size;		/* bytes (NULL: apple, in the plist) */
+	const char *quota_count;	/* messages */
+	const char *filter;		/* the entries with a maildir to make */
+	const char *filter_named;	/* every entry naming one (--orphans) */
+	const char *const *attrs;	/* what ldap-maildirmake reads */
+	/* jamm: the live domains below domain_base (NULL: none kept), their
+	 * name attribute, and the account's address attribute; an account
+	 * none of whose addresses is in a live domain is disabled. */
+	const char *domain_filter;
+	const char *domain_attr;
+	const char *addr_attr;
 };
 
-/* The profile called name, NULL if there is none; layout_profile(NULL)
- * is the howto's. */
+/* The layout of profile name (common/profile: howto, jamm, ox, apple;
+ * "none" and NULL: the howto's), NULL if there is none. */
 const struct layout_profile *layout_profile(const char *name);
 
 struct layout_params {
@@ -68,6 +92,13 @@ struct layout_entry {
 	size_t n_folder;
 	const struct layout_val *box;
 	size_t n_box;
+	const struct layout_val *off;	/* off_attr */
+	size_t n_off;
+	const struct layout_val *qsize;	/* quota_size */
+	size_t n_qsize;
+	const struct layout_val *qcount; /* quota_count */
+	size_t n_qcount;
+	int domain_off;		/* jamm: no address in a live domain */
 };
 
 enum layout_status {
@@ -96,7 +127,8 @@ enum layout_code {
 	LAYOUT_FOLDERS_TOO_LONG, /* v: the store; a folder >= PATH_MAX */
 	LAYOUT_NICK_MISSING,
 	LAYOUT_NICK_BAD,	/* v: empty, NUL or not UTF-8 */
-	LAYOUT_NICK_CONTROL	/* v: a control character */
+	LAYOUT_NICK_CONTROL,	/* v: a control character */
+	LAYOUT_PLIST_BAD	/* v, why: an unreadable mail plist */
 };
 
 /* Why (part of) an entry cannot be used. */
@@ -107,6 +139,7 @@ struct layout_problem {
 	size_t n;		/* the count for *_MANY */
 	enum safepath_err se;	/* for *_PATH, *_BAD */
 	const struct layout_val *v;	/* the value, or NULL */
+	char why[128];		/* *_PLIST_BAD: the reader's reason */
 };
 
 /* What an entry asks for. */
@@ -124,9 +157,32 @@ struct layout {
 };
 
 /* The status an entry's values give (values compared ignoring case;
- * pf NULL: the howto's). */
+ * pf NULL: the howto's).  Howto only: the status attribute alone. */
 enum layout_status layout_status(const struct layout_profile *pf,
     const struct layout_val *v, size_t n);
+
+/* The status of entry e in profile pf (NULL: the howto's): ACTIVE when
+ * its mailbox map answers (jamm: accountActive TRUE and no delete TRUE;
+ * (and e->domain_off not set); ox: a mailEnabled OK, no colocRouteAddr;
+ * apple: the one plist says
+ * Enabled), INACTIVE when not, NONE without the status attribute, MANY
+ * for two plists; OTHER for an unreadable plist. */
+enum layout_status layout_state(const struct layout_profile *pf,
+    const struct layout_entry *e);
+
+/* The maildir path value v names, "/" kept at its end (howto: v itself;
+ * jamm: <mail_base>/v; ox, apple: <mail_base>/v/Maildir/), fresh and not
+ * checked. */
+char *layout_store_path(const struct layout_profile *pf,
+    const struct layout_params *prm, const struct layout_val *v);
+
+struct mdquota;
+/* The quota e's attributes give (howto, jamm, ox: quota_size bytes and
+ * quota_count messages; apple: kUserDiskQuota MB of the plist): 1 (q
+ * set), 0 (none given), -1 (why: a value that is no quota). */
+int layout_quota(const struct layout_profile *pf,
+    const struct layout_entry *e, struct mdquota *q, char *why,
+    size_t whysz);
 
 /* The layout of entry e; every problem found, in order.  Parts are set
  * only when out->ok.  Never fails (out of memory is fatal). */

@@ -575,7 +575,7 @@ lint_run(struct lint *l, lint_problem_fn fn, void *arg, size_t *accounts,
 		const struct ent *e = &l->e[i];
 		struct layout_entry le = { e->a[A_STATUS].v, e->a[A_STATUS].n,
 		    e->a[A_MMS].v, e->a[A_MMS].n, e->a[A_UID].v, e->a[A_UID].n,
-		    e->a[A_POB].v, e->a[A_POB].n };
+		    e->a[A_POB].v, e->a[A_POB].n, NULL, 0, NULL, 0, NULL, 0, 0 };
 		struct layout lay;
 
 		if (!e->account)

@@ -130,22 +130,44 @@ problem(struct mdm_plan *pl, size_t entry, const char *fmt, ...)
 
 /* ---- step 1: one entry alone ---- */
 
+void
+mdm_entry_layout(const struct mdm_entry *e, struct layout_entry *le)
+{
+	memset(le, 0, sizeof(*le));
+	le->status = e->status;
+	le->n_status = e->n_status;
+	le->store = e->mms;
+	le->n_store = e->n_mms;
+	le->folder = e->uid;
+	le->n_folder = e->n_uid;
+	le->box = e->pob;
+	le->n_box = e->n_pob;
+	le->off = e->off;
+	le->n_off = e->n_off;
+	le->qsize = e->qsize;
+	le->n_qsize = e->n_qsize;
+	le->qcount = e->qcount;
+	le->n_qcount = e->n_qcount;
+	le->domain_off = e->domain_off;
+}
+
 /* The entry by common/layout; the first reason that refuses it, if any,
  * is its problem. */
 static void
 check_entry(struct mdm_plan *pl, size_t i, const struct mdm_entry *e,
     const struct mdm_params *prm, struct info *in)
 {
-	const struct layout_profile *pf = layout_profile(NULL);
+	const struct layout_profile *pf = prm->pf != NULL ? prm->pf :
+	    layout_profile(NULL);
 	struct layout_params lp = { prm->mail_base, prm->shared_dir,
 	    prm->shared_maildirs_dir };
-	struct layout_entry le = { e->status, e->n_status, e->mms, e->n_mms,
-	    e->uid, e->n_uid, e->pob, e->n_pob };
+	struct layout_entry le;
 	struct layout_problem why;
 	const struct layout_problem *p = NULL;
 	struct buf text = BUF_INIT;
 
 	memset(in, 0, sizeof(*in));
+	mdm_entry_layout(e, &le);
 	layout_build(pf, &lp, &le, &in->lay);
 	in->st = in->lay.status;
 	if (in->lay.ok && in->st == LAYOUT_SHARED &&
@@ -404,16 +426,19 @@ pass(struct mdm_plan *pl, const struct mdm_entry *e, size_t n,
 
 	objs_reset(pl);
 
-	/* <mail_base>/<shared_dir> and <shared_maildirs_dir>, always. */
+	/* <mail_base>/<shared_dir> and <shared_maildirs_dir>, always in
+	 * the howto's layout; the others have no shared folders. */
 	ok = 1;
-	base = layout_base_join(&lp, prm->shared_dir);
-	want(pl, prm, MDM_DIR, base, base, NULL, MDM_NONE, MDM_NONE,
-	    MDM_NONE);
-	free(base);
-	base = layout_base_join(&lp, prm->shared_maildirs_dir);
-	want(pl, prm, MDM_DIR, base, base, NULL, MDM_NONE, MDM_NONE,
-	    MDM_NONE);
-	free(base);
+	if (prm->pf == NULL || prm->pf->kind == LAYOUT_KIND_HOWTO) {
+		base = layout_base_join(&lp, prm->shared_dir);
+		want(pl, prm, MDM_DIR, base, base, NULL, MDM_NONE, MDM_NONE,
+		    MDM_NONE);
+		free(base);
+		base = layout_base_join(&lp, prm->shared_maildirs_dir);
+		want(pl, prm, MDM_DIR, base, base, NULL, MDM_NONE, MDM_NONE,
+		    MDM_NONE);
+		free(base);
+	}
 
 	/* The active maildirs. */
 	hit = xcalloc(n ? n : 1, sizeof(*hit));

@@ -39,13 +39,22 @@ struct mdm_entry {
 	size_t n_qsize;
 	struct layout_val *qcount;	/* mailQuotaCount (messages) */
 	size_t n_qcount;
+	struct layout_val *off;	/* the profile's off_attr (delete, ...) */
+	size_t n_off;
+	struct layout_val *addr;	/* the profile's addr_attr (jamm: mail) */
+	size_t n_addr;
+	int domain_off;		/* no address in a live domain (jamm) */
 };
 
 struct mdm_params {
 	const char *mail_base;		/* normalized, no trailing "/" */
 	const char *shared_dir;		/* one component */
 	const char *shared_maildirs_dir; /* one component */
+	const struct layout_profile *pf; /* the account layout; NULL: howto */
 };
+
+/* The layout's view of entry e (values shared, not copied). */
+void mdm_entry_layout(const struct mdm_entry *e, struct layout_entry *le);
 
 enum mdm_kind {
 	MDM_DIR,		/* a parent directory, 0755 */

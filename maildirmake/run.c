@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +39,6 @@
 #include "common/ldapconn.h"
 #include "common/log.h"
 #include "common/privs.h"
-#include "common/profile.h"
 #include "common/mdquota.h"
 #include "maildirmake/folders.h"
 #include "maildirmake/maildir.h"
@@ -49,21 +49,14 @@
 #include "maildirmake/watch.h"
 
 #define PROG	"ldap-maildirmake"
-#define FILTER	"(&(mailMessageStore=*)" \
-		"(|(accountStatus=active)(accountStatus=shared)))"
 #define GO_ON	(-1)	/* a step's "the run goes on" */
-/* --orphans: every entry that names a maildir, whatever its status. */
-#define FILTER_NAMED	"(mailMessageStore=*)"
-/* The howto's quota attributes (qmail-ldap's): bytes, messages. */
-#define QUOTA_SIZE	"mailQuotaSize"
-#define QUOTA_COUNT	"mailQuotaCount"
-
-static const char *const attrs[] = { "accountStatus", "mailMessageStore",
-	"uid", "cn", "postOfficeBox", "seeAlso", QUOTA_SIZE, QUOTA_COUNT, NULL };
 
 /* ---- reading the directory ---- */
 
+/* The entries read, with the profile's attribute names (common/layout:
+ * the search filter and attributes are the profile's too). */
 struct collect {
+	const struct layout_profile *pf;
 	struct mdm_entry *v;
 	size_t n, cap;
 };
@@ -74,6 +67,9 @@ copy_vals(const struct lentry *le, const char *attr, size_t *n)
 	const struct lval *lv;
 	struct layout_val *v;
 
+	*n = 0;
+	if (attr == NULL)
+		return NULL;	/* the profile has no such attribute */
 	*n = lentry_values(le, attr, &lv);
 	if (*n == 0)
 		return NULL;
@@ -90,8 +86,8 @@ copy_vals(const struct lentry *le, const char *attr, size_t *n)
 static int
 collect_entry(const struct lentry *le, void *arg)
 {
-	const struct layout_profile *pf = layout_profile(NULL);
 	struct collect *c = arg;
+	const struct layout_profile *pf = c->pf;
 	struct mdm_entry *e;
 	const struct lval *lv;
 
@@ -104,15 +100,19 @@ collect_entry(const struct lentry *le, void *arg)
 	e->dn = xstrdup(lentry_dn(le));
 	e->status = copy_vals(le, pf->status_attr, &e->n_status);
 	/* Only shared entries are looked up by DN (seeAlso). */
-	if (layout_status(pf, e->status, e->n_status) == LAYOUT_SHARED)
+	if (pf->kind == LAYOUT_KIND_HOWTO &&
+	    layout_status(pf, e->status, e->n_status) == LAYOUT_SHARED)
 		e->ndn = ldapconn_dn_normalize(e->dn);
 	e->mms = copy_vals(le, pf->store_attr, &e->n_mms);
 	e->uid = copy_vals(le, pf->folder_attr, &e->n_uid);
 	e->cn = copy_vals(le, pf->nick_attr, &e->n_cn);
 	e->pob = copy_vals(le, pf->box_attr, &e->n_pob);
-	e->qsize = copy_vals(le, QUOTA_SIZE, &e->n_qsize);
-	e->qcount = copy_vals(le, QUOTA_COUNT, &e->n_qcount);
-	e->n_see = lentry_values(le, "seeAlso", &lv);
+	e->off = copy_vals(le, pf->off_attr, &e->n_off);
+	e->addr = copy_vals(le, pf->addr_attr, &e->n_addr);
+	e->qsize = copy_vals(le, pf->quota_size, &e->n_qsize);
+	e->qcount = copy_vals(le, pf->quota_count, &e->n_qcount);
+	e->n_see = pf->kind == LAYOUT_KIND_HOWTO ?
+	    lentry_values(le, "seeAlso", &lv) : 0;
 	if (e->n_see > 0) {
 		e->see = xcalloc(e->n_see, sizeof(char *));
 		for (size_t i = 0; i < e->n_see; i++) {
@@ -151,6 +151,8 @@ free_entries(struct collect *c)
 		free_vals(e->pob, e->n_pob);
 		free_vals(e->qsize, e->n_qsize);
 		free_vals(e->qcount, e->n_qcount);
+		free_vals(e->off, e->n_off);
+		free_vals(e->addr, e->n_addr);
 		for (size_t k = 0; k < e->n_see; k++)
 			free(e->see[k]);
 		free(e->see);
@@ -301,6 +303,7 @@ entry_failure(const struct mdm_plan *pl, size_t e, const struct phase *ph)
 struct state {
 	const struct mdm_opts *o;
 	struct cfg *cfg;
+	const struct layout_profile *pf;	/* the profile's layout */
 	uid_t uid;
 	gid_t gid;
 	struct mdm_fs *fs;
@@ -324,12 +327,12 @@ load(struct state *s)
 		log_error("%s", err);
 		return EXIT_ERROR;
 	}
-	if (!profile_find(s->cfg->profile)->layout) {
-		log_error("%s: profile %s: " PROG " builds the accounts of the "
-		    "howto's layout only, not yet those of %s; nothing done",
-		    s->cfg->file, s->cfg->profile, s->cfg->profile);
+	if ((s->pf = layout_profile(s->cfg->profile)) == NULL) {
+		log_error("%s: profile %s has no account layout; nothing done",
+		    s->cfg->file, s->cfg->profile);
 		return EXIT_ERROR;
 	}
+	s->col.pf = s->pf;
 	if (privs_owner(s->cfg->mail_owner, &s->uid, &s->gid, err,
 	    sizeof(err)) != 0) {
 		log_error("mail_owner: %s", err);
@@ -359,8 +362,90 @@ watch(struct state *s)
 
 	if (!s->o->watch)
 		return GO_ON;
-	r = mdm_watch(s->cfg, FILTER, layout_profile(NULL)->store_attr);
+	r = mdm_watch(s->cfg, s->pf->filter, s->pf->store_attr);
 	return r == MDM_WATCH_CHILD ? GO_ON : r;
+}
+
+/* The live domains of a profile that has them (jamm), lowercase. */
+struct domains {
+	const char *attr;
+	char **v;
+	size_t n;
+};
+
+static int
+collect_domain(const struct lentry *le, void *arg)
+{
+	struct domains *d = arg;
+	const struct lval *lv;
+	size_t n = lentry_values(le, d->attr, &lv);
+
+	d->v = xreallocarray(d->v, d->n + n + 1, sizeof(*d->v));
+	for (size_t i = 0; i < n; i++) {
+		char *v = xstrndup(lv[i].ptr, lv[i].len);
+
+		for (char *p = v; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		d->v[d->n++] = v;
+	}
+	return 0;
+}
+
+static int
+live_domain(const struct domains *d, const char *addr, size_t len)
+{
+	const char *at = memrchr(addr, '@', len);
+
+	if (at == NULL)
+		return 0;
+	len -= (size_t)(at + 1 - addr);
+	for (size_t i = 0; i < d->n; i++)
+		if (strlen(d->v[i]) == len &&
+		    strncasecmp(d->v[i], at + 1, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * jamm: an inactive or deleted domain disables its accounts (the Jamm
+ * howto's domain map does not answer for it, so Postfix takes no mail
+ * there): an account none of whose addresses lies in a live domain below
+ * domain_base gets no maildir.
+ */
+static int
+read_domains(struct state *s, struct ldapconn *lc)
+{
+	struct domains d = { s->pf->domain_attr, NULL, 0 };
+	const char *const attrs[] = { s->pf->domain_attr, NULL };
+	enum ldapconn_status ls;
+	char err[1024];
+
+	if (s->pf->domain_filter == NULL || s->cfg->domain_base == NULL)
+		return GO_ON;
+	ls = ldapconn_search(lc, s->cfg->domain_base, CFG_SCOPE_SUB,
+	    s->pf->domain_filter, attrs, 1, collect_domain, &d, err,
+	    sizeof(err));
+	if (ls != LDAPCONN_OK) {
+		for (size_t i = 0; i < d.n; i++)
+			free(d.v[i]);
+		free(d.v);
+		log_error("cannot read %s from the directory: %s; nothing done",
+		    s->cfg->domain_base, err);
+		return ls == LDAPCONN_TEMP ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
+	}
+	for (size_t e = 0; e < s->col.n; e++) {
+		struct mdm_entry *me = &s->col.v[e];
+		int live = 0;
+
+		for (size_t k = 0; !live && k < me->n_addr; k++)
+			live = live_domain(&d, me->addr[k].p, me->addr[k].len);
+		me->domain_off = !live;
+	}
+	for (size_t i = 0; i < d.n; i++)
+		free(d.v[i]);
+	free(d.v);
+	return GO_ON;
 }
 
 /* The whole directory first: nothing is touched if this fails. */
@@ -370,25 +455,32 @@ read_dir(struct state *s)
 	enum ldapconn_status ls;
 	struct ldapconn *lc;
 	struct buf filter = BUF_INIT;
+	int rc;
 	char err[1024];
 
 	s->t0 = clock_ms();
 	lc = ldapconn_new(s->cfg);
 	if (s->cfg->account_filter != NULL)
-		buf_printf(&filter, "(&%s%s)", s->o->orphans ? FILTER_NAMED :
-		    FILTER, s->cfg->account_filter);
+		buf_printf(&filter, "(&%s%s)", s->o->orphans ?
+		    s->pf->filter_named : s->pf->filter,
+		    s->cfg->account_filter);
 	else
-		buf_puts(&filter, s->o->orphans ? FILTER_NAMED : FILTER);
+		buf_puts(&filter, s->o->orphans ? s->pf->filter_named :
+		    s->pf->filter);
 	ls = ldapconn_search(lc, s->cfg->account_base, CFG_SCOPE_SUB,
-	    buf_str(&filter), attrs, 1, collect_entry, &s->col, err,
+	    buf_str(&filter), s->pf->attrs, 1, collect_entry, &s->col, err,
 	    sizeof(err));
 	buf_free(&filter);
-	ldapconn_free(lc);
 	if (ls != LDAPCONN_OK) {
+		ldapconn_free(lc);
 		log_error("cannot read %s from the directory: %s; nothing done",
 		    s->cfg->account_base, err);
 		return ls == LDAPCONN_TEMP ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
 	}
+	rc = read_domains(s, lc);
+	ldapconn_free(lc);
+	if (rc != GO_ON)
+		return rc;
 	log_debug("read %zu entries from %s in %.0f ms", s->col.n,
 	    s->cfg->account_base, clock_ms() - s->t0);
 	return GO_ON;
@@ -403,6 +495,7 @@ make_plan(struct state *s)
 	prm.mail_base = s->cfg->mail_base;
 	prm.shared_dir = s->cfg->shared_dir;
 	prm.shared_maildirs_dir = s->cfg->shared_maildirs_dir;
+	prm.pf = s->pf;
 	s->pl = mdm_plan_build(s->col.v, s->col.n, &prm);
 	for (size_t i = 0; i < mdm_plan_nproblems(s->pl); i++) {
 		const struct mdm_problem *p = mdm_plan_problem(s->pl, i);
@@ -455,12 +548,16 @@ orphans(struct state *s)
 	}
 	for (size_t e = 0; e < s->col.n; e++)
 		for (size_t k = 0; k < s->col.v[e].n_mms; k++) {
-			const struct layout_val *v = &s->col.v[e].mms[k];
-			size_t len = v->len;
+			struct layout_params lp = { s->cfg->mail_base,
+			    s->cfg->shared_dir, s->cfg->shared_maildirs_dir };
+			char *p = layout_store_path(s->pf, &lp,
+			    &s->col.v[e].mms[k]);
+			size_t len = strlen(p);
 
-			while (len > 1 && v->p[len - 1] == '/')
+			while (len > 1 && p[len - 1] == '/')
 				len--;
-			named[n++] = xstrndup(v->p, len);
+			p[len] = '\0';
+			named[n++] = p;
 		}
 	found = mdm_orphans(s->cfg->mail_base, named, n, print_orphan, NULL,
 	    err, sizeof(err));
@@ -536,31 +633,6 @@ passes(struct state *s)
 	return GO_ON;
 }
 
-/* The quota an entry's attributes give: 1 (q set), 0 (none given), -1
- * (a value that is no number: why set). */
-static int
-entry_quota(const struct mdm_entry *e, struct mdquota *q, const char **why)
-{
-	memset(q, 0, sizeof(*q));
-	if (e->n_qsize == 0 && e->n_qcount == 0)
-		return 0;
-	if (e->n_qsize > 1 || e->n_qcount > 1) {
-		*why = "more than one " QUOTA_SIZE " or " QUOTA_COUNT;
-		return -1;
-	}
-	if (e->n_qsize == 1 && mdquota_number(e->qsize[0].p, e->qsize[0].len,
-	    MDQUOTA_BYTES_MAX, &q->bytes) != 0) {
-		*why = QUOTA_SIZE " is not a number of bytes";
-		return -1;
-	}
-	if (e->n_qcount == 1 && mdquota_number(e->qcount[0].p,
-	    e->qcount[0].len, MDQUOTA_COUNT_MAX, &q->count) != 0) {
-		*why = QUOTA_COUNT " is not a number of messages";
-		return -1;
-	}
-	return 1;
-}
-
 /*
  * Each active account built whole that has a quota attribute: its
  * maildirsize says that quota (quota.c: a new file as maildirmake -q
@@ -576,17 +648,18 @@ quotas(struct state *s)
 	for (size_t e = 0; e < s->col.n; e++) {
 		const struct mdm_entry *me = &s->col.v[e];
 		const size_t *objs;
-		const char *why = NULL;
+		struct layout_entry le;
+		char why[160];
 		size_t n;
 		struct mdquota q;
 		int r;
 
+		mdm_entry_layout(me, &le);
 		if (s->bad[e] != MDM_NONE ||
 		    entry_failure(s->pl, e, s->ph2) != MDM_NONE ||
-		    layout_status(NULL, me->status, me->n_status) !=
-		    LAYOUT_ACTIVE)
+		    layout_state(s->pf, &le) != LAYOUT_ACTIVE)
 			continue;
-		if ((r = entry_quota(me, &q, &why)) == 0)
+		if ((r = layout_quota(s->pf, &le, &q, why, sizeof(why))) == 0)
 			continue;
 		if (r < 0) {
 			log_error("%s: quota not set: %s", me->dn, why);
@@ -628,10 +701,12 @@ report(struct state *s)
 		}
 	for (size_t e = 0; e < s->col.n; e++) {
 		const struct phase *ph = ph1;
-		enum layout_status st = layout_status(NULL, s->col.v[e].status,
-		    s->col.v[e].n_status);
+		struct layout_entry le;
+		enum layout_status st;
 		size_t at = s->bad[e];
 
+		mdm_entry_layout(&s->col.v[e], &le);
+		st = layout_state(s->pf, &le);
 		nactive += st == LAYOUT_ACTIVE;
 		nshared += st == LAYOUT_SHARED;
 		if (at == MDM_NONE) {

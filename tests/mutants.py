@@ -322,9 +322,28 @@ MUTANTS = [
         name="quota-not-applied",
         why="mailQuotaSize gives the account's maildirsize",
         file="maildirmake/run.c",
-        old="\t\tif ((r = entry_quota(me, &q, &why)) == 0)",
-        new="\t\tif ((r = entry_quota(me, &q, &why)) <= 1)",
+        old="\t\tif ((r = layout_quota(s->pf, &le, &q, why, "
+            "sizeof(why))) == 0)",
+        new="\t\tif ((r = layout_quota(s->pf, &le, &q, why, "
+            "sizeof(why))) <= 1)",
         tests=["test_mdm_lifecycle.py"],
+    ),
+    dict(
+        name="jamm-domain-ignored",
+        why="an inactive or deleted Jamm domain disables its accounts' "
+            "maildirs, as the mailbox is then never delivered to",
+        file="maildirmake/run.c",
+        old="\t\tme->domain_off = !live;",
+        new="\t\tme->domain_off = 0;",
+        tests=["test_mdm_profiles.py"],
+    ),
+    dict(
+        name="apple-quota-not-mb",
+        why="kUserDiskQuota is in MB: bytes = MB * 1048576",
+        file="common/layout.c",
+        old="\t\tq->bytes = am.quota_mb * 1048576ULL;",
+        new="\t\tq->bytes = am.quota_mb * 1000000ULL;",
+        tests=["t_layout", "test_mdm_profiles.py"],
     ),
     dict(
         name="orphans-inactive-not-named",

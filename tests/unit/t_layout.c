@@ -15,6 +15,7 @@
 
 #include "common/buf.h"
 #include "common/layout.h"
+#include "common/mdquota.h"
 #include "tests/unit/unit.h"
 
 struct lcase {
@@ -387,7 +388,121 @@ profiles(void)
 	    strcmp(pf->folder_attr, "uid") == 0 &&
 	    strcmp(pf->box_attr, "postOfficeBox") == 0 &&
 	    strcmp(pf->nick_attr, "cn") == 0);
-	CHECK("unknown profile", layout_profile("jamm") == NULL);
+	CHECK("none: the howto's accounts", layout_profile("none") == pf);
+	CHECK("unknown profile", layout_profile("nosuch") == NULL);
+	CHECK("jamm, ox, apple rows", layout_profile("jamm") != NULL &&
+	    layout_profile("ox") != NULL && layout_profile("apple") != NULL &&
+	    strcmp(layout_profile("jamm")->store_attr, "mailbox") == 0);
+}
+
+/* ---- the other profiles ---- */
+
+#define KV(k, v) "<key>" k "</key><string>" v "</string>"
+#define PL(state, quota) "<dict>" KV("kAttributeVersion", "Apple Mail 1.0") \
+	KV("kMailAccountState", state) quota "</dict>"
+
+struct pcase {
+	const char *name, *profile, *base;
+	const char *status, *off, *store, *qsize;
+	const char *want;	/* describe(), then "quota R B C" */
+};
+
+static const struct pcase pcases[] = {
+	/* jamm: mailbox relative to mail_base. */
+	{ "jamm active", "jamm", "/vmail", "TRUE", NULL, "dom/john/", NULL,
+	  "active\nmaildir /vmail/dom/john\nquota 0 0 0\n" },
+	{ "jamm active, delete FALSE, quota", "jamm", "/vmail", "TRUE",
+	  "FALSE", "dom/john/", "1000",
+	  "active\nmaildir /vmail/dom/john\nquota 1 1000 0\n" },
+	{ "jamm mail_base /", "jamm", "/", "TRUE", NULL, "dom/john/", NULL,
+	  "active\nmaildir /dom/john\nquota 0 0 0\n" },
+	{ "jamm deleted", "jamm", "/vmail", "TRUE", "TRUE", "dom/old/", NULL,
+	  "inactive\nquota 0 0 0\n" },
+	{ "jamm inactive", "jamm", "/vmail", "FALSE", NULL, "dom/x/", NULL,
+	  "inactive\nquota 0 0 0\n" },
+	{ "jamm no accountActive", "jamm", "/vmail", NULL, NULL, "dom/x/",
+	  NULL, "none\n? accountActive is missing\nquota 0 0 0\n" },
+	{ "jamm no slash", "jamm", "/vmail", "TRUE", NULL, "dom/x", NULL,
+	  "active refused\n! mailbox \"dom/x\" does not end in \"/\"\n"
+	  "quota 0 0 0\n" },
+	{ "jamm ..", "jamm", "/vmail", "TRUE", NULL, "../etc/", NULL,
+	  "active refused\n! mailbox \"../etc/\" is not normalized (holds "
+	  "\"//\", \".\" or \"..\")\nquota 0 0 0\n" },
+	{ "jamm absolute", "jamm", "/vmail", "TRUE", NULL, "/etc/", NULL,
+	  "active refused\n! mailbox \"/etc/\" is not normalized (holds "
+	  "\"//\", \".\" or \"..\")\nquota 0 0 0\n" },
+	{ "jamm two mailboxes", "jamm", "/vmail", "TRUE", NULL, "a/|b/", NULL,
+	  "active refused\n! has 2 mailbox values; exactly one is allowed\n"
+	  "quota 0 0 0\n" },
+	/* ox: <mail_base>/<first uid>/Maildir. */
+	{ "ox active", "ox", "/vmail", "OK", NULL, "alice", NULL,
+	  "active\nmaildir /vmail/alice/Maildir\nquota 0 0 0\n" },
+	{ "ox ok in lower case, first uid", "ox", "/vmail", "ok", NULL,
+	  "alice|al", NULL,
+	  "active\nmaildir /vmail/alice/Maildir\nquota 0 0 0\n" },
+	{ "ox colocRouteAddr", "ox", "/vmail", "OK", "b@store2", "bob", NULL,
+	  "inactive\nquota 0 0 0\n" },
+	{ "ox NONE", "ox", "/vmail", "NONE", NULL, "carol", NULL,
+	  "inactive\nquota 0 0 0\n" },
+	{ "ox uid ..", "ox", "/vmail", "OK", NULL, "..", NULL,
+	  "active refused\n! uid \"..\" is not normalized (holds \"//\", "
+	  "\".\" or \"..\")\nquota 0 0 0\n" },
+	/* apple: the plist decides, <first short name>/Maildir. */
+	{ "apple enabled, quota", "apple", "/vmail",
+	  PL("Enabled", KV("kUserDiskQuota", "250")), NULL, "ann|ann@x.org",
+	  NULL, "active\nmaildir /vmail/ann/Maildir\n"
+	  "quota 1 262144000 0\n" },
+	{ "apple enabled, no quota", "apple", "/vmail", PL("Enabled", ""),
+	  NULL, "ann", NULL,
+	  "active\nmaildir /vmail/ann/Maildir\nquota 0 0 0\n" },
+	{ "apple off", "apple", "/vmail", PL("Off", ""), NULL, "ann", NULL,
+	  "inactive\nquota 0 0 0\n" },
+	{ "apple malformed", "apple", "/vmail", "<dict><key>kMailAcc", NULL,
+	  "ann", NULL, "other refused\n! apple-user-mailattribute is not a "
+	  "mail settings plist ldapmail reads: byte 19: unterminated "
+	  "<key>\nquota -1 0 0\n" },
+	{ "apple no plist", "apple", "/vmail", NULL, NULL, "ann", NULL,
+	  "none\n? apple-user-mailattribute is missing\nquota -1 0 0\n" },
+};
+
+static void
+prun(const struct pcase *c)
+{
+	const struct layout_profile *pf = layout_profile(c->profile);
+	struct layout_params prm = { c->base, "shared", "shared.maildirs" };
+	struct layout_val *st, *off, *mms, *qs;
+	struct layout_entry e;
+	struct layout l;
+	struct mdquota q;
+	struct buf got = BUF_INIT;
+	char why[160];
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	e.status = st = vals(c->status, &e.n_status);
+	e.off = off = vals(c->off, &e.n_off);
+	e.store = mms = vals(c->store, &e.n_store);
+	e.qsize = qs = vals(c->qsize, &e.n_qsize);
+	layout_build(pf, &prm, &e, &l);
+	buf_printf(&got, "%s%s\n", stname[l.status], l.ok ? "" : " refused");
+	if (l.maildir)
+		buf_printf(&got, "maildir %s\n", l.maildir);
+	for (size_t k = 0; k < l.nprob; k++) {
+		buf_puts(&got, l.prob[k].refuses ? "! " : "? ");
+		layout_problem_text(pf, &prm, &l.prob[k], &got);
+		buf_putc(&got, '\n');
+	}
+	r = layout_quota(pf, &e, &q, why, sizeof(why));
+	buf_printf(&got, "quota %d %llu %llu\n", r, r < 0 ? 0 : q.bytes,
+	    r < 0 ? 0 : q.count);
+	CHECK_STR(c->name, buf_str(&got), c->want);
+	CHECK(c->name, layout_state(pf, &e) == l.status);
+	layout_free(&l);
+	buf_free(&got);
+	fv(st, e.n_status);
+	fv(off, e.n_off);
+	fv(mms, e.n_store);
+	fv(qs, e.n_qsize);
 }
 
 int
@@ -399,5 +514,7 @@ main(void)
 	split();
 	nicknames();
 	profiles();
+	for (size_t i = 0; i < sizeof(pcases) / sizeof(pcases[0]); i++)
+		prun(&pcases[i]);
 	return unit_done();
 }

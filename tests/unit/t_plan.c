@@ -126,7 +126,7 @@ refused_text(const struct mdm_plan *pl, struct buf *b)
 }
 
 static const struct mdm_params vmail = { "/vmail", "shared",
-	"shared.maildirs" };
+	"shared.maildirs", NULL };
 
 struct pcase {
 	const char *name;
@@ -486,7 +486,8 @@ structure(void)
 static void
 root_base(void)
 {
-	const struct mdm_params root = { "/", "shared", "shared.maildirs" };
+	const struct mdm_params root = { "/", "shared", "shared.maildirs",
+	    NULL };
 	const struct spec s = { "cn=a,o=c", "active", "/a/M/", NULL, NULL,
 	    NULL, NULL };
 	struct mdm_entry e;
