@@ -17,10 +17,18 @@
  *   - inactive, no or another status: nothing is built.
  * mail_base "/" joins without a second "/" ("/shared/...").
  *
- * A profile names the attributes a schema uses and how its values are
- * read; release 2 (paths relative to mail_base, other active flags,
- * quota attributes) adds rows to the table in layout.c, not rules to the
- * programs.
+ * The other profiles (rows of the table in layout.c, one per profile of
+ * common/profile.c) have no shared folders; an entry is active when the
+ * profile's mailbox map answers for it, and its maildir is that answer
+ * below mail_base:
+ *   - jamm: accountActive TRUE, no delete TRUE, an address in a live
+ *     JammVirtualDomain (the caller says: domain_off); <mail_base>/mailbox
+ *     (one value, ending in "/");
+ *   - ox: a mailEnabled OK (any case), no colocRouteAddr;
+ *     <mail_base>/<first uid>/Maildir;
+ *   - apple: the one apple-user-mailattribute plist says Enabled
+ *     (common/applemail; unreadable: a problem that refuses the entry);
+ *     <mail_base>/<first uid>/Maildir; kUserDiskQuota MB is the quota.
  */
 #ifndef LDAPMAIL_LAYOUT_H
 #define LDAPMAIL_LAYOUT_H

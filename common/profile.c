@@ -88,8 +88,9 @@ static const struct profile_map apple[] = {
 
 #define P(name, t, layout) { name, t, sizeof(t) / sizeof(t[0]), layout }
 
-/* ldap-maildirmake and lint know the howto's account layout only (none:
- * no maps of its own, the howto's accounts). */
+/* layout: lint checks the accounts of that profile (the howto's only
+ * yet; none: no maps of its own, the howto's accounts).  ldap-maildirmake
+ * follows every profile through common/layout.c. */
 static const struct profile profiles[] = {
 	P("howto", howto, 1),
 	P("jamm", jamm, 0),

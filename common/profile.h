@@ -33,8 +33,8 @@ struct profile {
 	const char *name;
 	const struct profile_map *maps;
 	size_t n_maps;
-	int layout;	/* common/layout knows its accounts (ldap-maildirmake
-			 * and lint can follow it) */
+	int layout;	/* lint checks its accounts (ldap-maildirmake follows
+			 * every profile: common/layout) */
 };
 
 /* The profile called name, or NULL. */
