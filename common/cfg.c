@@ -40,6 +40,7 @@
 
 #include "common/buf.h"
 #include "common/cfg.h"
+#include "common/ldaptable.h"
 #include "common/log.h"
 #include "common/profile.h"
 #include "common/safepath.h"
@@ -80,6 +81,7 @@ enum {
 enum {
 	M_BASE, M_SCOPE, M_FILTER, M_KEY, M_RESULT, M_FORMAT, M_KIND,
 	M_CATCHALL, M_SINGLE, M_SHORT_NAMES, M_KEY_DOMAIN, M_VALUES, M_APPLE,
+	M_LDAP_TABLE,
 	M_COUNT
 };
 
@@ -263,6 +265,7 @@ static const struct mparam mparams[M_COUNT] = {
 	[M_KEY_DOMAIN] = M("key_domain", set_m_bool, key_domain),
 	[M_VALUES] = M("result_values", set_m_values, values),
 	[M_APPLE] = M("apple_mail", set_m_apple, apple),
+	[M_LDAP_TABLE] = M("ldap_table", set_m_base, ldap_table),
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -998,7 +1001,7 @@ set_m_base(struct pstate *ps, struct cfg_map *m, int i, const char *v)
 {
 	if (*v == '\0')
 		return err(ps, "%s must not be empty", mparams[i].name);
-	set_string(&m->base, v);
+	set_string(MFIELD(m, i, char *), v);
 	return 0;
 }
 
@@ -1289,6 +1292,8 @@ map_free(struct cfg_map *m)
 	strlist_free(&m->domains);
 	free(m->file_filter);
 	free(m->format);
+	free(m->ldap_table);
+	ldaptable_free(m->table);
 }
 
 static void
@@ -1318,6 +1323,57 @@ map_add(struct cfg *cfg, const char *name, size_t len)
 	return m;
 }
 
+static const struct cfg_files fs_files;
+
+/* Read m's ldap_table file: with the file system (cfg_load), as Postfix
+ * does, domain files too; through ps->files otherwise (no domain files);
+ * parsing from memory alone, refused. */
+static int
+table_read(struct pstate *ps, struct cfg_map *m, char *why, size_t whysz)
+{
+	char *text = NULL, *id = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ps->files == &fs_files)
+		return ldaptable_load(m->ldap_table, &m->table, why, whysz);
+	if (ps->files == NULL)
+		return log_errf(why, whysz, "%s: not read (a configuration "
+		    "parsed from memory)", m->ldap_table);
+	if (ps->files->read(ps->files->arg, m->ldap_table,
+	    LDAPTABLE_MAX_SIZE, &text, &len, &id, why, whysz) != 0)
+		return -1;
+	rc = ldaptable_parse(m->ldap_table, text, len, &m->table, why, whysz);
+	free(text);
+	free(id);
+	return rc;
+}
+
+/* A map answered by an ldap_table file: none of the parameters that
+ * describe a native map's search, kind plain unless given. */
+static int
+table_finish(struct pstate *ps, struct cfg_map *m)
+{
+	static const int unused[] = { M_BASE, M_SCOPE, M_FILTER, M_KEY,
+	    M_RESULT, M_FORMAT, M_CATCHALL, M_SINGLE, M_SHORT_NAMES,
+	    M_KEY_DOMAIN, M_VALUES, M_APPLE };
+	int line = ps->mline[M_LDAP_TABLE];
+	char why[768];
+
+	for (size_t k = 0; k < sizeof(unused) / sizeof(unused[0]); k++)
+		if (ps->mline[unused[k]] > 0)
+			return errat(ps, ps->mline[unused[k]], "[map %s]: %s is "
+			    "not used with ldap_table (the file says it)",
+			    m->name, mparams[unused[k]].name);
+	if (ps->mline[M_KIND] == 0)
+		m->kind = CFG_KIND_PLAIN;
+	if (table_read(ps, m, why, sizeof(why)) != 0)
+		return errat(ps, line, "[map %s]: ldap_table: %s", m->name,
+		    why);
+	mtext_clear(ps);
+	return 0;
+}
+
 /* What a section needs once all its lines are read. */
 static int
 map_finish(struct pstate *ps)
@@ -1328,6 +1384,8 @@ map_finish(struct pstate *ps)
 		return 0;
 	m = &ps->cfg->maps[ps->cfg->n_maps - 1];
 	ps->in_map = 0;
+	if (m->ldap_table != NULL)
+		return table_finish(ps, m);
 	if (m->key.n == 0)
 		return errat(ps, m->line, "[map %s]: missing required "
 		    "parameter \"key\"", m->name);
@@ -2045,6 +2103,8 @@ check_all(struct pstate *ps)
 	for (size_t i = 0; i < cfg->n_maps; i++) {
 		struct cfg_map *m = &cfg->maps[i];
 
+		if (m->table != NULL)
+			continue;
 		if (m->base == NULL)
 			m->base = xstrdup(cfg->account_base);
 		and_filters(m, cfg->account_filter);

@@ -22,6 +22,8 @@
 
 #include <stddef.h>
 
+struct ldaptable;
+
 #define CFG_DEFAULT_PATH "/etc/ldapmail/ldapmail.conf"
 #define CFG_PERSIST_REFRESH 3600	/* refresh's default with persist */
 
@@ -74,6 +76,11 @@ struct cfg_map {
 				 * (none: no restriction) */
 	char *file_filter;	/* its file's account_filter (already ANDed
 				 * into filter), or NULL */
+	/* ldap_table = FILE: a Postfix ldap_table(5) file answers this map
+	 * (as Postfix's ldap: would); base, filter, key, result, format and
+	 * the key options are then not used. */
+	char *ldap_table;
+	struct ldaptable *table;
 	int builtin;		/* from the profile, not a [map] section */
 	const char *file;	/* where the section starts (NULL: built-in) */
 	int line;

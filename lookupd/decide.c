@@ -105,6 +105,11 @@ decide(const struct cfg *cfg, const struct cfg_map *m, const char *key,
 		decided(d, DECIDE_RULES, RES_NOTFOUND, NULL);
 		return;
 	}
+	if (m->table != NULL) {
+		/* ldap_table: live-only for now, whatever miss_lookup. */
+		decided(d, DECIDE_LIVE, RES_TEMP, NULL);
+		return;
+	}
 	if (from_snapshot(cfg, snap, ov, w, now, d) ||
 	    from_memory(mem, w, now, d))
 		return;

@@ -40,6 +40,7 @@
 #include "common/clock.h"
 #include "common/cfg.h"
 #include "common/ldapconn.h"
+#include "common/ldaptable.h"
 #include "common/log.h"
 #include "lookupd/decide.h"
 #include "lookupd/engine.h"
@@ -48,6 +49,7 @@
 #include "lookupd/maps.h"
 #include "lookupd/overlay.h"
 #include "lookupd/persist.h"
+#include "lookupd/pfldap.h"
 #include "lookupd/snapshot.h"
 #include "lookupd/status.h"
 #include "lookupd/sync.h"
@@ -205,12 +207,24 @@ set_error(struct engine *e, const char *what, const char *err)
 
 /* ---- workers ---- */
 
+/* A worker's ldap_table sessions, one per map of cr's configuration. */
+static void
+pf_free(struct pfldap **pf, const struct cfgref *cr)
+{
+	if (pf == NULL)
+		return;
+	for (size_t i = 0; i < cr->cfg->n_maps; i++)
+		pfldap_free(pf[i]);
+	free(pf);
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct engine *e = arg;
 	struct ldapconn *lc = NULL;
 	struct cfgref *lc_cr = NULL;
+	struct pfldap **pf = NULL;	/* per map of lc_cr: ldap_table */
 	char server[300];
 	int me;
 
@@ -246,17 +260,30 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&e->mu);
 
 		if (lc_cr != j->cr) {
+			pf_free(pf, lc_cr);
 			ldapconn_free(lc);
 			cfgref_put(lc_cr);
 			lc_cr = cfgref_get(j->cr);
 			lc = ldapconn_new(lc_cr->cfg);
+			pf = xcalloc(lc_cr->cfg->n_maps ? lc_cr->cfg->n_maps :
+			    1, sizeof(*pf));
 		}
 		j->a.value = &j->value;
-		live_walk(lc, m, &j->w, &j->a);
+		if (m->table != NULL) {
+			if (pf[j->map] == NULL)
+				pf[j->map] = pfldap_new(m->table);
+			live_table_walk(pf[j->map], m, &j->w, &j->a);
+		} else {
+			live_walk(lc, m, &j->w, &j->a);
+		}
 		j->ms = clock_ms() - j->t0;
 		if (j->a.res == RES_TEMP && j->a.err[0])
 			set_error(e, "live lookup", j->a.err);
-		(void)ldapconn_current(lc, server, sizeof(server));
+		if (m->table == NULL)
+			(void)ldapconn_current(lc, server, sizeof(server));
+		else
+			snprintf(server, sizeof(server), "%s", m->table->
+			    nservers ? m->table->servers[0] : "-");
 
 		pthread_mutex_lock(&e->mu);
 		if (me < NWORKERS)
@@ -266,7 +293,7 @@ worker_main(void *arg)
 			e->live_down_at = clock_ms();
 			snprintf(e->live_down_err, sizeof(e->live_down_err),
 			    "%s", j->a.err);
-		} else if (j->a.res != RES_TEMP) {
+		} else if (j->a.res != RES_TEMP && m->table == NULL) {
 			e->live_down = 0;
 		}
 		j->next = e->done;
@@ -274,6 +301,7 @@ worker_main(void *arg)
 		wake_loop(e);
 	}
 	pthread_mutex_unlock(&e->mu);
+	pf_free(pf, lc_cr);
 	ldapconn_free(lc);
 	cfgref_put(lc_cr);
 	return NULL;
@@ -303,6 +331,8 @@ open_set(struct cfgref *cr, int built)
 		char err[512];
 		enum snap_status st;
 
+		if (cfg->maps[i].table != NULL)
+			continue;	/* live-only: no snapshot */
 		st = snapshot_open(cfg->cache_dir, cfg->maps[i].name,
 		    &s->snap[i], err, sizeof(err));
 		if (st == SNAP_DAMAGED || st == SNAP_ERROR)
@@ -737,14 +767,17 @@ engine_drain(struct engine *e, engine_done_fn done, void *arg)
 		next = j->next;
 		note_latency(e, j->ms);
 		buf_reset(&out);
-		if (ms)
+		/* An ldap_table map is live-only: nothing to remember and no
+		 * snapshot a find would make fresher. */
+		if (ms && m->table == NULL)
 			decide_learn(j->cr->cfg, &ms->mem, &j->w, res,
 			    j->a.step, j->value.p, j->value.len, now);
 		switch (res) {
 		case RES_FOUND:
 			maps_answer(m, &j->w, j->a.step, j->value.p,
 			    j->value.len, &out);
-			request_build(e, 0);
+			if (m->table == NULL)
+				request_build(e, 0);
 			break;
 		case RES_NOTFOUND:
 			break;
@@ -1019,6 +1052,10 @@ engine_reload(struct engine *e)
 	struct mapstate *ms;
 	const struct cfg *old = e->cur->cfg;
 
+	if (cfg != NULL && live_tables_supported(cfg, err, sizeof(err))) {
+		cfg_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		log_error("reload refused, the old configuration stays: %s", err);
 		return NULL;
@@ -1091,7 +1128,7 @@ int
 engine_ready(const struct engine *e)
 {
 	for (size_t i = 0; i < e->cur->cfg->n_maps; i++)
-		if (e->ms[i].snap == NULL)
+		if (e->ms[i].snap == NULL && e->cur->cfg->maps[i].table == NULL)
 			return 0;
 	return 1;
 }

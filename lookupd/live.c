@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
+#include "lookupd/pfldap.h"
 
 struct collect {
 	const struct walk *w;
@@ -156,4 +157,70 @@ out:
 		buf_free(&c.dns[i]);
 	}
 	return a->res;
+}
+
+enum result
+live_table_walk(struct pfldap *p, const struct cfg_map *m,
+    const struct walk *w, struct live_answer *a)
+{
+	struct buf val = BUF_INIT;
+
+	(void)m;
+	a->err[0] = '\0';
+	a->step = 0;
+	a->unreachable = 0;
+	a->res = RES_NOTFOUND;
+	for (size_t i = 0; i < w->n; i++) {
+		enum pfldap_result r;
+
+		buf_reset(&val);
+		r = pfldap_lookup(p, w->step[i], &val, a->err, sizeof(a->err));
+		if (r == PFLDAP_NOTFOUND)
+			continue;
+		if (r == PFLDAP_TEMP) {
+			a->res = RES_TEMP;
+			if (a->err[0] == '\0')
+				snprintf(a->err, sizeof(a->err),
+				    "LDAP lookup failed");
+			break;
+		}
+		a->res = RES_FOUND;
+		a->step = i;
+		if (a->value)
+			buf_append(a->value, val.p, val.len);
+		break;
+	}
+	buf_free(&val);
+	return a->res;
+}
+
+enum result
+live_walk_any(struct ldapconn *lc, const struct cfg_map *m,
+    const struct walk *w, struct live_answer *a)
+{
+	struct pfldap *p;
+
+	if (m->table == NULL)
+		return live_walk(lc, m, w, a);
+	p = pfldap_new(m->table);
+	live_table_walk(p, m, w, a);
+	pfldap_free(p);
+	return a->res;
+}
+
+int
+live_tables_supported(const struct cfg *cfg, char *err, size_t errsz)
+{
+	char why[512];
+
+	for (size_t i = 0; i < cfg->n_maps; i++) {
+		const struct cfg_map *m = &cfg->maps[i];
+
+		if (m->table == NULL ||
+		    pfldap_supported(m->table, why, sizeof(why)) == 0)
+			continue;
+		return log_errf(err, errsz, "%s:%d: [map %s]: ldap_table: %s",
+		    m->file ? m->file : cfg->file, m->line, m->name, why);
+	}
+	return 0;
 }

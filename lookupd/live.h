@@ -31,4 +31,19 @@ struct live_answer {
 enum result live_walk(struct ldapconn *lc, const struct cfg_map *m,
     const struct walk *w, struct live_answer *a);
 
+/* The same for an ldap_table map, through its pfldap session: each step
+ * of w asked as Postfix's ldap: asks it, the first found answers; a
+ * Postfix error or LDAP failure is TEMP (never NOTFOUND). */
+struct pfldap;
+enum result live_table_walk(struct pfldap *p, const struct cfg_map *m,
+    const struct walk *w, struct live_answer *a);
+/* live_walk for a native map, live_table_walk with a session of its own
+ * (opened and closed here) for an ldap_table map: for one-shot commands
+ * (query --direct, route). */
+enum result live_walk_any(struct ldapconn *lc, const struct cfg_map *m,
+    const struct walk *w, struct live_answer *a);
+/* 0 when every ldap_table map of cfg asks only what pfldap implements;
+ * -1 with "CFG:LINE: [map NAME]: ldap_table: FILE: why" in err. */
+int live_tables_supported(const struct cfg *cfg, char *err, size_t errsz);
+
 #endif

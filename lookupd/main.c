@@ -33,11 +33,14 @@
 #include "common/ldapsync.h"
 #include "common/log.h"
 #include "common/privs.h"
+#include "common/subschema.h"
+#include "common/tableclass.h"
 #include "lookupd/client.h"
 #include "lookupd/engine.h"
 #include "lookupd/lint.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
+#include "lookupd/pfldap.h"
 #include "lookupd/route.h"
 #include "lookupd/server.h"
 #include "lookupd/sync.h"
@@ -74,6 +77,10 @@ load_cfg(const char *path, int show_warnings)
 	char err[1024];
 	struct cfg *cfg = cfg_load(path, err, sizeof(err));
 
+	if (cfg != NULL && live_tables_supported(cfg, err, sizeof(err))) {
+		cfg_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		log_error("%s", err);
 		exit(EXIT_ERROR);
@@ -335,7 +342,7 @@ cmd_query(const char *path, int argc, char **argv)
 		a.value = &val;
 		lc = ldapconn_new(cfg);
 		maps_walk(cfg, m, argv[1], strlen(argv[1]), &w);
-		res = live_walk(lc, m, &w, &a);
+		res = live_walk_any(lc, m, &w, &a);
 		if (res == RES_FOUND)
 			maps_answer(m, &w, a.step, val.p, val.len, &out);
 		snprintf(err, sizeof(err), "%s", a.err);
@@ -378,6 +385,43 @@ check_server(const struct cfg *cfg, struct ldapconn *lc)
 		printf("ldap: RFC 4533 sync: cannot tell (%s)\n", err);
 }
 
+static const char *
+rule_of(const char *attr, void *arg)
+{
+	return subschema_equality(arg, attr);
+}
+
+/* An ldap_table map: enumerable or live-only and why, classified with
+ * the rules of its own server's subschema (common/tableclass.c).  It is
+ * answered live either way for now. */
+static void
+check_table(const struct cfg_map *m, int *rc)
+{
+	struct pfldap *p = pfldap_new(m->table);
+	struct subschema *ss;
+	struct tableclass tc;
+	char err[1024];
+
+	if (pfldap_subschema(p, &ss, err, sizeof(err)) < 0) {
+		printf("map %s: ldap_table %s: %s\n", m->name, m->ldap_table,
+		    err);
+		if (*rc == EXIT_OK)
+			*rc = exit_temp(EXIT_FAIL);
+		pfldap_free(p);
+		return;
+	}
+	tableclass_classify(m->table, rule_of, ss, &tc);
+	if (tc.enumerable)
+		printf("map %s: ldap_table %s: enumerable\n", m->name,
+		    m->ldap_table);
+	else
+		printf("map %s: ldap_table %s: live-only: %s\n", m->name,
+		    m->ldap_table, tc.why);
+	tableclass_free(&tc);
+	subschema_free(ss);
+	pfldap_free(p);
+}
+
 static int
 cmd_check(const char *path, int argc)
 {
@@ -414,6 +458,10 @@ cmd_check(const char *path, int argc)
 		const struct cfg_map *m = &cfg->maps[i];
 		size_t n = 0;
 
+		if (m->table != NULL) {
+			check_table(m, &rc);
+			continue;
+		}
 		st = ldapconn_search(lc, m->base, m->scope, m->filter,
 		    noattrs, 1, count_entry, &n, err, sizeof(err));
 		if (st != LDAPCONN_OK) {

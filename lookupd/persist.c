@@ -1072,6 +1072,8 @@ persist_new(const struct cfg *cfg, const struct persist_hooks *h, void *arg,
 		const struct cfg_map *m = &cfg->maps[i];
 		struct group *gr = NULL;
 
+		if (m->table != NULL)
+			continue;	/* ldap_table: live-only, no snapshot */
 		for (size_t j = 0; j < p->ng; j++)
 			if (sync_same_read(p->groups[j].maps[0], m) &&
 			    p->groups[j].n < UUIDX_MAPS)

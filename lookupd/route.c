@@ -1151,6 +1151,13 @@ real_snap(struct real *x, const struct cfg_map *m)
 {
 	struct snapslot *ss = &x->snaps[m - x->cfg->maps];
 
+	if (!ss->tried && m->table != NULL) {
+		/* ldap_table: live-only, no snapshot */
+		ss->tried = 1;
+		ss->st = SNAP_MISSING;
+		snprintf(ss->err, sizeof(ss->err), "ldap_table %s: live-only",
+		    m->ldap_table);
+	}
 	if (!ss->tried) {
 		ss->tried = 1;
 		ss->st = snapshot_open(x->cfg->cache_dir, m->name, &ss->s,
@@ -1172,7 +1179,7 @@ real_live(struct real *x, const struct cfg_map *m, const struct walk *w,
 		snprintf(la->err, sizeof(la->err), "%s", x->ldap_err);
 		return la->res;
 	}
-	live_walk(x->lc, m, w, la);
+	live_walk_any(x->lc, m, w, la);
 	/* Not a single-valued conflict, nor a request the server refused. */
 	if (la->res == RES_TEMP && la->unreachable) {
 		*unreachable = 1;

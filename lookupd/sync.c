@@ -165,6 +165,8 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		const struct cfg_map *m = &cfg->maps[i];
 		struct group *g = NULL;
 
+		if (m->table != NULL)
+			continue;	/* ldap_table: live-only, no snapshot */
 		for (j = 0; j < ng; j++)
 			if (sync_same_read(groups[j].maps[0], m))
 				g = &groups[j];

@@ -282,11 +282,12 @@ def _postfix_batch(table, keys, out):
     _postfix_batch(table, keys[half:], out)
 
 
-def postfix_answers(cf, keys, alone=()):
+def postfix_answers(cf, keys, alone=(), table=None):
     """key -> ("found", sorted values) / ("notfound",) / ("error",).
     Keys in alone (those we answer TEMP) are asked one at a time, the
-    others in one batch (halved where Postfix errs)."""
-    table = "ldap:" + cf
+    others in one batch (halved where Postfix errs).  table: another
+    Postfix table than ldap:cf."""
+    table = table or "ldap:" + cf
     out = {}
     for k in alone:
         out[k] = _postfix_one(table, k)
@@ -316,11 +317,37 @@ def our_answers(cf, keys):
     return out
 
 
+_lookupd = []
+
+
+def lookupd():
+    """One lookupd serving every configuration as a map of its own
+    (ldap_table = its file, kind plain by default)."""
+    if not _lookupd:
+        d = t.tmpdir("ldapmail-ldaptable-lookupd-")
+        extra = "".join("[map %s]\nldap_table = %s\n" % (
+            name, write_cf(d, name, body))
+            for name, (body, _) in CONFIGS.items())
+        _lookupd.append(t.Lookupd(t.lookupd_config(
+            slapd(), d, extra=extra), dir=d).start())
+    return _lookupd[0]
+
+
 def compare(name, body, want_errors, keys, dir):
     cf = write_cf(dir, name, body)
     ours = our_answers(cf, keys)
     pf = postfix_answers(cf, keys, [k for k in keys
                                     if ours[k][0] == "error"])
+    # the same keys through lookupd serving the file, as Postfix asks
+    # it (its socketmap client folds keys as its ldap: client does)
+    served = postfix_answers(cf, keys, [k for k in keys
+                                        if ours[k][0] == "error"],
+                             table=lookupd().table(name))
+    diffs = ["%r: postfix %s, lookupd %s" % (k, pf[k], served[k])
+             for k in keys if pf[k] != served[k]]
+    t.eq(diffs[:8], [], "%s: lookupd serving the file answers %d keys "
+         "as Postfix's ldap: does" % (name, len(keys)),
+         "%d differences" % len(diffs))
     diffs = ["%r: postfix %s, ours %s" % (k, pf[k], ours[k])
              for k in keys if pf[k] != ours[k]]
     counts = {s: sum(1 for k in keys if pf[k][0] == s)
