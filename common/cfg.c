@@ -1344,6 +1344,7 @@ table_read(struct pstate *ps, struct cfg_map *m, char *why, size_t whysz)
 	    LDAPTABLE_MAX_SIZE, &text, &len, &id, why, whysz) != 0)
 		return -1;
 	rc = ldaptable_parse(m->ldap_table, text, len, &m->table, why, whysz);
+	explicit_bzero(text, len);	/* it may hold bind_pw */
 	free(text);
 	free(id);
 	return rc;

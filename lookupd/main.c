@@ -391,7 +391,8 @@ rule_of(const char *attr, void *arg)
 	return subschema_equality(arg, attr);
 }
 
-/* An ldap_table map: enumerable or live-only and why, classified with
+/* An ldap_table map: "enumerable: ATTR..." (the attributes its keys
+ * come from) or "live-only: why", classified with
  * the rules of its own server's subschema (common/tableclass.c).  It is
  * answered live either way for now. */
 static void
@@ -411,10 +412,13 @@ check_table(const struct cfg_map *m, int *rc)
 		return;
 	}
 	tableclass_classify(m->table, rule_of, ss, &tc);
-	if (tc.enumerable)
-		printf("map %s: ldap_table %s: enumerable\n", m->name,
+	if (tc.enumerable) {
+		printf("map %s: ldap_table %s: enumerable:", m->name,
 		    m->ldap_table);
-	else
+		for (size_t i = 0; i < tc.nkey_attrs; i++)
+			printf(" %s", tc.key_attrs[i]);
+		printf("\n");
+	} else
 		printf("map %s: ldap_table %s: live-only: %s\n", m->name,
 		    m->ldap_table, tc.why);
 	tableclass_free(&tc);

@@ -328,6 +328,12 @@ def lookupd():
         extra = "".join("[map %s]\nldap_table = %s\n" % (
             name, write_cf(d, name, body))
             for name, (body, _) in CONFIGS.items())
+        # a table whose server does not answer (nothing listens there)
+        down = os.path.join(d, "down.cf")
+        t.write(down, "server_host = ldap://127.0.0.1:%d\ntimeout = 2\n"
+                "search_base = %s\nquery_filter = (mail=%%s)\n"
+                "result_attribute = mail\n" % (t.free_port(), TABLES))
+        extra += "[map down]\nldap_table = %s\n" % down
         _lookupd.append(t.Lookupd(t.lookupd_config(
             slapd(), d, extra=extra), dir=d).start())
     return _lookupd[0]
@@ -383,6 +389,78 @@ def make_test(name):
 
 for _n in CONFIGS:
     t.test(make_test(_n))
+
+
+@t.test
+def served_temp_when_ldap_is_down():
+    lk = lookupd()
+    for key in ("alice@example.com", "nosuchuser@example.com"):
+        r = lk.query("down", key, timeout=30)
+        t.ok(r.startswith(b"TEMP "), "an ldap_table map whose server is "
+             "down answers TEMP, never NOTFOUND (%s)" % key, repr(r))
+    r = t.postmap(["-q", "alice@example.com", lk.table("down")],
+                  timeout=60)
+    t.ok(r.rc != 0 and r.rc != 1 or "fatal:" in r.err,
+         "postmap through lookupd reports an error, not not-found",
+         r.why())
+
+
+@t.test
+def check_says_enumerable_or_live_only():
+    lk = lookupd()
+    r = lk.cli("check", timeout=120)
+    lines = {}
+    for line in r.out.splitlines():
+        m = re.match(r"map (\S+): ldap_table (\S+): (.*)$", line)
+        if m:
+            lines[m.group(1)] = (m.group(2), m.group(3))
+    for name in CONFIGS:
+        cf = os.path.join(lk.dir, name + ".cf")
+        t.eq(lines.get(name), (cf, CLASSES[name]), "check: map %s: %s"
+             % (name, CLASSES[name].split(":")[0]))
+    t.ok("down" in lines and "Can't contact" in lines["down"][1] or
+         "down" in lines and "contact" in lines["down"][1].lower(),
+         "check: a table whose server is down says so", repr(lines.get(
+             "down")))
+    t.ok(r.rc != 0, "check fails while a table's server is down", r.why())
+
+
+@t.test
+def config_errors_name_file_and_line():
+    s = slapd()
+    d = t.tmpdir("ldapmail-ldaptable-cfg-")
+    good = write_cf(d, "good", CONFIGS["howto_alias"][0])
+    bad = os.path.join(d, "bad.cf")
+    t.write(bad, "server_host = %s\nquery_filtre = (mail=%%s)\n" % s.uri)
+    deref = os.path.join(d, "deref.cf")
+    t.write(deref, "server_host = %s\ndereference = 3\n" % s.uri)
+    missing = os.path.join(d, "missing.cf")
+    base = t.lookupd_config(s, d)
+    n = base.count("\n")
+    for extra, want in (
+            ("[map x]\nldap_table = %s\nkey = mail\n" % good,
+             "%%s:%d: [map x]: key is not used with ldap_table (the file "
+             "says it)" % (n + 3)),
+            ("[map x]\nresult = mail\nldap_table = %s\n" % good,
+             "%%s:%d: [map x]: result is not used with ldap_table (the "
+             "file says it)" % (n + 2)),
+            ("[map x]\nldap_table = %s\n" % bad,
+             "%%s:%d: [map x]: ldap_table: %s:2: unknown parameter "
+             "\"query_filtre\"" % (n + 2, bad)),
+            ("[map x]\nldap_table = %s\n" % missing,
+             "%%s:%d: [map x]: ldap_table: %s: " % (n + 2, missing)),
+            ("[map x]\nldap_table = %s\n" % deref,
+             "%%s:%d: [map x]: ldap_table: %s: dereference = 3: lookupd "
+             "never dereferences aliases (only 0 is supported)"
+             % (n + 1, deref))):
+        conf = os.path.join(d, "ldapmail.conf")
+        t.write(conf, base + extra)
+        r = t.run([t.LOOKUPD, "-c", conf, "check"], timeout=60)
+        err = r.err.strip().split("\n")
+        w = want % conf
+        t.ok(r.rc == 2 and len(err) == 1 and
+             re.sub(r"^lookupd\[\d+\]: error: ", "", err[0]).startswith(w),
+             "one error line naming the file and line: %s" % w, r.why())
 
 
 @t.test
