@@ -898,7 +898,9 @@ resolve_hashes(struct snapwriter *w, char *err, size_t errsz)
 		base_damaged(w, err, errsz);
 		goto out;
 	}
-	qsort(rv.m, rv.nm, sizeof(*rv.m), hmatch_cmp);
+	/* No hash matched: rv.m is NULL, which qsort and bsearch refuse. */
+	if (rv.nm > 0)
+		qsort(rv.m, rv.nm, sizeof(*rv.m), hmatch_cmp);
 	for (i = k = 0; i < rv.nm; i++) {
 		if (k > 0 && hmatch_cmp(&rv.m[k - 1], &rv.m[i]) == 0)
 			continue;	/* the same key again */
@@ -919,8 +921,8 @@ resolve_hashes(struct snapwriter *w, char *err, size_t errsz)
 			struct hmatch key = { 0, NULL, 0 }, *hit;
 
 			memcpy(&key.hash, REC_VAL(r), sizeof(key.hash));
-			hit = bsearch(&key, rv.m, rv.nm, sizeof(*rv.m),
-			    hmatch_hash_cmp);
+			hit = rv.nm == 0 ? NULL : bsearch(&key, rv.m, rv.nm,
+			    sizeof(*rv.m), hmatch_hash_cmp);
 			if (hit == NULL)
 				continue;
 			r = new_rec(w, OP_DELETE, hit->key, hit->klen, NULL, 0,
