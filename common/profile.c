@@ -86,17 +86,16 @@ static const struct profile_map apple[] = {
 	    "%s/Maildir/", ADDR, 0, 1, 1, 0, FIRST, CFG_APPLE_ENABLED },
 };
 
-#define P(name, t, layout) { name, t, sizeof(t) / sizeof(t[0]), layout }
+#define P(name, t) { name, t, sizeof(t) / sizeof(t[0]) }
 
-/* layout: lint checks the accounts of that profile (the howto's only
- * yet; none: no maps of its own, the howto's accounts).  ldap-maildirmake
- * follows every profile through common/layout.c. */
+/* The accounts of each (none: the howto's) are common/layout.c's rows,
+ * which ldap-maildirmake and lint follow. */
 static const struct profile profiles[] = {
-	P("howto", howto, 1),
-	P("jamm", jamm, 0),
-	P("ox", ox, 0),
-	P("apple", apple, 0),
-	{ "none", NULL, 0, 1 },
+	P("howto", howto),
+	P("jamm", jamm),
+	P("ox", ox),
+	P("apple", apple),
+	{ "none", NULL, 0 },
 };
 
 const struct profile *

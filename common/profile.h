@@ -33,8 +33,6 @@ struct profile {
 	const char *name;
 	const struct profile_map *maps;
 	size_t n_maps;
-	int layout;	/* lint checks its accounts (ldap-maildirmake follows
-			 * every profile: common/layout) */
 };
 
 /* The profile called name, or NULL. */

@@ -31,6 +31,11 @@
  *  - every seeAlso is a DN naming an entry under account_base whose
  *    accountStatus is shared (DNs compared normalized).
  *
+ * Another profile (lint_set_profile: jamm, ox, apple) puts its own
+ * attributes in the same slots (lprofiles below): its account class,
+ * address attributes, domains (jamm: active JammVirtualDomain jvd; ox and
+ * apple: none to check) and common/layout's row; no seeAlso or shared.
+ *
  * Problems come out sorted by the normalized DN of their entry, so two
  * runs over the same directory print the same lines whatever order the
  * server returns entries in.  Values in messages are quoted, with
@@ -49,24 +54,37 @@
 #include "common/layout.h"
 #include "common/ldapconn.h"
 #include "common/log.h"
-#include "common/profile.h"
 #include "lookupd/lint.h"
 #include "lookupd/maps.h"
 
 enum {
-	A_OC, A_MAIL, A_ALT, A_MMS, A_STATUS, A_UID, A_SEE, A_POB, A_N
+	A_OC, A_MAIL, A_ALT, A_MMS, A_STATUS, A_UID, A_SEE, A_POB, A_OFF, A_N
 };
 
-static const char *const attr_names[A_N + 1] = {
-	[A_OC] = "objectClass",
-	[A_MAIL] = "mail",
-	[A_ALT] = "mailAlternateAddress",
-	[A_MMS] = "mailMessageStore",
-	[A_STATUS] = "accountStatus",
-	[A_UID] = "uid",
-	[A_SEE] = "seeAlso",
-	[A_POB] = "postOfficeBox",
-	[A_N] = NULL
+/* The attribute of each slot, per profile (NULL: the profile has none);
+ * the account class; whether addresses must be in a domain read from
+ * domain_base. */
+struct lprofile {
+	const char *name;
+	const char *names[A_N];
+	const char *account_class;
+	int domains;
+};
+
+static const struct lprofile lprofiles[] = {
+	{ "howto", { "objectClass", "mail", "mailAlternateAddress",
+	  "mailMessageStore", "accountStatus", "uid", "seeAlso",
+	  "postOfficeBox", NULL }, "qmailUser", 1 },
+	/* Accounts only: JammMailAlias entries are no mailboxes. */
+	{ "jamm", { "objectClass", "mail", NULL, "mailbox", "accountActive",
+	  NULL, NULL, NULL, "delete" }, "JammMailAccount", 1 },
+	/* The domain map is made of the addresses: every domain is one. */
+	{ "ox", { "objectClass", "mail", "alias", "uid", "mailEnabled", NULL,
+	  NULL, NULL, "colocRouteAddr" }, "OXUserObject", 0 },
+	/* Short names, not addresses: no mail or domain checks. */
+	{ "apple", { "objectClass", NULL, NULL, "uid",
+	  "apple-user-mailattribute", NULL, NULL, NULL, NULL }, "apple-user",
+	  0 },
 };
 
 struct vals {
@@ -99,6 +117,9 @@ struct addr {
 };
 
 struct lint {
+	const struct lprofile *lp;
+	const struct layout_profile *pf;
+	const char *attrs[A_N + 1];	/* for the search, NULLs left out */
 	char *mail_base;
 	char *shared_dir;
 	char *account_base;
@@ -164,7 +185,36 @@ lint_new(const char *mail_base, const char *shared_dir,
 	l->mail_base = xstrdup(mail_base);
 	l->shared_dir = xstrdup(shared_dir);
 	l->account_base = xstrdup(account_base);
+	if (lint_set_profile(l, "howto") != 0)
+		abort();
 	return l;
+}
+
+int
+lint_set_profile(struct lint *l, const char *name)
+{
+	size_t n = 0;
+
+	if (name == NULL || strcmp(name, "none") == 0)
+		name = "howto";
+	for (size_t k = 0; k < sizeof(lprofiles) / sizeof(lprofiles[0]); k++)
+		if (strcmp(lprofiles[k].name, name) == 0)
+			l->lp = &lprofiles[k];
+	if (l->lp == NULL || strcmp(l->lp->name, name) != 0 ||
+	    (l->pf = layout_profile(name)) == NULL)
+		return -1;
+	for (int a = 0; a < A_N; a++) {
+		int dup = 0;
+
+		for (int b = 0; b < a; b++)
+			if (l->lp->names[b] != NULL && l->lp->names[a] != NULL &&
+			    strcmp(l->lp->names[a], l->lp->names[b]) == 0)
+				dup = 1;
+		if (l->lp->names[a] != NULL && !dup)
+			l->attrs[n++] = l->lp->names[a];
+	}
+	l->attrs[n] = NULL;
+	return 0;
 }
 
 void
@@ -246,9 +296,9 @@ lint_add_entry(struct lint *l, const char *dn)
 }
 
 const char *const *
-lint_attrs(void)
+lint_attrs(const struct lint *l)
 {
-	return attr_names;
+	return l->attrs;
 }
 
 int
@@ -262,7 +312,8 @@ lint_add_value(struct lint *l, size_t i, const char *attr, const char *v,
 	if (i >= l->n)
 		return -1;
 	for (a = 0; a < A_N; a++)
-		if (strcasecmp(attr, attr_names[a]) == 0)
+		if (l->lp->names[a] != NULL &&
+		    strcasecmp(attr, l->lp->names[a]) == 0)
 			break;
 	if (a == A_N)
 		return -1;
@@ -324,16 +375,38 @@ find_ndn(const struct lint *l, const char *ndn)
 	return NULL;
 }
 
+/* The layout's view of entry e; domain_off set by the caller. */
 static void
-classify(struct ent *e)
+entry_layout(const struct ent *e, struct layout_entry *le)
 {
+	memset(le, 0, sizeof(*le));
+	le->status = e->a[A_STATUS].v;
+	le->n_status = e->a[A_STATUS].n;
+	le->store = e->a[A_MMS].v;
+	le->n_store = e->a[A_MMS].n;
+	le->folder = e->a[A_UID].v;
+	le->n_folder = e->a[A_UID].n;
+	le->box = e->a[A_POB].v;
+	le->n_box = e->a[A_POB].n;
+	le->off = e->a[A_OFF].v;
+	le->n_off = e->a[A_OFF].n;
+}
+
+static void
+classify(const struct lint *l, struct ent *e)
+{
+	const char *oc = l->lp->account_class;
+	struct layout_entry le;
+
 	for (size_t k = 0; k < e->a[A_OC].n; k++)
-		if (e->a[A_OC].v[k].len == 9 && strncasecmp(e->a[A_OC].v[k].p,
-		    "qmailUser", 9) == 0)
+		if (e->a[A_OC].v[k].len == strlen(oc) &&
+		    strncasecmp(e->a[A_OC].v[k].p, oc, strlen(oc)) == 0)
 			e->account = 1;
-	if (e->a[A_MAIL].n + e->a[A_MMS].n + e->a[A_STATUS].n > 0)
+	if (l->pf->kind == LAYOUT_KIND_HOWTO &&
+	    e->a[A_MAIL].n + e->a[A_MMS].n + e->a[A_STATUS].n > 0)
 		e->account = 1;
-	e->status = layout_status(NULL, e->a[A_STATUS].v, e->a[A_STATUS].n);
+	entry_layout(e, &le);
+	e->status = layout_state(l->pf, &le);
 }
 
 /* What common/layout finds wrong with entry i: the problems about its
@@ -348,7 +421,7 @@ check_layout(struct lint *l, size_t i, const struct layout_params *prm,
 		if ((p->code <= LAYOUT_STATUS_UNKNOWN) != status)
 			continue;
 		buf_reset(&l->q[0]);
-		layout_problem_text(layout_profile(NULL), prm, p, &l->q[0]);
+		layout_problem_text(l->pf, prm, p, &l->q[0]);
 		say(l, i, "%s", buf_str(&l->q[0]));
 	}
 }
@@ -382,7 +455,7 @@ check_addresses(struct lint *l, size_t i)
 
 	for (size_t w = 0; w < 2; w++) {
 		const struct vals *vs = &l->e[i].a[which[w]];
-		const char *name = attr_names[which[w]];
+		const char *name = l->lp->names[which[w]];
 
 		for (size_t k = 0; k < vs->n; k++) {
 			const struct layout_val *v = &vs->v[k];
@@ -404,13 +477,17 @@ check_addresses(struct lint *l, size_t i)
 				    "(LOCAL@DOMAIN)", name, qv(l, 0, v));
 				continue;
 			}
+			if (!l->lp->domains)
+				continue;
 			dlen = (size_t)(v->p + v->len - at - 1);
 			dom = xstrndup(at + 1, dlen);
 			maps_lower(dom, dlen);
 			if (!domain_accepted(l, dom))
 				say(l, i, "%s %s: domain %s is not accepted "
-				    "(no associatedDomain holds it)", name,
-				    qv(l, 0, v), qs(l, 1, at + 1, dlen));
+				    "(no %s holds it)", name,
+				    qv(l, 0, v), qs(l, 1, at + 1, dlen),
+				    l->pf->kind == LAYOUT_KIND_JAMM ? "active "
+				    "JammVirtualDomain" : "associatedDomain");
 			free(dom);
 		}
 	}
@@ -513,7 +590,7 @@ check_duplicates(struct lint *l)
 					continue;
 				val = &l->e[v[x].ent].a[v[x].attr].v[v[x].idx];
 				say(l, v[x].ent, "%s %s is also an address of %s",
-				    attr_names[v[x].attr], qv(l, 0, val),
+				    l->lp->names[v[x].attr], qv(l, 0, val),
 				    l->e[v[y].ent].show);
 			}
 	}
@@ -566,25 +643,26 @@ lint_run(struct lint *l, lint_problem_fn fn, void *arg, size_t *accounts,
 	l->order = xcalloc(l->n ? l->n : 1, sizeof(*l->order));
 	for (k = 0; k < l->n; k++) {
 		l->order[k] = k;
-		classify(&l->e[k]);
+		classify(l, &l->e[k]);
 	}
 	if (l->n > 1)
 		qsort_r(l->order, l->n, sizeof(*l->order), cmp_order, l);
 
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ent *e = &l->e[i];
-		struct layout_entry le = { e->a[A_STATUS].v, e->a[A_STATUS].n,
-		    e->a[A_MMS].v, e->a[A_MMS].n, e->a[A_UID].v, e->a[A_UID].n,
-		    e->a[A_POB].v, e->a[A_POB].n, NULL, 0, NULL, 0, NULL, 0, 0 };
+		struct layout_entry le;
 		struct layout lay;
 
 		if (!e->account)
 			continue;
 		nacc++;
-		layout_build(layout_profile(NULL), &prm, &le, &lay);
+		entry_layout(e, &le);
+		layout_build(l->pf, &prm, &le, &lay);
 		check_layout(l, i, &prm, &lay, 1);
-		check_mail(l, i);
-		check_addresses(l, i);
+		if (l->lp->names[A_MAIL] != NULL) {
+			check_mail(l, i);
+			check_addresses(l, i);
+		}
 		check_layout(l, i, &prm, &lay, 0);
 		layout_free(&lay);
 		check_see_also(l, i);
@@ -608,11 +686,13 @@ lint_run(struct lint *l, lint_problem_fn fn, void *arg, size_t *accounts,
 static int
 read_domain(const struct lentry *e, void *arg)
 {
+	struct lint *l = arg;
 	const struct lval *v;
-	size_t n = lentry_values(e, "associatedDomain", &v);
+	size_t n = lentry_values(e, l->pf->domain_attr != NULL ?
+	    l->pf->domain_attr : "associatedDomain", &v);
 
 	for (size_t k = 0; k < n; k++)
-		lint_add_domain(arg, v[k].ptr, v[k].len);
+		lint_add_domain(l, v[k].ptr, v[k].len);
 	return 0;
 }
 
@@ -624,11 +704,25 @@ read_entry(const struct lentry *e, void *arg)
 
 	for (int a = 0; a < A_N; a++) {
 		const struct lval *v;
-		size_t n = lentry_values(e, attr_names[a], &v);
+		struct vals *vs = &l->e[i].a[a];
+		size_t n;
 
-		for (size_t k = 0; k < n; k++)
-			lint_add_value(l, i, attr_names[a], v[k].ptr,
-			    v[k].len);
+		/* Slot by slot: apple's uid fills two. */
+		if (l->lp->names[a] == NULL)
+			continue;
+		n = lentry_values(e, l->lp->names[a], &v);
+		for (size_t k = 0; k < n; k++) {
+			char *p = xmalloc(v[k].len + 1);
+
+			if (v[k].len > 0)
+				memcpy(p, v[k].ptr, v[k].len);
+			p[v[k].len] = '\0';
+			vs->v = xreallocarray(vs->v, vs->n + 1,
+			    sizeof(*vs->v));
+			vs->v[vs->n].p = p;
+			vs->v[vs->n].len = v[k].len;
+			vs->n++;
+		}
 	}
 	return 0;
 }
@@ -637,23 +731,28 @@ int
 lint_read(struct lint *l, const struct cfg *cfg, struct ldapconn *lc,
     char *err, size_t errsz)
 {
-	static const char *const dattrs[] = { "associatedDomain", NULL };
-	enum ldapconn_status st;
+	const char *dattrs[] = { "associatedDomain", NULL };
+	const char *dfilter = "(objectClass=domainRelatedObject)";
+	enum ldapconn_status st = LDAPCONN_OK;
 	char why[1024];
 
-	if (cfg->domain_base == NULL)
+	if (l->pf->domain_filter != NULL) {
+		dattrs[0] = l->pf->domain_attr;
+		dfilter = l->pf->domain_filter;
+	}
+	if (l->lp->domains && cfg->domain_base == NULL)
 		return log_errf(err, errsz, "%s: domain_base is not set (lint "
 		    "reads the accepted domains there)", cfg->file);
-	st = ldapconn_search(lc, cfg->domain_base, CFG_SCOPE_SUB,
-	    "(objectClass=domainRelatedObject)", dattrs, 1, read_domain, l,
-	    why, sizeof(why));
+	if (l->lp->domains)
+		st = ldapconn_search(lc, cfg->domain_base, CFG_SCOPE_SUB,
+		    dfilter, dattrs, 1, read_domain, l, why, sizeof(why));
 	if (st != LDAPCONN_OK) {
 		log_errf(err, errsz, "cannot read domain_base %s: %s",
 		    cfg->domain_base, why);
 		return st == LDAPCONN_TEMP ? -2 : -1;
 	}
 	st = ldapconn_search(lc, cfg->account_base, CFG_SCOPE_SUB,
-	    "(objectClass=*)", lint_attrs(), 1, read_entry, l, why,
+	    "(objectClass=*)", lint_attrs(l), 1, read_entry, l, why,
 	    sizeof(why));
 	if (st != LDAPCONN_OK) {
 		log_errf(err, errsz, "cannot read account_base %s: %s",
@@ -690,14 +789,14 @@ lint_command(const char *cfg_path, int argc, char **argv)
 		log_error("%s", err);
 		return 2;
 	}
-	if (!profile_find(cfg->profile)->layout) {
-		log_error("%s: profile %s: lint checks the accounts of the "
-		    "howto's layout only, not yet those of %s", cfg->file,
-		    cfg->profile, cfg->profile);
+	l = lint_new(cfg->mail_base, cfg->shared_dir, cfg->account_base);
+	if (lint_set_profile(l, cfg->profile) != 0) {
+		log_error("%s: profile %s: lint knows no account layout for it",
+		    cfg->file, cfg->profile);
+		lint_free(l);
 		cfg_free(cfg);
 		return 2;
 	}
-	l = lint_new(cfg->mail_base, cfg->shared_dir, cfg->account_base);
 	for (size_t k = 0; k < cfg->n_maps; k++)
 		if (cfg->maps[k].catchall)
 			lint_set_catchall(l, 1);

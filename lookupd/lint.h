@@ -36,7 +36,10 @@ size_t lint_add_entry(struct lint *l, const char *dn);
 int lint_add_value(struct lint *l, size_t i, const char *attr,
     const char *v, size_t len);
 /* The attributes lint looks at, NULL-terminated (for the search). */
-const char *const *lint_attrs(void);
+const char *const *lint_attrs(const struct lint *l);
+/* The account layout of profile name (howto by default; none: howto):
+ * its attributes, account class and domains.  -1 for an unknown one. */
+int lint_set_profile(struct lint *l, const char *name);
 
 /* Called once per problem, in a stable order (entries by normalized DN,
  * then by check); dn as the directory sent it, made printable. */

@@ -15,7 +15,11 @@ real slapd, against lookupd's own mailbox map and Courier's maildirmake:
 - apple: kUserDiskQuota (MB) gives maildirsize exactly as
   `maildirmake -q NS` writes it (NS = MB * 1048576);
 - apple: a malformed plist is reported with its DN (exit 1), the others
-  are built, nothing crashes; a second run changes nothing.
+  are built, nothing crashes; a second run changes nothing;
+- `lookupd lint` follows each profile's layout: over each fixture exactly
+  the expected lines (jamm: the accounts of the inactive domain; ox: the
+  user without mailEnabled; apple: the two unreadable plists and the
+  user without one).
 """
 import os
 import sys
@@ -205,6 +209,36 @@ def apple_maildirs_quotas_and_a_malformed_plist():
               "rb") as f:
         t.eq(f.read().split(b"\n")[0], b"262144000S",
              "apple: kUserDiskQuota 250 is 262144000S")
+
+
+LINT = {
+    "jamm": ["mail=%s@gone.example,jvd=gone.example,o=hosting,o=company: "
+             "mail \"%s@gone.example\": domain gone.example is not "
+             "accepted (no active JammVirtualDomain holds it)" % (u, u)
+             for u in ("john", "mary", "old")],
+    "ox": ["uid=dave,ou=OX,o=company: mailEnabled is missing"],
+    "apple": [
+        "uid=badstate,cn=users,ou=Apple,o=company: apple-user-mailattribute "
+        "is not a mail settings plist ldapmail reads: byte 131: "
+        "kMailAccountState \"Active\" is not Enabled, Off or Forward",
+        "uid=broken,cn=users,ou=Apple,o=company: apple-user-mailattribute "
+        "is not a mail settings plist ldapmail reads: byte 190: "
+        "unterminated <string>",
+        "uid=nomail,cn=users,ou=Apple,o=company: apple-user-mailattribute "
+        "is missing"],
+}
+ACCOUNTS = {"jamm": 9, "ox": 5, "apple": 8}
+
+
+@t.test
+def lint_follows_each_profile():
+    for prof in ("jamm", "ox", "apple"):
+        lk, _, _ = setup(prof)
+        r = lk.cli("lint")
+        t.eq((r.rc, r.out.splitlines()), (1, LINT[prof]),
+             "%s: lint: exactly the fixture's problems" % prof, r.why())
+        t.ok("lint: %d accounts," % ACCOUNTS[prof] in r.err,
+             "%s: lint counts %d accounts" % (prof, ACCOUNTS[prof]), r.err)
 
 
 if __name__ == "__main__":

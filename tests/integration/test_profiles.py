@@ -404,16 +404,5 @@ def check_warns_when_domain_alias_or_mailbox_is_missing():
          "profile = none + [map alias]: domain and mailbox named", r.why())
 
 
-@t.test
-def lint_says_the_layout_is_not_its_own_yet():
-    # ldap-maildirmake follows every profile (test_mdm_profiles).
-    for prof in ("ox", "apple"):
-        lk = lookupd(profile=prof, account_base=OX_BASE, domain_base=None)
-        r = lk.cli("lint")
-        t.ok(r.rc == 2 and "profile %s: lint checks the accounts of the "
-             "howto's layout only" % prof in r.err,
-             "lint with profile %s: exit 2, says why" % prof, r.why())
-
-
 if __name__ == "__main__":
     t.main()

@@ -512,6 +512,62 @@ t_order(void)
 	lint_free(b);
 }
 
+/* The other profiles: their attributes, account class, layout rule. */
+static void
+t_profiles(void)
+{
+	struct lint *l = lint_new("/vmail", "shared", "o=hosting");
+	size_t n, acc, dom;
+	char *got;
+
+	CHECK("unknown profile refused", lint_set_profile(l, "nosuch") != 0);
+	CHECK("jamm known", lint_set_profile(l, "jamm") == 0);
+	CHECK("jamm reads mailbox, not mailMessageStore",
+	    lint_add_value(l, lint_add_entry(l, "cn=probe"),
+	    "mailMessageStore", "/x/", 3) == -1);
+	lint_add_domain(l, "jamm.example", 12);
+	add(l, "mail=a@jamm.example,o=hosting", "objectClass",
+	    "JammMailAccount", "mail", "a@jamm.example", "mailbox",
+	    "jamm.example/a/", "accountActive", "TRUE", NULL);
+	add(l, "mail=b@jamm.example,o=hosting", "objectClass",
+	    "JammMailAccount", "mail", "b@jamm.example", "mailbox",
+	    "../b/", "accountActive", "TRUE", NULL);
+	add(l, "mail=c@gone.example,o=hosting", "objectClass",
+	    "JammMailAccount", "mail", "c@gone.example", "mailbox",
+	    "gone.example/c/", "accountActive", "TRUE", NULL);
+	add(l, "mail=d@jamm.example,o=hosting", "objectClass",
+	    "JammMailAlias", "mail", "a@jamm.example", "maildrop", "x@y",
+	    NULL);
+	got = run(l, &n, &acc, &dom);
+	CHECK_STR("jamm: a relative mailbox checked below mail_base, a dead "
+	    "domain, an alias is no account", got,
+	    "mail=b@jamm.example,o=hosting: mailbox \"../b/\" is not "
+	    "normalized (holds \"//\", \".\" or \"..\")\n"
+	    "mail=c@gone.example,o=hosting: mail \"c@gone.example\": domain "
+	    "gone.example is not accepted (no active JammVirtualDomain holds "
+	    "it)\n");
+	CHECK("jamm: 3 accounts", acc == 3);
+	free(got);
+	lint_free(l);
+
+	l = lint_new("/vmail", "shared", "ou=OX");
+	CHECK("ox known", lint_set_profile(l, "ox") == 0);
+	add(l, "uid=a,ou=OX", "objectClass", "OXUserObject", "uid", "a",
+	    "mail", "a@ox.example", "alias", "x@ox.example", "mailEnabled",
+	    "OK", NULL);
+	add(l, "uid=b,ou=OX", "objectClass", "OXUserObject", "uid", "b",
+	    "mail", "b@ox.example", "alias", "X@ox.example", "mailEnabled",
+	    "OK", NULL);
+	got = run(l, &n, &acc, &dom);
+	CHECK_STR("ox: any domain, an alias on two accounts", got,
+	    "uid=a,ou=OX: alias \"x@ox.example\" is also an address of "
+	    "uid=b,ou=OX\n"
+	    "uid=b,ou=OX: alias \"X@ox.example\" is also an address of "
+	    "uid=a,ou=OX\n");
+	free(got);
+	lint_free(l);
+}
+
 int
 main(void)
 {
@@ -526,5 +582,6 @@ main(void)
 	t_see_also();
 	t_printable();
 	t_order();
+	t_profiles();
 	return unit_done();
 }
