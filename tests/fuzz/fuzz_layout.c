@@ -3,10 +3,12 @@
  * into the paths ldap-maildirmake (as root) builds, lint judges and
  * route follows.
  *
- * Input: the first byte picks mail_base ("/", "/vmail", "/srv/mail.d");
- * the rest is four fields separated by LF (accountStatus,
- * mailMessageStore, uid, postOfficeBox), each a list of values separated
- * by "|" (an empty field: no value).  What must hold, checked here
+ * Input: the first byte picks mail_base ("/", "/vmail", "/srv/mail.d": %
+ * 3) and the profile (howto, jamm, ox, apple: / 3 % 4); the rest is four
+ * fields separated by LF (status, store, uid, postOfficeBox; for jamm,
+ * ox and apple the third is the off attribute, delete or colocRouteAddr,
+ * and the fourth is not read), each a list of values separated by "|"
+ * (an empty field: no value).  What must hold, checked here
  * independently of layout.c:
  *   - the same entry gives the same layout and texts twice;
  *   - ok exactly when no problem refuses the entry; parts only when ok
@@ -19,6 +21,10 @@
  *     component; target is shared/.UID; the folders are shared/.UID then
  *     shared/.BOX for each postOfficeBox, each a valid Courier folder
  *     name and shorter than PATH_MAX; layout_shared_split() agrees;
+ *   - jamm, ox, apple: never shared; active and ok: the maildir is
+ *     <mail_base>/<store> without its "/" (jamm) or
+ *     <mail_base>/<first store>/Maildir (ox, apple), below mail_base;
+ *   - layout_state() gives the status layout_build() found;
  *   - every problem's text is one non-empty printable line.
  */
 #include <limits.h>
@@ -33,6 +39,7 @@
 #include "tests/fuzz/fuzz.h"
 
 static const char *const bases[] = { "/", "/vmail", "/srv/mail.d" };
+static const char *const profiles[] = { "howto", "jamm", "ox", "apple" };
 
 struct field {
 	struct layout_val *v;
@@ -76,13 +83,13 @@ parse(const uint8_t *p, size_t len, struct field *f)
 }
 
 static void
-texts(const struct layout_params *prm, const struct layout *l,
-    struct buf *o)
+texts(const struct layout_profile *pf, const struct layout_params *prm,
+    const struct layout *l, struct buf *o)
 {
 	for (size_t k = 0; k < l->nprob; k++) {
 		size_t at = o->len;
 
-		layout_problem_text(layout_profile(NULL), prm, &l->prob[k], o);
+		layout_problem_text(pf, prm, &l->prob[k], o);
 		FUZZ_ASSERT(o->len > at);
 		for (size_t j = at; j < o->len; j++)
 			FUZZ_ASSERT((unsigned char)o->p[j] >= 0x20 &&
@@ -152,6 +159,7 @@ check_shared(const struct layout_params *prm, const struct field *f,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const struct layout_profile *pf;
 	struct layout_params prm;
 	struct field f[4];
 	struct layout_entry e;
@@ -162,6 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	prm.mail_base = bases[data[0] % 3];
+	pf = layout_profile(profiles[(data[0] / 3) % 4]);
 	prm.shared_dir = "shared";
 	prm.shared_maildirs_dir = "smd";
 	memset(f, 0, sizeof(f));
@@ -174,15 +183,56 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.n_folder = f[2].n;
 	e.box = f[3].v;
 	e.n_box = f[3].n;
+	e.off = NULL;
+	e.n_off = 0;
+	e.qsize = e.qcount = NULL;
+	e.n_qsize = e.n_qcount = 0;
+	e.domain_off = 0;
+	if (pf->kind != LAYOUT_KIND_HOWTO) {
+		e.off = f[2].v;
+		e.n_off = f[2].n;
+		e.folder = e.box = NULL;
+		e.n_folder = e.n_box = 0;
+	}
 
-	layout_build(layout_profile(NULL), &prm, &e, &l);
-	layout_build(layout_profile(NULL), &prm, &e, &l2);
-	texts(&prm, &l, &t1);
-	texts(&prm, &l2, &t2);
+	layout_build(pf, &prm, &e, &l);
+	layout_build(pf, &prm, &e, &l2);
+	texts(pf, &prm, &l, &t1);
+	texts(pf, &prm, &l2, &t2);
 	FUZZ_ASSERT(t1.len == t2.len && fuzz_memeq(t1.p, t2.p, t1.len));
 	FUZZ_ASSERT(l.ok == l2.ok && l.status == l2.status &&
 	    l.nprob == l2.nprob);
-	FUZZ_ASSERT(l.status == layout_status(NULL, e.status, e.n_status));
+	FUZZ_ASSERT(l.status == layout_state(pf, &e));
+	if (pf->kind == LAYOUT_KIND_HOWTO)
+		FUZZ_ASSERT(l.status == layout_status(NULL, e.status,
+		    e.n_status));
+	else
+		FUZZ_ASSERT(l.status != LAYOUT_SHARED);
+	if (pf->kind != LAYOUT_KIND_HOWTO && l.ok &&
+	    l.status == LAYOUT_ACTIVE) {
+		int root = strcmp(prm.mail_base, "/") == 0;
+		const struct layout_val *v = &e.store[0];
+		struct buf w = BUF_INIT;
+
+		FUZZ_ASSERT(l.maildir != NULL && e.n_store >= 1);
+		buf_puts(&w, root ? "" : prm.mail_base);
+		buf_putc(&w, '/');
+		if (pf->kind == LAYOUT_KIND_JAMM) {
+			FUZZ_ASSERT(e.n_store == 1 && v->len > 0 &&
+			    v->p[v->len - 1] == '/');
+			buf_append(&w, v->p, v->len - 1);
+		} else {
+			buf_append(&w, v->p, v->len);
+			buf_puts(&w, "/Maildir");
+		}
+		FUZZ_ASSERT(strlen(l.maildir) == w.len &&
+		    memcmp(l.maildir, w.p, w.len) == 0);
+		buf_putc(&w, '/');
+		FUZZ_ASSERT(safepath_under(prm.mail_base, w.p, w.len, &rel) ==
+		    SAFEPATH_OK);
+		buf_free(&w);
+		goto out;
+	}
 
 	for (size_t k = 0; k < l.nprob; k++)
 		refusing += l.prob[k].refuses != 0;
@@ -205,6 +255,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_shared(&prm, f, &l);
 	}
 
+out:
 	layout_free(&l);
 	layout_free(&l2);
 	buf_free(&t1);
