@@ -26,10 +26,16 @@
  *      (case-insensitively), as cleanup's duplicate filter does.
  *   4. each final recipient: its domain again (not ours: smtp(8) takes
  *      it away), the `transport` map when there is one (address, then
- *      domain), then virtual(8): `mailbox` (which virtual(8) reads from
- *      the cdb file only), `uid` and `gid` when there are such maps.  A
- *      mailbox below <mail_base>/<shared_dir>/ is a shared folder: the
- *      path is the delivery link into the shared maildir.
+ *      domain; an answer naming the transport `virtual`, or none for a
+ *      domain of ours, is still virtual(8), as the Jamm howto's
+ *      "virtual:" is), then virtual(8): `mailbox` (which virtual(8)
+ *      reads from the cdb file only), `uid` and `gid` when there are
+ *      such maps.  A relative mailbox (the jamm, ox and apple profiles)
+ *      lies below virtual_mailbox_base, which those profiles set to
+ *      mail_base.  With the howto's layout, a mailbox below
+ *      <mail_base>/<shared_dir>/ is a shared folder: the path is the
+ *      delivery link into the shared maildir (the other profiles have
+ *      no shared folders).
  * A lookup is made once per (map, key) and shown once, where it is first
  * needed.  Steps that need LDAP while it cannot be asked end the walk
  * with "unknown" (exit 2): a guess would be worse than no answer.
@@ -600,6 +606,25 @@ out:
 	return rc;
 }
 
+static const struct layout_profile *
+route_layout(const struct route *rt)
+{
+	return rt->p.layout != NULL ? rt->p.layout : layout_profile(NULL);
+}
+
+/* Does a transport map answer leave the recipient to virtual(8)?  The
+ * transport `virtual` (the shipped master.cf's virtual(8) service), or
+ * none at all (":nexthop", the default transport of the address's class:
+ * virtual_transport for a domain of ours). */
+static int
+virtual_transport(const char *answer, int ours)
+{
+	size_t n = strcspn(answer, ":");
+
+	return (n == 7 && strncmp(answer, "virtual", 7) == 0) ||
+	    (n == 0 && ours);
+}
+
 /* What is on disk at the delivery link path (lstat/readlink only). */
 static char *
 link_on_disk(const char *path, const char *target)
@@ -666,7 +691,7 @@ shared_step(struct route *rt, const char *rcpt, const char *path,
 		buf_append(&dn, mb->a.dns.p, nl ? (size_t)(nl - mb->a.dns.p) :
 		    mb->a.dns.len);
 		if (rt->r->attr(rt->r->ctx, buf_str(&dn),
-		    layout_profile(NULL)->folder_attr, &vals, err,
+		    route_layout(rt)->folder_attr, &vals, err,
 		    sizeof(err)) != 0)
 			why = xprintf("unknown: LDAP could not be asked (%s)",
 			    err);
@@ -718,7 +743,8 @@ deliver(struct route *rt, const char *rcpt)
 	struct memo *d, *t = NULL, *mb, *ids[2] = { NULL, NULL };
 	static const char *const idmaps[2] = { "uid", "gid" };
 	struct step *st;
-	char *target = NULL;
+	char *target = NULL, *path = NULL;
+	const char *box;
 
 	if (dom == NULL) {
 		st = step_new(rt, "delivery", rcpt);
@@ -747,14 +773,15 @@ deliver(struct route *rt, const char *rcpt)
 		if (t->a.res != RES_FOUND)
 			t = NULL;
 	}
-	if (t != NULL) {
+	if (t != NULL && !virtual_transport(buf_str(&t->a.value),
+	    d->a.res == RES_FOUND)) {
 		st = step_new(rt, "delivery", rcpt);
 		st->summary = xprintf("%s (transport map)",
 		    buf_str(&t->a.value));
 		fact_str(st, "agent", buf_str(&t->a.value));
 		return 0;
 	}
-	if (d->a.res == RES_NOTFOUND) {
+	if (d->a.res == RES_NOTFOUND && t == NULL) {
 		st = step_new(rt, "delivery", rcpt);
 		st->summary = xprintf("smtp(8) to %s (not a domain of this "
 		    "system)", d->key);
@@ -796,16 +823,27 @@ deliver(struct route *rt, const char *rcpt)
 			return ids[i]->a.unreachable ? 2 : 1;
 		}
 	}
-	shared_step(rt, rcpt, buf_str(&mb->a.value), mb, &target);
+	box = buf_str(&mb->a.value);
+	if (box[0] != '/') {
+		/* virtual_mailbox_base = mail_base (the profiles' setting) */
+		struct layout_params lp = { rt->p.mail_base, rt->p.shared_dir,
+		    rt->p.shared_maildirs_dir };
+
+		path = layout_base_join(&lp, box);
+	} else if (route_layout(rt)->folder_attr != NULL)
+		shared_step(rt, rcpt, box, mb, &target);
 	st = step_new(rt, "delivery", rcpt);
 	if (target != NULL)
 		st->summary = xprintf("virtual(8) into %s, a link to %s",
-		    buf_str(&mb->a.value), target);
+		    box, target);
 	else
-		st->summary = xprintf("virtual(8) into %s",
-		    buf_str(&mb->a.value));
+		st->summary = xprintf("virtual(8) into %s%s%s%s",
+		    path ? path : box, t ? " (transport map: " : "",
+		    t ? buf_str(&t->a.value) : "", t ? ")" : "");
 	fact_str(st, "agent", "virtual");
-	fact_str(st, "mailbox", buf_str(&mb->a.value));
+	fact_str(st, "mailbox", box);
+	if (path != NULL)
+		fact_str(st, "path", path);
 	for (int i = 0; i < 2; i++)
 		if (ids[i] != NULL)
 			fact_str(st, idmaps[i], buf_str(&ids[i]->a.value));
@@ -814,6 +852,7 @@ deliver(struct route *rt, const char *rcpt)
 		    "virtual(8) reads only the cdb file and defers the mail "
 		    "until the next snapshot");
 	free(target);
+	free(path);
 	return 0;
 }
 
@@ -1463,6 +1502,7 @@ route_command(const char *cfg_path, int argc, char **argv)
 	p.recursion_limit = p.expansion_limit = p.addrlen_limit =
 	    POSTFIX_LIMIT;
 	p.check_disk = 1;
+	p.layout = layout_profile(cfg->profile);
 
 	rt = route_run(&p, &res, address);
 	if (json)

@@ -66,9 +66,13 @@ struct route_params {
 	/* Check the delivery link of a shared folder on disk (0: say
 	 * "not checked"). */
 	int check_disk;
+	/* The profile's account layout (common/layout; NULL: the howto's):
+	 * which of its mailboxes are shared folders, and what names one. */
+	const struct layout_profile *layout;
 };
 
 struct route;
+struct layout_profile;
 
 /* Follow address.  Never fails (out of memory is fatal). */
 struct route *route_run(const struct route_params *p,

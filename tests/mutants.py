@@ -408,4 +408,22 @@ MUTANTS = [
         tests=["t_tableclass", "test_ldaptable_diff.py"],
         only=["classification"],
     ),
+    dict(
+        name="route-virtual-transport-ends-walk",
+        why="route: a transport answer naming virtual(8) (Jamm's "
+            "\"virtual:\") still goes through the mailbox map",
+        file="lookupd/route.c",
+        old="\treturn (n == 7 && strncmp(answer, \"virtual\", 7) == 0) ||",
+        new="\treturn (n == 7 && strncmp(answer, \"virtuaX\", 7) == 0) ||",
+        tests=["*/t_route", "test_route_profiles.py"],
+    ),
+    dict(
+        name="route-relative-mailbox-not-joined",
+        why="route: a relative mailbox (jamm, ox, apple) lies below "
+            "mail_base (virtual_mailbox_base = mail_base)",
+        file="lookupd/route.c",
+        old="\tif (box[0] != '/') {",
+        new="\tif (box[0] == '\\0') {",
+        tests=["*/t_route", "test_route_profiles.py"],
+    ),
 ]

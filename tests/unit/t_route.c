@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/layout.h"
 #include "lookupd/route.h"
 #include "unit.h"
 
@@ -108,7 +109,7 @@ walk(struct table *t, const char *addr, size_t recursion, struct buf *text,
 {
 	struct route_resolver r = { t_has_map, t_lookup, t_attr, t };
 	struct route_params p = { "/vmail", "shared", "shared.maildirs",
-	    recursion, 1000, 1000, 0 };
+	    recursion, 1000, 1000, 0, NULL };
 	struct route *rt;
 
 	if (t->maps == NULL)
@@ -489,7 +490,7 @@ test_root_base(void)
 	    builtin, "incoming", NULL, NULL, 0 };
 	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t };
 	struct route_params p = { "/", "shared", "shared.maildirs",
-	    1000, 1000, 1000, 0 };
+	    1000, 1000, 1000, 0, NULL };
 	struct buf text = BUF_INIT;
 	struct route *rt = route_run(&p, &r, "tt@d.nu");
 
@@ -503,9 +504,92 @@ test_root_base(void)
 	buf_free(&text);
 }
 
+/* The jamm, ox and apple layouts: relative mailboxes below mail_base
+ * (virtual_mailbox_base = mail_base), no shared folders; a transport
+ * answer naming virtual(8) ("virtual:", or ":" for a domain of ours)
+ * still goes through the mailbox map, any other leaves it. */
+static const struct row profile_rows[] = {
+	DOM("j.example"),
+	{ "transport", "j.example", RES_FOUND, "virtual:", "jvd=j", 0 },
+	{ "alias", "pm@j.example", RES_FOUND, "john@j.example", "mail=pm", 0 },
+	{ "alias", "john@j.example", RES_FOUND, "john@j.example", "mail=j",
+	    0 },
+	{ "mailbox", "john@j.example", RES_FOUND, "j.example/john/",
+	    "mail=j", 0 },
+	DOM("h.example"),
+	{ "transport", "h.example", RES_FOUND, "smtp:[relay.h]", "jvd=h", 0 },
+	{ "alias", "ann@h.example", RES_FOUND, "ann@h.example", "mail=a", 0 },
+	{ "mailbox", "ann@h.example", RES_FOUND, "h.example/ann/", "mail=a",
+	    0 },
+	DOM("e.example"),
+	{ "transport", "e.example", RES_FOUND, ":", "jvd=e", 0 },
+	{ "alias", "eve@e.example", RES_FOUND, "eve@e.example", "mail=e", 0 },
+	/* a relative path that looks like a shared store is none */
+	{ "mailbox", "eve@e.example", RES_FOUND, "shared/x/y/", "mail=e", 0 },
+};
+
+static void
+test_profiles(void)
+{
+	static const char *const maps[] = { "domain", "alias", "mailbox",
+	    "transport", NULL };
+	struct table t = { profile_rows, sizeof(profile_rows) /
+	    sizeof(profile_rows[0]), maps, "eve", NULL, NULL, 0 };
+	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t };
+	struct route_params p = { "/srv/mail", "shared", "shared.maildirs",
+	    1000, 1000, 1000, 0, NULL };
+	struct buf text = BUF_INIT;
+	struct route *rt;
+
+	p.layout = layout_profile("jamm");
+	rt = route_run(&p, &r, "pm@j.example");
+	route_text(rt, &text);
+	CHECK("jamm: an alias to an account: deliverable",
+	    route_exit(rt) == 0);
+	CHECK("jamm: virtual: goes on to the mailbox map", has_line(&text,
+	    "mailbox john@j.example: j.example/john/"));
+	CHECK("jamm: the maildir below mail_base", has_line(&text,
+	    "delivery john@j.example: virtual(8) into "
+	    "/srv/mail/j.example/john/ (transport map: virtual:)") &&
+	    has_line(&text, "  mailbox: j.example/john/") &&
+	    has_line(&text, "  path: /srv/mail/j.example/john/"));
+	route_free(rt);
+
+	buf_reset(&text);
+	rt = route_run(&p, &r, "ann@h.example");
+	route_text(rt, &text);
+	CHECK("jamm: smtp:[relay] leaves virtual(8) out", route_exit(rt) == 0 &&
+	    has_line(&text, "delivery ann@h.example: smtp:[relay.h] "
+	    "(transport map)") && strstr(buf_str(&text), "\nmailbox ") ==
+	    NULL);
+	route_free(rt);
+
+	buf_reset(&text);
+	p.layout = layout_profile("ox");
+	rt = route_run(&p, &r, "eve@e.example");
+	route_text(rt, &text);
+	CHECK("\":\" for a domain of ours: virtual(8)", route_exit(rt) == 0 &&
+	    has_line(&text, "delivery eve@e.example: virtual(8) into "
+	    "/srv/mail/shared/x/y/ (transport map: :)"));
+	CHECK("ox: no shared folder step", strstr(buf_str(&text),
+	    "\nshared ") == NULL);
+	route_free(rt);
+
+	buf_reset(&text);
+	p.layout = NULL;
+	p.mail_base = "/";
+	rt = route_run(&p, &r, "eve@e.example");
+	route_text(rt, &text);
+	CHECK("mail_base /: a relative mailbox below /", has_line(&text,
+	    "  path: /shared/x/y/"));
+	route_free(rt);
+	buf_free(&text);
+}
+
 int
 main(void)
 {
+	test_profiles();
 	test_simple();
 	test_limits();
 	test_extra_maps();
