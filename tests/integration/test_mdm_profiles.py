@@ -29,14 +29,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import ldapmail_test as t  # noqa: E402
 import mdm_util as m       # noqa: E402
 
-SCHEMA = os.path.join(t.SRC, "schema")
-FIX = os.path.join(t.SRC, "tests", "fixtures")
-NIS = "/etc/ldap/schema/nis.schema"
 D = t.tmpdir("ldapmail-mdmprof-")
 os.chmod(D, 0o755)
 FOLDERS = ["Sent", "Drafts", "Trash"]
 LOCAL = ["example.org", "mail.example.net"]
-_slapd = []
 
 # profile: (account_base, domain_base, key attributes)
 PROFILES = {
@@ -44,18 +40,7 @@ PROFILES = {
     "ox": ("ou=OX,o=company", None, ["mail", "alias"]),
     "apple": ("cn=users,ou=Apple,o=company", None, ["uid"]),
 }
-
-
-def slapd():
-    if not _slapd:
-        _slapd.append(t.Slapd(
-            ldifs=[t.fixture_path(), os.path.join(FIX, "ox.ldif"),
-                   os.path.join(FIX, "apple.ldif"),
-                   os.path.join(FIX, "jamm.ldif")],
-            schemas=[NIS, os.path.join(SCHEMA, "ox.schema"),
-                     os.path.join(SCHEMA, "apple.schema"),
-                     os.path.join(SCHEMA, "jamm.schema")]).start())
-    return _slapd[0]
+slapd = t.profiles_slapd    # the four fixtures, one slapd
 
 
 def setup(prof):

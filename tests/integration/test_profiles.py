@@ -32,24 +32,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import ldapmail_test as t  # noqa: E402
 
-SCHEMA = os.path.join(t.SRC, "schema")
 FIX = os.path.join(t.SRC, "tests", "fixtures")
-NIS = "/etc/ldap/schema/nis.schema"
 OX_BASE = "ou=OX,o=company"
 APPLE_BASE = "cn=users,ou=Apple,o=company"
-_slapd = []
-
-
-def slapd():
-    if not _slapd:
-        _slapd.append(t.Slapd(
-            ldifs=[t.fixture_path(), os.path.join(FIX, "ox.ldif"),
-                   os.path.join(FIX, "apple.ldif"),
-                   os.path.join(FIX, "jamm.ldif")],
-            schemas=[NIS, os.path.join(SCHEMA, "ox.schema"),
-                     os.path.join(SCHEMA, "apple.schema"),
-                     os.path.join(SCHEMA, "jamm.schema")]).start())
-    return _slapd[0]
+slapd = t.profiles_slapd    # the four fixtures, one slapd
 
 
 NF = None   # not found

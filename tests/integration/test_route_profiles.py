@@ -30,13 +30,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import ldapmail_test as t  # noqa: E402
 
-SCHEMA = os.path.join(t.SRC, "schema")
-FIX = os.path.join(t.SRC, "tests", "fixtures")
-NIS = "/etc/ldap/schema/nis.schema"
 D = t.tmpdir("ldapmail-routeprof-")
 BASE = "/srv/vmail"
 LOCAL = "example.org, mail.example.net"
-_slapd = []
 
 PROFILES = {
     "jamm": ("o=hosting,o=company", "o=hosting,o=company"),
@@ -46,16 +42,7 @@ PROFILES = {
 JAMM = ",o=hosting,o=company"
 OX = ",ou=OX,o=company"
 APPLE = ",cn=users,ou=Apple,o=company"
-
-
-def slapd():
-    if not _slapd:
-        _slapd.append(t.Slapd(
-            ldifs=[t.fixture_path()] + [os.path.join(FIX, p + ".ldif")
-                                        for p in ("ox", "apple", "jamm")],
-            schemas=[NIS] + [os.path.join(SCHEMA, p + ".schema")
-                             for p in ("ox", "apple", "jamm")]).start())
-    return _slapd[0]
+slapd = t.profiles_slapd    # the four fixtures, one slapd
 
 
 _conf = {}

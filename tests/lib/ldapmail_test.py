@@ -1130,6 +1130,42 @@ class Slapd:
         return "Slapd(%s, PID %s)" % (self.uri, self.pid)
 
 
+PROFILES = ("ox", "apple", "jamm")
+_profiles_slapd = []
+
+
+def profiles_slapd():
+    """One slapd per test program holding the example directory and the
+    OX, Apple and Jamm fixtures (tests/fixtures/NAME.ldif) with their
+    schemas (schema/NAME.schema, and nis.schema for Apple's posixAccount),
+    started on first use."""
+    if not _profiles_slapd:
+        fix = os.path.join(SRC, "tests", "fixtures")
+        sch = os.path.join(SRC, "schema")
+        _profiles_slapd.append(Slapd(
+            ldifs=[fixture_path()] + [os.path.join(fix, p + ".ldif")
+                                      for p in PROFILES],
+            schemas=["/etc/ldap/schema/nis.schema"] +
+            [os.path.join(sch, p + ".schema") for p in PROFILES]).start())
+    return _profiles_slapd[0]
+
+
+def fixture_key_counts():
+    """Keys per built-in map the example directory gives: its domains,
+    and its receiving addresses (accounts active or shared) for alias and
+    mailbox."""
+    with open(fixture_path()) as f:
+        entries = parse_ldif(f.read())
+    domains, addrs = set(), set()
+    for e in entries:
+        domains.update(d.lower() for d in e.get("associatedDomain", []))
+        if (e.first("accountStatus") or "").lower() in ("active", "shared"):
+            addrs.update(a.lower() for a in e.get("mail", []) +
+                         e.get("mailAlternateAddress", []))
+    return {"domain": len(domains), "alias": len(addrs),
+            "mailbox": len(addrs)}
+
+
 def replicated(provider, consumer, timeout=10):
     """Wait until consumer holds what provider holds (same contextCSN);
     True if it does within timeout s."""
