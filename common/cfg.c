@@ -1398,9 +1398,9 @@ map_finish(struct pstate *ps)
 			strlist_add(&m->result, m->key.v[k],
 			    strlen(m->key.v[k]));
 	}
-	if (m->catchall && m->kind != CFG_KIND_ADDRESS)
+	if (m->catchall && m->kind == CFG_KIND_PLAIN)
 		return errat(ps, ps->mline[M_CATCHALL], "[map %s]: catchall "
-		    "needs kind = address", m->name);
+		    "needs kind = address or domain", m->name);
 	if (m->key_domain && m->kind != CFG_KIND_DOMAIN)
 		return errat(ps, ps->mline[M_KEY_DOMAIN], "[map %s]: "
 		    "key_domain needs kind = domain", m->name);

@@ -56,8 +56,10 @@ static const struct profile_map howto[] = {
 static const struct profile_map jamm[] = {
 	{ "domain", 1, JAMM_DOMAIN, "jvd", "jvd", "%s", DOM, 0, 0, 0, 0,
 	    ALL, NOA },
+	/* catchall: Postfix asks a socketmap transport table the address
+	 * only; the domain's entry answers it. */
 	{ "transport", 1, JAMM_DOMAIN, "jvd", "postfixTransport", "%s", DOM,
-	    0, 0, 0, 0, ALL, NOA },
+	    1, 0, 0, 0, ALL, NOA },
 	/* An alias answers its maildrop, an account itself. */
 	{ "alias", 0, "(&(|(objectClass=JammMailAlias)"
 	    "(objectClass=JammMailAccount))" JAMM_ON ")", "mail",

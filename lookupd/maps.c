@@ -7,7 +7,10 @@
  * postmaster, MAILER-DAEMON, a null local part and, when '-' is a
  * delimiter, owner-x and x-request); then @domain when the map has
  * catchall = yes.  As in Postfix, only the extension-less step carries the
- * extension into the answer; a catch-all answer does not.
+ * extension into the answer; a catch-all answer does not.  A domain map
+ * with catchall = yes answers an address by its domain's entry (Postfix
+ * asks a socketmap or tcp transport_maps table the address only, never
+ * its domain: the Jamm transport map needs it).
  *
  * The extension goes into every answer item that is an address: one that
  * holds '@', does not start with '/' (a mailbox path) and holds no ':'
@@ -135,7 +138,15 @@ maps_walk(const struct cfg *cfg, const struct cfg_map *m, const char *key,
 	size_t split;
 
 	memset(w, 0, sizeof(*w));
-	if (len == 0 || has_control(key, len) || !in_domains(m, key, len))
+	if (len == 0 || has_control(key, len))
+		return;
+	if (m->kind == CFG_KIND_DOMAIN && m->catchall &&
+	    (at = memrchr(key, '@', len)) != NULL) {
+		len -= (size_t)(at + 1 - key);	/* the address's domain */
+		key = at + 1;
+		at = NULL;
+	}
+	if (len == 0 || !in_domains(m, key, len))
 		return;
 	switch (m->kind) {
 	case CFG_KIND_DOMAIN:

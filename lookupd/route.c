@@ -25,10 +25,12 @@
  *      virtual_alias_address_length_limit.  Duplicates are dropped
  *      (case-insensitively), as cleanup's duplicate filter does.
  *   4. each final recipient: its domain again (not ours: smtp(8) takes
- *      it away), the `transport` map when there is one (address, then
- *      domain; an answer naming the transport `virtual`, or none for a
- *      domain of ours, is still virtual(8), as the Jamm howto's
- *      "virtual:" is), then virtual(8): `mailbox` (which virtual(8)
+ *      it away), the `transport` map when there is one (the address
+ *      only: Postfix never asks a socketmap or tcp transport table for
+ *      the domain, see maps.c for the catchall that answers it; an
+ *      answer naming the transport `virtual`, or none for a domain of
+ *      ours, is still virtual(8), as the Jamm howto's "virtual:" is),
+ *      then virtual(8): `mailbox` (which virtual(8)
  *      reads from the cdb file only), `uid` and `gid` when there are
  *      such maps.  A relative mailbox (the jamm, ox and apple profiles)
  *      lies below virtual_mailbox_base, which those profiles set to
@@ -428,8 +430,9 @@ show(struct route *rt, struct memo *m)
 		char *lk = lower_dup(m->key);
 
 		fact_str(st, "key", buf_str(&a->key));
-		if (a->key.len > 0 && a->key.p[0] == '@' &&
-		    strcmp(lk, buf_str(&a->key)) != 0)
+		if (a->key.len > 0 && strchr(m->key, '@') != NULL &&
+		    strcmp(lk, buf_str(&a->key)) != 0 && (a->key.p[0] ==
+		    '@' || memchr(a->key.p, '@', a->key.len) == NULL))
 			buf_puts(&notes, "catch-all: the address itself is "
 			    "not in the map, its domain is\n");
 		else if (a->key.len > 0 && strcmp(lk, buf_str(&a->key)) != 0 &&
@@ -762,10 +765,6 @@ deliver(struct route *rt, const char *rcpt)
 	if (has_map(rt, "transport")) {
 		t = ask(rt, "transport", rcpt);
 		show(rt, t);
-		if (t->a.res == RES_NOTFOUND) {
-			t = ask_lower(rt, "transport", dom);
-			show(rt, t);
-		}
 		if (t->a.res != RES_FOUND && t->a.res != RES_NOTFOUND) {
 			lookup_failed(rt, t, rcpt);
 			return t->a.unreachable ? 2 : 1;

@@ -426,4 +426,13 @@ MUTANTS = [
         new="\tif (box[0] == '\\0') {",
         tests=["*/t_route", "test_route_profiles.py"],
     ),
+    dict(
+        name="domain-catchall-ignored",
+        why="a domain map with catchall = yes answers an address by its "
+            "domain (Jamm's transport map, asked the address by Postfix)",
+        file="lookupd/maps.c",
+        old="\tif (m->kind == CFG_KIND_DOMAIN && m->catchall &&",
+        new="\tif (m->kind == CFG_KIND_PLAIN && m->catchall &&",
+        tests=["*/t_maps", "test_route_profiles.py"],
+    ),
 ]

@@ -6,7 +6,9 @@ exact lines for every step, the profile's maps and layout, not the
 howto's names:
 
 - jamm: an alias chain (abuse -> postmaster -> john) to an account, the
-  domain's postfixTransport "virtual:" still virtual(8), the maildir
+  transport map asked the address (as Postfix asks a socketmap table)
+  answered by the domain's entry (catchall), its postfixTransport
+  "virtual:" still virtual(8), the maildir
   `mailbox` relative to mail_base (virtual_mailbox_base = mail_base);
   a domain with smtp:[relay] leaves virtual(8) out; an inactive account
   is rejected (550), an account of an inactive domain is refused as
@@ -66,13 +68,17 @@ def conf(prof):
     return _conf[prof]
 
 
-def found(map, asked, summary, key, answer, dns, source="snapshot"):
+CATCH = ["catch-all: the address itself is not in the map, its domain is"]
+
+
+def found(map, asked, summary, key, answer, dns, notes=()):
     if isinstance(dns, str):
         dns = [dns]
     return ["%s %s: %s" % (map, asked, summary),
             "  key: " + key, "  result: found", "  answer: " + answer,
-            "  source: " + source, "  snapshot: CACHE/%s.cdb" % map,
-            "  age: N s"] + ["  dn: " + dn for dn in dns]
+            "  source: snapshot", "  snapshot: CACHE/%s.cdb" % map,
+            "  age: N s"] + ["  dn: " + dn for dn in dns] + \
+        ["  note: " + n for n in notes]
 
 
 def missed(map, asked, summary="not found"):
@@ -142,9 +148,8 @@ def jamm_routes():
               "postmaster@jamm.example", "john@jamm.example",
               "mail=postmaster@jamm.example,jvd=jamm.example" + JAMM) +
         itself("alias", "john@jamm.example", john) +
-        missed("transport", "john@jamm.example") +
-        found("transport", "jamm.example", "virtual:", "jamm.example",
-              "virtual:", "jvd=jamm.example" + JAMM) +
+        found("transport", "john@jamm.example", "virtual:", "jamm.example",
+              "virtual:", "jvd=jamm.example" + JAMM, CATCH) +
         found("mailbox", "john@jamm.example", "jamm.example/john/",
               "john@jamm.example", "jamm.example/john/", john) +
         to_virtual("john@jamm.example", "jamm.example/john/",
@@ -156,10 +161,10 @@ def jamm_routes():
         "hosted.example", "jvd=hosted.example" + JAMM) +
         itself("alias", "john@hosted.example", hjohn) +
         ["recipient john@hosted.example: accepted (in the alias map)"] +
-        missed("transport", "john@hosted.example") +
-        found("transport", "hosted.example", "smtp:[relay.hosted.example]",
-              "hosted.example", "smtp:[relay.hosted.example]",
-              "jvd=hosted.example" + JAMM) +
+        found("transport", "john@hosted.example",
+              "smtp:[relay.hosted.example]", "hosted.example",
+              "smtp:[relay.hosted.example]", "jvd=hosted.example" + JAMM,
+              CATCH) +
         ["delivery john@hosted.example: smtp:[relay.hosted.example] "
          "(transport map)", "  agent: smtp:[relay.hosted.example]",
          "verdict: deliverable"])

@@ -694,9 +694,10 @@ static const struct ecase errors[] = {
 	  "t.conf:5: catchall: \"maybe\" is not a boolean (yes or no)" },
 	{ "single bad", BASE "[map m]\nsingle = 2\n",
 	  "t.conf:5: single: \"2\" is not a boolean (yes or no)" },
-	{ "catchall on a domain map",
-	  BASE "[map d]\nkey = associatedDomain\ncatchall = yes\nkind = domain\n",
-	  "t.conf:6: [map d]: catchall needs kind = address" },
+	{ "catchall on a plain map",
+	  BASE "[map d]\nkey = uid\nresult = mail\ncatchall = yes\n"
+	  "kind = plain\n",
+	  "t.conf:7: [map d]: catchall needs kind = address or domain" },
 };
 
 static void

@@ -134,6 +134,25 @@ test_delimiters(void)
 	CHECK_MEM("catchall key itself once", got.p, got.len, "@d");
 	cfg_free(cfg);
 
+	cfg = parse("[map t]\nkey = jvd\nresult = postfixTransport\n"
+	    "kind = domain\ncatchall = yes\n[map d]\nkey = jvd\n"
+	    "kind = domain\n");
+	walk_str(cfg, "t", "John+x@Hosted.Example.", 22, &got);
+	CHECK_MEM("domain catchall: an address by its domain", got.p,
+	    got.len, "hosted.example");
+	walk_str(cfg, "t", "Hosted.Example", 14, &got);
+	CHECK_MEM("domain catchall: the domain itself", got.p, got.len,
+	    "hosted.example");
+	walk_str(cfg, "t", "john@", 5, &got);
+	CHECK_MEM("domain catchall: no domain, no step", got.p, got.len, "");
+	walk_str(cfg, "t", "j\x01@h.example", 12, &got);
+	CHECK_MEM("domain catchall: a control byte in the local part",
+	    got.p, got.len, "");
+	walk_str(cfg, "d", "john@hosted.example", 19, &got);
+	CHECK_MEM("domain map without catchall: the key as it is", got.p,
+	    got.len, "john@hosted.example");
+	cfg_free(cfg);
+
 	cfg = parse("[map p]\nkey = uid\nresult = mail\nkind = plain\n");
 	walk_str(cfg, "p", "Nines", 5, &got);
 	CHECK_MEM("plain: folded only", got.p, got.len, "nines");
