@@ -67,6 +67,7 @@
 #include "common/exitcode.h"
 #include "common/layout.h"
 #include "common/ldapconn.h"
+#include "common/ldapesc.h"
 #include "common/log.h"
 #include "lookupd/decide.h"
 #include "lookupd/live.h"
@@ -615,6 +616,42 @@ route_layout(const struct route *rt)
 	return rt->p.layout != NULL ? rt->p.layout : layout_profile(NULL);
 }
 
+/* The domain map does not answer d (not shown yet): with a layout that
+ * keeps domain entries with an active flag (jamm), its notes name the
+ * entries that hold the domain but are not active (common/layout's
+ * domain_filter): their accounts and aliases get no mail. */
+static void
+domain_off(struct route *rt, struct memo *d)
+{
+	const struct layout_profile *lay = route_layout(rt);
+	struct buf f = BUF_INIT, dns = BUF_INIT;
+	char err[512] = "";
+	char **v;
+	size_t nv;
+
+	if (lay->domain_filter == NULL || rt->r->domains == NULL)
+		return;
+	buf_printf(&f, "(&(%s=", lay->domain_attr);
+	ldapesc_filter_buf(&f, d->key, strlen(d->key));
+	buf_printf(&f, ")(!%s))", lay->domain_filter);
+	if (rt->r->domains(rt->r->ctx, buf_str(&f), &dns, err,
+	    sizeof(err)) != 0) {
+		buf_printf(&d->a.notes, "LDAP could not be asked for an "
+		    "inactive domain entry: %s\n", err);
+		goto out;
+	}
+	split_lines(&dns, &v, &nv);
+	for (size_t i = 0; i < nv; i++) {
+		buf_printf(&d->a.notes, "%s holds it but is no active domain: "
+		    "its accounts and aliases get no mail\n", v[i]);
+		free(v[i]);
+	}
+	free(v);
+out:
+	buf_free(&f);
+	buf_free(&dns);
+}
+
 /* Does a transport map answer leave the recipient to virtual(8)?  The
  * transport `virtual` (the shipped master.cf's virtual(8) service), or
  * none at all (":nexthop", the default transport of the address's class:
@@ -879,6 +916,8 @@ route_run(const struct route_params *p, const struct route_resolver *r,
 
 	/* 1. trivial-rewrite: is the domain ours? */
 	d = ask_lower(rt, "domain", dom);
+	if (d->a.res == RES_NOTFOUND)
+		domain_off(rt, d);
 	show(rt, d);
 	if (d->a.res == RES_NOTFOUND) {
 		verdict(rt, 1, "rejected", xprintf("454 4.7.1 <%s>: Relay "
@@ -1434,6 +1473,50 @@ real_attr(void *ctx, const char *dn, const char *attr, struct buf *out,
 	return st == LDAPCONN_OK ? 0 : -1;
 }
 
+struct dns_ctx {
+	struct buf *out;
+};
+
+static int
+dn_entry(const struct lentry *e, void *arg)
+{
+	struct dns_ctx *c = arg;
+	const char *dn = lentry_dn(e);
+
+	if (dn == NULL || strchr(dn, '\n') != NULL)
+		return 0;
+	if (c->out->len)
+		buf_putc(c->out, '\n');
+	buf_puts(c->out, dn);
+	return 0;
+}
+
+static int
+real_domains(void *ctx, const char *filter, struct buf *out, char *err,
+    size_t errsz)
+{
+	struct real *x = ctx;
+	const char *attrs[2] = { "1.1", NULL };
+	struct dns_ctx arg = { out };
+	enum ldapconn_status st;
+
+	if (x->ldap_down) {
+		snprintf(err, errsz, "%s", x->ldap_err);
+		return -1;
+	}
+	if (x->cfg->domain_base == NULL) {
+		snprintf(err, errsz, "no domain_base");
+		return -1;
+	}
+	st = ldapconn_search(x->lc, x->cfg->domain_base, CFG_SCOPE_SUB,
+	    filter, attrs, 0, dn_entry, &arg, err, errsz);
+	if (st == LDAPCONN_TEMP) {
+		x->ldap_down = 1;
+		snprintf(x->ldap_err, sizeof(x->ldap_err), "%s", err);
+	}
+	return st == LDAPCONN_OK ? 0 : -1;
+}
+
 static int
 route_usage(void)
 {
@@ -1450,7 +1533,7 @@ route_command(const char *cfg_path, int argc, char **argv)
 	char err[1024];
 	struct real x;
 	struct route_resolver res = { real_has_map, real_lookup, real_attr,
-	    &x };
+	    &x, real_domains };
 	struct route_params p;
 	struct route *rt;
 	struct buf out = BUF_INIT;

@@ -54,6 +54,11 @@ struct route_resolver {
 	int (*attr)(void *ctx, const char *dn, const char *attr,
 	    struct buf *out, char *err, size_t errsz);
 	void *ctx;
+	/* DNs of the entries below domain_base that filter matches,
+	 * "\n"-separated, appended to out: 0, or -1 with err set (NULL: not
+	 * asked).  Why a domain is not accepted (jamm: an inactive domain). */
+	int (*domains)(void *ctx, const char *filter, struct buf *out,
+	    char *err, size_t errsz);
 };
 
 struct route_params {

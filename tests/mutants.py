@@ -435,4 +435,13 @@ MUTANTS = [
         new="\tif (m->kind == CFG_KIND_PLAIN && m->catchall &&",
         tests=["*/t_maps", "test_route_profiles.py"],
     ),
+    dict(
+        name="route-inactive-domain-not-named",
+        why="route (jamm): a refused domain names the inactive "
+            "JammVirtualDomain entry that holds it",
+        file="lookupd/route.c",
+        old="\tbuf_printf(&f, \")(!%s))\", lay->domain_filter);",
+        new="\tbuf_printf(&f, \")(%s))\", lay->domain_filter);",
+        tests=["*/t_route", "test_route_profiles.py"],
+    ),
 ]

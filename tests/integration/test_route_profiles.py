@@ -12,7 +12,8 @@ howto's names:
   `mailbox` relative to mail_base (virtual_mailbox_base = mail_base);
   a domain with smtp:[relay] leaves virtual(8) out; an inactive account
   is rejected (550), an account of an inactive domain is refused as
-  relaying (454: the domain map does not answer for it);
+  relaying (454: the domain map does not answer for it), and route names
+  the inactive JammVirtualDomain entry (not for a domain nobody holds);
 - ox: an `alias` value -> the account -> <uid>/Maildir/ below mail_base;
   a colocRouteAddr user's mail goes where colocRouteAddr says (smtp(8));
   a disabled user (mailEnabled NONE) is rejected;
@@ -174,7 +175,12 @@ def jamm_routes():
           rejected("old@jamm.example"))
     check("jamm", "john@gone.example", 1,
           missed("domain", "gone.example", "not accepted") +
+          ["  note: jvd=gone.example%s holds it but is no active domain: "
+           "its accounts and aliases get no mail" % JAMM] +
           relay_denied("john@gone.example", "gone.example"))
+    check("jamm", "john@nowhere.example", 1,
+          missed("domain", "nowhere.example", "not accepted") +
+          relay_denied("john@nowhere.example", "nowhere.example"))
 
 
 OX_DOM = found("domain", "ox.example.org", "accepted", "ox.example.org",

@@ -30,6 +30,8 @@ struct table {
 	const char *big_key;		/* answered with big_value */
 	const char *big_value;
 	int asked;			/* lookups made */
+	const char *off_filter;		/* domains(): the filter it answers */
+	const char *off_dn;		/* ... with this DN */
 };
 
 static int
@@ -101,13 +103,28 @@ t_attr(void *ctx, const char *dn, const char *attr, struct buf *out,
 	return 0;
 }
 
+static int
+t_domains(void *ctx, const char *filter, struct buf *out, char *err,
+    size_t errsz)
+{
+	struct table *t = ctx;
+
+	if (t->off_filter == NULL) {
+		snprintf(err, errsz, "LDAP down");
+		return -1;
+	}
+	if (strcmp(filter, t->off_filter) == 0)
+		buf_puts(out, t->off_dn);
+	return 0;
+}
+
 static const char *const builtin[] = { "domain", "alias", "mailbox", NULL };
 
 static struct route *
 walk(struct table *t, const char *addr, size_t recursion, struct buf *text,
     struct buf *json)
 {
-	struct route_resolver r = { t_has_map, t_lookup, t_attr, t };
+	struct route_resolver r = { t_has_map, t_lookup, t_attr, t, NULL };
 	struct route_params p = { "/vmail", "shared", "shared.maildirs",
 	    recursion, 1000, 1000, 0, NULL };
 	struct route *rt;
@@ -189,7 +206,7 @@ static void
 test_simple(void)
 {
 	struct table t = { simple, sizeof(simple) / sizeof(simple[0]), NULL,
-	    "incoming", NULL, NULL, 0 };
+	    "incoming", NULL, NULL, 0, NULL, NULL };
 	struct buf text = BUF_INIT, json = BUF_INIT;
 	struct route *rt;
 	static const char want[] =
@@ -371,7 +388,8 @@ test_limits(void)
 {
 	struct buf big = BUF_INIT, text = BUF_INIT, json = BUF_INIT;
 	static const struct row rows[] = { DOM("d.nu") };
-	struct table t = { rows, 1, NULL, NULL, "big@d.nu", NULL, 0 };
+	struct table t = { rows, 1, NULL, NULL, "big@d.nu", NULL, 0,
+	    NULL, NULL };
 	struct route *rt;
 
 	for (int i = 0; i < 1000; i++)
@@ -428,7 +446,8 @@ test_extra_maps(void)
 	static const char *const maps[] = { "domain", "mailbox", "uid", "gid",
 	    "transport", NULL };
 	struct table t = { extra_rows, sizeof(extra_rows) /
-	    sizeof(extra_rows[0]), maps, NULL, NULL, NULL, 0 };
+	    sizeof(extra_rows[0]), maps, NULL, NULL, NULL, 0, NULL,
+	    NULL };
 	struct buf text = BUF_INIT, json = BUF_INIT;
 	struct route *rt;
 
@@ -462,7 +481,7 @@ static void
 test_json_escaping(void)
 {
 	static const struct row rows[] = { DOM("d.nu") };
-	struct table t = { rows, 1, NULL, NULL, NULL, NULL, 0 };
+	struct table t = { rows, 1, NULL, NULL, NULL, NULL, 0, NULL, NULL };
 	struct buf text = BUF_INIT, json = BUF_INIT;
 	struct route *rt;
 
@@ -487,8 +506,8 @@ static void
 test_root_base(void)
 {
 	struct table t = { root_base, sizeof(root_base) / sizeof(root_base[0]),
-	    builtin, "incoming", NULL, NULL, 0 };
-	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t };
+	    builtin, "incoming", NULL, NULL, 0, NULL, NULL };
+	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t, NULL };
 	struct route_params p = { "/", "shared", "shared.maildirs",
 	    1000, 1000, 1000, 0, NULL };
 	struct buf text = BUF_INIT;
@@ -535,8 +554,11 @@ test_profiles(void)
 	static const char *const maps[] = { "domain", "alias", "mailbox",
 	    "transport", NULL };
 	struct table t = { profile_rows, sizeof(profile_rows) /
-	    sizeof(profile_rows[0]), maps, "eve", NULL, NULL, 0 };
-	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t };
+	    sizeof(profile_rows[0]), maps, "eve", NULL, NULL, 0,
+	    "(&(jvd=off\\2a.example)(!(&(objectClass=JammVirtualDomain)"
+	    "(accountActive=TRUE)(!(delete=TRUE)))))", "jvd=off*.example" };
+	struct route_resolver r = { t_has_map, t_lookup, t_attr, &t,
+	    t_domains };
 	struct route_params p = { "/srv/mail", "shared", "shared.maildirs",
 	    1000, 1000, 1000, 0, NULL };
 	struct buf text = BUF_INIT;
@@ -554,6 +576,24 @@ test_profiles(void)
 	    "/srv/mail/j.example/john/ (transport map: virtual:)") &&
 	    has_line(&text, "  mailbox: j.example/john/") &&
 	    has_line(&text, "  path: /srv/mail/j.example/john/"));
+	route_free(rt);
+
+	buf_reset(&text);
+	rt = route_run(&p, &r, "ann@Off*.Example");
+	route_text(rt, &text);
+	CHECK("jamm: an inactive domain entry named (filter escaped)",
+	    route_exit(rt) == 1 && has_line(&text, "  note: jvd=off*.example "
+	    "holds it but is no active domain: its accounts and aliases get "
+	    "no mail"));
+	route_free(rt);
+
+	buf_reset(&text);
+	t.off_filter = NULL;
+	rt = route_run(&p, &r, "ann@off.example");
+	route_text(rt, &text);
+	CHECK("jamm: LDAP down for the inactive domain: said", has_line(&text,
+	    "  note: LDAP could not be asked for an inactive domain entry: "
+	    "LDAP down"));
 	route_free(rt);
 
 	buf_reset(&text);
