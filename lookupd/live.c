@@ -97,6 +97,7 @@ live_walk(struct ldapconn *lc, const struct cfg_map *m,
 	a->err[0] = '\0';
 	a->step = 0;
 	a->unreachable = 0;
+	a->failed = 0;
 	if (w->n == 0) {
 		a->res = RES_NOTFOUND;
 		return a->res;
@@ -114,6 +115,7 @@ live_walk(struct ldapconn *lc, const struct cfg_map *m,
 		/* Anything but a complete answer is TEMP: mail waits. */
 		a->res = RES_TEMP;
 		a->unreachable = st == LDAPCONN_TEMP;
+		a->failed = 1;
 		if (a->err[0] == '\0')
 			snprintf(a->err, sizeof(a->err), "LDAP lookup failed");
 		goto out;

@@ -25,6 +25,8 @@ struct live_answer {
 	struct buf *dns;	/* FOUND/TEMP: DNs behind the answer, "\n"-separated */
 	char err[512];		/* TEMP/PERM: why */
 	int unreachable;	/* TEMP because LDAP failed or timed out */
+	int failed;		/* TEMP because the search failed (LDAP), not
+				 * because of what it found */
 };
 
 /* Ask LDAP for w on map m.  value and dns are appended to (caller resets). */

@@ -7,6 +7,8 @@
  *   lookupd [-c FILE] check                  config, bind, entry counts
  *   lookupd [-c FILE] lint                   directory problems
  *   lookupd [-c FILE] route ADDRESS [-j]     an address as Postfix takes it
+ *   lookupd [-c FILE] verify [MAP...] [-k KEYFILE] [--rate N]
+ *                                            snapshots against LDAP now
  *   lookupd [-c FILE] stats [--format=F]     the running daemon's counters
  *
  * Before the command, --tempfail: temporary failures exit 75 (exitcode.h).
@@ -44,6 +46,7 @@
 #include "lookupd/route.h"
 #include "lookupd/server.h"
 #include "lookupd/sync.h"
+#include "lookupd/verify.h"
 
 static const char usage[] =
 "usage: lookupd [-c FILE] [-v] COMMAND [ARGS]\n"
@@ -56,6 +59,7 @@ static const char usage[] =
 "  check                    check the configuration, the bind and the maps\n"
 "  lint                     report directory problems, one line each\n"
 "  route ADDRESS [-j]       follow an address as Postfix would (-j: JSON)\n"
+"  verify [MAP...] [-k KEYFILE] [--rate N]  snapshots against LDAP now\n"
 "  stats [--format=FORMAT]  the daemon's counters (text, or prometheus)\n"
 "\n"
 "options:\n"
@@ -69,7 +73,8 @@ static const char usage[] =
 "query 0 found, 1 not found, 2 error;\n"
 "lint 0 clean, 1 problems found, 2 directory not read;\n"
 "route 0 deliverable, 1 rejected or undeliverable, 2 LDAP needed but\n"
-"not reachable; stats 0 ok, 2 daemon not reachable; 75 out of memory.\n";
+"not reachable; verify 0 same answers, 1 differences, 2 no snapshot or\n"
+"LDAP not reachable; stats 0 ok, 2 daemon not reachable; 75 out of memory.\n";
 
 static struct cfg *
 load_cfg(const char *path, int show_warnings)
@@ -541,6 +546,8 @@ main(int argc, char **argv)
 		return lint_command(path, argc - 1, argv + 1);
 	if (strcmp(argv[0], "route") == 0)
 		return route_command(path, argc - 1, argv + 1);
+	if (strcmp(argv[0], "verify") == 0)
+		return verify_command(path, argc - 1, argv + 1);
 	if (strcmp(argv[0], "stats") == 0)
 		return client_stats_command(path, argc - 1, argv + 1);
 	fprintf(stderr, "lookupd: unknown command %s\n%s", argv[0], usage);

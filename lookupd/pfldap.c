@@ -26,6 +26,8 @@ struct pfldap {
 	struct cfg cfg;		/* what ldapconn needs, made from t */
 	struct ldapconn *lc;
 	const char **attrs;	/* t->attrs, NULL-terminated */
+	int unreachable;	/* the last lookup: LDAP said "try later" */
+	struct buf dns;		/* the last lookup: DNs behind its values */
 };
 
 /* One entry read from a search: attributes in the server's order. */
@@ -35,6 +37,7 @@ struct pattr {
 	size_t n;
 };
 struct pentry {
+	char *dn;
 	struct pattr *a;
 	size_t n;
 };
@@ -102,6 +105,7 @@ pentries_free(struct pentries *r)
 			free(a->name);
 		}
 		free(r->e[i].a);
+		free(r->e[i].dn);
 	}
 	free(r->e);
 	r->e = NULL;
@@ -121,6 +125,7 @@ collect(const struct lentry *le, void *arg)
 	}
 	r->e = xreallocarray(r->e, r->n + 1, sizeof(*r->e));
 	e = &r->e[r->n++];
+	e->dn = xstrdup(lentry_dn(le));
 	e->a = xcalloc(na ? na : 1, sizeof(*e->a));
 	e->n = na;
 	for (size_t i = 0; i < na; i++) {
@@ -171,6 +176,7 @@ search(struct walk *w, const char *base, enum cfg_scope scope,
 	}
 	if (st == LDAPCONN_OK)
 		return 0;
+	w->p->unreachable = st == LDAPCONN_TEMP;
 	if (ldapconn_no_such_base(w->p->lc))
 		*nobase = 1;
 	w->error = 1;
@@ -332,6 +338,27 @@ add_value(struct walk *w, const char *v)
 	buf_free(&one);
 }
 
+/* The DN of an entry whose values went into the answer, once. */
+static void
+add_dn(struct walk *w, const char *dn)
+{
+	struct buf *b = &w->p->dns;
+	const char *p = b->p, *end = b->p + b->len;
+	size_t n = strlen(dn);
+
+	while (p != NULL && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if ((size_t)((nl ? nl : end) - p) == n &&
+		    memcmp(p, dn, n) == 0)
+			return;
+		p = nl ? nl + 1 : NULL;
+	}
+	if (b->len)
+		buf_putc(b, '\n');
+	buf_puts(b, dn);
+}
+
 static void
 walk_entries(struct walk *w, struct pentries *r, int depth)
 {
@@ -385,8 +412,12 @@ walk_entries(struct walk *w, struct pentries *r, int depth)
 				    (!is_leaf &&
 				    i < t->num_terminal + t->num_leaf))
 					continue;
+				size_t before = w->out->len;
+
 				for (size_t v = 0; v < a->n && !w->error; v++)
 					add_value(w, a->vals[v]);
+				if (w->out->len != before)
+					add_dn(w, e->dn);
 			} else if (depth < t->recursion_limit &&
 			    i < t->nattrs) {
 				for (size_t v = 0; v < a->n && !w->error; v++)
@@ -475,6 +506,8 @@ pfldap_lookup(struct pfldap *p, const char *key, struct buf *out,
 	int nobase;
 
 	buf_reset(out);
+	buf_reset(&p->dns);
+	p->unreachable = 0;
 	if (errsz)
 		err[0] = '\0';
 	if (!utf8_valid((const unsigned char *)key) ||
@@ -500,8 +533,12 @@ pfldap_lookup(struct pfldap *p, const char *key, struct buf *out,
 	else if (out->len > 0)
 		res = PFLDAP_FOUND;
 done:
-	if (res != PFLDAP_FOUND)
+	if (res != PFLDAP_FOUND) {
 		buf_reset(out);
+		buf_reset(&p->dns);
+	}
+	if (res != PFLDAP_TEMP)
+		p->unreachable = 0;
 	pentries_free(&r);
 	buf_free(&base);
 	buf_free(&filter);
@@ -528,6 +565,18 @@ attribute_types(const struct lentry *e, void *arg)
 	for (size_t i = 0; i < n; i++)
 		(void)subschema_add(arg, v[i].ptr, v[i].len);
 	return 0;
+}
+
+int
+pfldap_unreachable(const struct pfldap *p)
+{
+	return p->unreachable;
+}
+
+const char *
+pfldap_dns(const struct pfldap *p)
+{
+	return buf_str(&p->dns);
 }
 
 int
@@ -565,6 +614,7 @@ pfldap_free(struct pfldap *p)
 	if (p == NULL)
 		return;
 	ldapconn_free(p->lc);
+	buf_free(&p->dns);
 	free(p->attrs);
 	free(p);
 }

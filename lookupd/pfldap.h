@@ -34,6 +34,13 @@ struct pfldap *pfldap_new(const struct ldaptable *t);
  * Postfix returns them), NOTFOUND, or TEMP with a reason in err. */
 enum pfldap_result pfldap_lookup(struct pfldap *p, const char *key,
     struct buf *out, char *err, size_t errsz);
+/* After a TEMP from pfldap_lookup: 1 when LDAP said "try later"
+ * (unreachable, too slow, busy: ldapconn.h's LDAPCONN_TEMP), 0 for a
+ * Postfix error (a limit exceeded) or a refused request. */
+int pfldap_unreachable(const struct pfldap *p);
+/* After a FOUND from pfldap_lookup: the DNs of the entries whose values
+ * made the answer, "\n"-separated, each once ("" otherwise). */
+const char *pfldap_dns(const struct pfldap *p);
 /* Read the server's subschema (the root DSE's subschemaSubentry, its
  * attributeTypes) with the table's session into *out: 0, or -1 with a
  * reason in err. */

@@ -409,6 +409,34 @@ MUTANTS = [
         only=["classification"],
     ),
     dict(
+        name="verify-not-paced",
+        why="lookupd verify --rate N asks at most N keys per second",
+        file="lookupd/verify.c",
+        old="\tif (v->next_ms > now) {",
+        new="\tif (0) {",
+        tests=["test_verify.py"],
+        only=["rate"],
+    ),
+    dict(
+        name="verify-values-in-order",
+        why="lookupd verify compares values as a set (order and repeats "
+            "do not count)",
+        file="lookupd/verifyrule.c",
+        old="\tqsort(v, k, sizeof(*v), item_cmp);",
+        new="",
+        tests=["t_verifyrule"],
+    ),
+    dict(
+        name="verify-keyfile-keys-skipped",
+        why="lookupd verify -k: a key the snapshot lacks that LDAP finds "
+            "is a difference",
+        file="lookupd/verify.c",
+        old="\t\t\tcontinue;\t/* asked with the snapshot's keys */",
+        new="\t\t\tcontinue;\n\t\tcontinue;",
+        tests=["test_verify.py"],
+        only=["planted", "not in the snapshot"],
+    ),
+    dict(
         name="route-virtual-transport-ends-walk",
         why="route: a transport answer naming virtual(8) (Jamm's "
             "\"virtual:\") still goes through the mailbox map",

@@ -17,6 +17,8 @@ unknown map, no socketmap_listen for stats, an address Postfix rejects.
   socketmap_listen: 2 / 2;
 - lookupd route: 2 / 75 for an address that needs LDAP; 0 / 0 for one
   the snapshot answers; 1 / 1 for an unknown domain (LDAP up);
+- lookupd verify: 2 / 75 unreachable and with a wrong password; 2 / 2
+  when the configuration cannot work; 0 / 0 all well;
 - --tempfail anywhere among the options; a usage error stays 2;
 - ldap-maildirmake: 2 / 75 unreachable, with a wrong password and with
   the lock held; 2 / 2 when the configuration cannot work; 0 with
@@ -121,6 +123,18 @@ def route():
          (0, 0), "route, the snapshot answers: 0 / 0")
     t.eq(both(S["up"], "route", "someone@example.org"), (1, 1),
          "route, unknown domain: 1 / 1")
+
+
+@t.test
+def verify():
+    t.eq(both(S["dead"], "verify", "alias"), (2, 75),
+         "verify, LDAP unreachable: 2 / 75")
+    t.eq(both(S["badpw"], "verify", "alias"), (2, 75),
+         "verify, wrong password: 2 / 75")
+    t.eq(both(S["notls"], "verify", "alias"), (2, 2),
+         "verify, a configuration that cannot work: 2 / 2")
+    t.eq(both(S["up"], "verify", "alias", "--rate", "0"), (0, 0),
+         "verify, all well: 0 / 0")
 
 
 @t.test

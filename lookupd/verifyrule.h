@@ -1,0 +1,43 @@
+/*
+ * verifyrule: the pure parts of `lookupd verify` (verify.c): reading a
+ * key file and comparing two answers.  No I/O, no globals.
+ *
+ * A key file holds one key per line, as `postmap -q -` reads them: the
+ * line is the key, a trailing CR dropped (a file from Windows), empty
+ * lines skipped.  Keys are lowercased (ASCII) as the daemon lowercases a
+ * key before it looks into a snapshot.  A line holding another control
+ * byte or longer than VERIFY_KEY_MAX bytes is an error naming the line.
+ *
+ * Two answers are the same when both are not found, or both found with
+ * the same values compared as a set (an answer is its values joined by
+ * ",", as Postfix returns them and as the cdb file stores them: order and
+ * repeats do not count).  An error (TEMP) is never the same as anything.
+ */
+#ifndef LDAPMAIL_VERIFYRULE_H
+#define LDAPMAIL_VERIFYRULE_H
+
+#include <stddef.h>
+
+#define VERIFY_KEY_MAX	4096
+
+enum verify_kind { VERIFY_NOTFOUND, VERIFY_FOUND, VERIFY_ERROR };
+
+struct verify_answer {
+	enum verify_kind kind;
+	const char *val;	/* FOUND: values joined by ","; ERROR: why */
+	size_t len;
+};
+
+/* 1 when a and b differ (see above), 0 when they are the same. */
+int verify_differs(const struct verify_answer *a,
+    const struct verify_answer *b);
+
+/* The next key of text[*pos..len): 1 with the key (lowercased) copied
+ * into key (keysz > VERIFY_KEY_MAX), its length in *klen and its line
+ * number in *line; 0 at the end; -1 with "line N: why" in err.  *pos and
+ * *line start at 0 and are carried from call to call. */
+int verify_key_next(const char *text, size_t len, size_t *pos,
+    size_t *line, char *key, size_t keysz, size_t *klen, char *err,
+    size_t errsz);
+
+#endif
