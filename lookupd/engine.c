@@ -318,8 +318,11 @@ job_free(struct job *j)
 
 /* ---- builder ---- */
 
+/* The snapshots of cr's maps; given[i] (NULL, or n_maps of them, each
+ * NULL or open): map i's file as its writer left it, taken as it is
+ * while it is still the one in place. */
 static struct snapset *
-open_set(struct cfgref *cr, int built)
+open_set(struct cfgref *cr, int built, struct snapshot *const *given)
 {
 	struct snapset *s = xcalloc(1, sizeof(*s));
 	const struct cfg *cfg = cr->cfg;
@@ -333,6 +336,10 @@ open_set(struct cfgref *cr, int built)
 
 		if (cfg->maps[i].table != NULL)
 			continue;	/* live-only: no snapshot */
+		if (given && given[i] && snapshot_changed(given[i]) == 0) {
+			s->snap[i] = snapshot_ref(given[i]);
+			continue;
+		}
 		st = snapshot_open(cfg->cache_dir, cfg->maps[i].name,
 		    &s->snap[i], err, sizeof(err));
 		if (st == SNAP_DAMAGED || st == SNAP_ERROR)
@@ -443,7 +450,7 @@ builder_main(void *arg)
 		}
 		/* Open (and verify) off the loop, then hand over. */
 		{
-			struct snapset *s = open_set(cr, build && ok);
+			struct snapset *s = open_set(cr, build && ok, NULL);
 
 			pthread_mutex_lock(&e->mu);
 			s->next = e->sets;
@@ -624,16 +631,25 @@ hook_changes(void *arg, uint64_t seq, const struct uuidx_keys *k,
 }
 
 static void
-hook_committed(void *arg, uint64_t seq, const size_t *maps, size_t n)
+hook_committed(void *arg, uint64_t seq, const size_t *maps,
+    struct snapshot *const *snaps, size_t n)
 {
 	struct engine *e = arg;
+	struct snapshot **given;
 	struct snapset *s;
 	struct cfgref *cr;
 
 	pthread_mutex_lock(&e->mu);
 	cr = cfgref_get(e->persist_cr);
 	pthread_mutex_unlock(&e->mu);
-	s = open_set(cr, 1);
+	/* The files the stream just wrote need no second verification. */
+	given = xcalloc(cr->cfg->n_maps ? cr->cfg->n_maps : 1,
+	    sizeof(*given));
+	for (size_t i = 0; i < n; i++)
+		if (maps[i] < cr->cfg->n_maps)
+			given[maps[i]] = snaps[i];
+	s = open_set(cr, 1, given);
+	free(given);
 	cfgref_put(cr);
 	s->seq = seq;
 	s->maps = xcalloc(n ? n : 1, sizeof(*s->maps));
@@ -959,7 +975,7 @@ engine_new(struct cfg *cfg, char *err, size_t errsz)
 
 	/* The last good snapshots answer at once, LDAP or not (cache_dir
 	 * was made by the caller, before the privileges were dropped). */
-	s = open_set(e->cur, 0);
+	s = open_set(e->cur, 0, NULL);
 	take_set(e, s);
 	snapset_free(s);
 	for (size_t i = 0; i < cfg->n_maps; i++)

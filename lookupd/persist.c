@@ -83,6 +83,11 @@ struct group {
 	int full;			/* a full refresh: writers below */
 	struct snapwriter **w;
 	size_t full_entries;
+	/* Per map, the file the last commit wrote (or the last verified
+	 * one), kept open as the base of the next batch: re-verified only
+	 * when another file took its place.  The flusher's, or the group
+	 * thread's while the flusher is idle (a full refresh). */
+	struct snapshot **base;
 	int restart;			/* start over with a full refresh */
 
 	/* The flusher: commits handed over, so the stream goes on being
@@ -471,6 +476,7 @@ struct commit_job {
 	pthread_t th;
 	int started;
 	struct snapwriter *w;
+	struct snapshot *snap;		/* the file written, open */
 	int rc;
 	char err[512];
 };
@@ -480,8 +486,8 @@ commit_one(void *arg)
 {
 	struct commit_job *c = arg;
 
-	c->rc = snapwriter_commit(c->w, sync_conflict, NULL, c->err,
-	    sizeof(c->err));
+	c->rc = snapwriter_commit_open(c->w, sync_conflict, NULL, &c->snap,
+	    c->err, sizeof(c->err));
 	return NULL;
 }
 
@@ -519,6 +525,10 @@ full_commit(struct group *gr)
 			rc = -1;
 		}
 	}
+	for (size_t i = 0; i < gr->n; i++) {
+		snapshot_close(gr->base[i]);
+		gr->base[i] = jobs[i].snap;	/* NULL: opened when needed */
+	}
 	free(jobs);
 	free(gr->w);
 	gr->w = NULL;
@@ -539,7 +549,7 @@ full_commit(struct group *gr)
 		pthread_mutex_lock(&gr->p->mu);
 		gr->fulls++;
 		pthread_mutex_unlock(&gr->p->mu);
-		gr->p->h->committed(gr->p->arg, seq, maps, gr->n);
+		gr->p->h->committed(gr->p->arg, seq, maps, gr->base, gr->n);
 		gr->next_full = time(NULL) + gr->p->cfg->refresh;
 		/* The writers' memory goes back to the system, not to
 		 * the heap's free lists: RssAnon stays small between full
@@ -615,7 +625,7 @@ flush_map(struct group *gr, struct fjob *j, size_t i,
     const struct timespec *now)
 {
 	const struct cfg *cfg = gr->p->cfg;
-	struct snapshot *base = NULL;
+	struct snapshot *base = gr->base[i], *made = NULL;
 	struct snapwriter *w;
 	char err[512];
 	int rc, any = 0;
@@ -624,12 +634,18 @@ flush_map(struct group *gr, struct fjob *j, size_t i,
 		any = j->b.v[k].map == i;
 	if (!any)
 		return 0;
-	if (snapshot_open(cfg->cache_dir, gr->maps[i]->name, &base, err,
-	    sizeof(err)) != SNAP_OK) {
+	if (base != NULL && snapshot_changed(base) != 0) {
+		/* Not the file we wrote any more: verified afresh. */
+		snapshot_close(base);
+		base = gr->base[i] = NULL;
+	}
+	if (base == NULL && snapshot_open(cfg->cache_dir, gr->maps[i]->name,
+	    &base, err, sizeof(err)) != SNAP_OK) {
 		log_warn("persist %s: map %s: %s", gr->name,
 		    gr->maps[i]->name, err[0] ? err : "no snapshot");
 		return -1;
 	}
+	gr->base[i] = base;
 	w = snapwriter_from(base, cfg->cache_dir, gr->maps[i]->name,
 	    gr->maps[i]->single);
 	snapwriter_set_time(w, now);
@@ -637,8 +653,12 @@ flush_map(struct group *gr, struct fjob *j, size_t i,
 	for (size_t k = 0; k < j->b.n; k++)
 		if (j->b.v[k].map == i)
 			apply_to(w, &j->b.v[k], "(persist sync)");
-	rc = snapwriter_commit(w, sync_conflict, NULL, err, sizeof(err));
+	rc = snapwriter_commit_open(w, sync_conflict, NULL, &made, err,
+	    sizeof(err));
+	/* The base goes; the new file (NULL: a later one stayed in place,
+	 * or the commit failed) is the next one's. */
 	snapshot_close(base);
+	gr->base[i] = made;
 	if (rc == 0)
 		return 0;
 	if (rc == 1)
@@ -707,7 +727,8 @@ flush_job(struct group *gr, struct fjob *j)
 		pthread_mutex_lock(&gr->p->mu);
 		gr->commits++;
 		pthread_mutex_unlock(&gr->p->mu);
-		gr->p->h->committed(gr->p->arg, j->seq, maps, gr->n);
+		gr->p->h->committed(gr->p->arg, j->seq, maps, gr->base,
+		    gr->n);
 		free(maps);
 	}
 	if (j->index && index_write(gr, j->index, j->ilen, err,
@@ -967,6 +988,7 @@ group_main(void *arg)
 	if (!resume)
 		gr->next_full = time(NULL) + p->cfg->refresh;
 	gr->g = syncgroup_new(gr->maps, gr->n, gr->x);
+	gr->base = xcalloc(gr->n, sizeof(*gr->base));
 	pthread_mutex_init(&gr->fmu, NULL);
 	pthread_cond_init(&gr->fcv, NULL);
 	gr->fstarted = pthread_create(&gr->fth, NULL, flusher_main, gr) == 0;
@@ -1042,6 +1064,10 @@ group_main(void *arg)
 	pthread_mutex_destroy(&gr->fmu);
 	pthread_cond_destroy(&gr->fcv);
 	full_abort(gr);
+	for (size_t i = 0; i < gr->n; i++)
+		snapshot_close(gr->base[i]);
+	free(gr->base);
+	gr->base = NULL;
 	ldapsync_free(gr->s);
 	gr->s = NULL;
 	syncgroup_free(gr->g);

@@ -24,6 +24,7 @@
 
 struct buf;
 struct persist;
+struct snapshot;
 
 /* What the streams hand over; called from their threads. */
 struct persist_hooks {
@@ -32,9 +33,10 @@ struct persist_hooks {
 	void (*changes)(void *arg, uint64_t seq, const struct uuidx_keys *k,
 	    struct keybatch *b);
 	/* The files of maps (n indexes in cfg->maps) hold every change up
-	 * to seq. */
+	 * to seq.  snaps[i]: map i's file as the stream wrote it, open (the
+	 * hook takes its own snapshot_ref), or NULL: open it. */
 	void (*committed)(void *arg, uint64_t seq, const size_t *maps,
-	    size_t n);
+	    struct snapshot *const *snaps, size_t n);
 	/* The server offers no RFC 4533 sync (why): poll instead. */
 	void (*refused)(void *arg, const char *why);
 	/* Something failed (why), for `stats`. */

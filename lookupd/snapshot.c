@@ -147,6 +147,7 @@ struct snapshot {
 	size_t count;
 	int sorted;		/* keys strictly increasing, file order */
 	int damaged;		/* __atomic: a fault or bad record seen */
+	int refs;		/* __atomic: snapshot_ref + 1 */
 };
 
 static int
@@ -479,14 +480,73 @@ snapshot_open(const char *dir, const char *map, struct snapshot **out,
 		free(s);
 		return rs;
 	}
+	s->refs = 1;
 	*out = s;
 	return SNAP_OK;
+}
+
+/*
+ * A file the caller has just written, fsynced and digested itself: the
+ * bytes are what it hashed, so they are not hashed nor walked again (a
+ * commit of a large map would otherwise read it twice more).  What
+ * guards a verified snapshot guards this one: lookups check what they
+ * read, SIGBUS is caught, snapshot_changed sees a replaced file.
+ */
+enum snap_status
+snapshot_adopt(const char *path, int fd, size_t count, int sorted,
+    struct snapshot **out, char *err, size_t errsz)
+{
+	struct snapshot *s;
+	struct stat st;
+
+	*out = NULL;
+	pthread_once(&bus_once, bus_install);
+	if (fstat(fd, &st) != 0) {
+		log_errf(err, errsz, "fstat %s: %s", path, strerror(errno));
+		return SNAP_ERROR;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)CDB_TOC ||
+	    (uint64_t)st.st_size > CDB_LIMIT) {
+		log_errf(err, errsz, "%s: not a cdb file", path);
+		return SNAP_DAMAGED;
+	}
+	s = xcalloc(1, sizeof(*s));
+	if (cdb_init(&s->cdb, fd) != 0 ||
+	    (off_t)s->cdb.cdb_fsize != st.st_size) {
+		log_errf(err, errsz, "cannot map %s: %s", path,
+		    strerror(errno));
+		if (s->cdb.cdb_mem != NULL)
+			cdb_free(&s->cdb);
+		free(s);
+		return SNAP_ERROR;
+	}
+	s->cdb.cdb_fd = -1;	/* the caller's */
+	s->path = xstrdup(path);
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->size = st.st_size;
+	s->mtim = st.st_mtim;
+	s->count = count;
+	s->sorted = sorted;
+	s->refs = 1;
+	*out = s;
+	return SNAP_OK;
+}
+
+struct snapshot *
+snapshot_ref(struct snapshot *s)
+{
+	if (s != NULL)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	return s;
 }
 
 void
 snapshot_close(struct snapshot *s)
 {
 	if (s == NULL)
+		return;
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	if (s->cdb.cdb_mem != NULL)
 		cdb_free(&s->cdb);

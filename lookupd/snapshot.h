@@ -31,7 +31,18 @@ enum snap_status {
 /* Open and verify <dir>/<map>.cdb against its digest. */
 enum snap_status snapshot_open(const char *dir, const char *map,
     struct snapshot **out, char *err, size_t errsz);
+/* Drop one reference; the last frees it. */
 void snapshot_close(struct snapshot *s);
+/* One more reference (each snapshot_close drops one); s may be NULL.  A
+ * snapshot may be read by several threads at once. */
+struct snapshot *snapshot_ref(struct snapshot *s);
+
+/* The cdb file fd (at path, renamed there or about to be) that the
+ * caller wrote and digested itself, count records, sorted as
+ * snapshot_sorted says: mapped without hashing or walking it again.  fd
+ * stays the caller's. */
+enum snap_status snapshot_adopt(const char *path, int fd, size_t count,
+    int sorted, struct snapshot **out, char *err, size_t errsz);
 
 /* Look up key (already lowercased) exactly.  1 found (*val, *vlen point
  * into the mapping, valid until snapshot_close), 0 not found, -1 the

@@ -1145,6 +1145,14 @@ int
 snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
     void *arg, char *err, size_t errsz)
 {
+	return snapwriter_commit_open(w, conflict, arg, NULL, err, errsz);
+}
+
+int
+snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
+    void *arg, struct snapshot **out, char *err, size_t errsz)
+{
+	struct snapshot *mine = NULL;
 	struct commit cc;
 	struct cdb_make cm;
 	struct emit em;
@@ -1153,6 +1161,8 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 	uint64_t hashed;
 	int rc = -1, made = 0, locked, r, merge = 0;
 
+	if (out != NULL)
+		*out = NULL;
 	memset(&cc, 0, sizeof(cc));
 	memset(&em, 0, sizeof(em));
 	cc.fd = cc.dfd = cc.dirfd = -1;
@@ -1245,6 +1255,10 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 			goto out;
 		}
 	}
+	/* Its keys went out strictly increasing, one record each. */
+	if (out != NULL && snapshot_adopt(cc.path, cc.fd, (size_t)em.nrec, 1,
+	    &mine, err, errsz) != SNAP_OK)
+		goto out;
 	if (close(cc.fd) != 0) {
 		cc.fd = -1;
 		log_errf(err, errsz, "closing %s: %s", cc.tmp, strerror(errno));
@@ -1315,7 +1329,12 @@ snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
 		 * might not survive a crash. */
 		log_warn("fsync of directory %s: %s", w->dir, strerror(errno));
 	rc = 0;
+	if (out != NULL) {
+		*out = mine;
+		mine = NULL;
+	}
 out:
+	snapshot_close(mine);
 	if (made)
 		(void)cdb_make_finish(&cm);	/* frees tinycdb's lists */
 	commit_cleanup(&cc);

@@ -76,6 +76,12 @@ typedef void (*snap_conflict_fn)(const char *map, const char *key,
  * keys (nothing written: build the map in full). */
 int snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
     void *arg, char *err, size_t errsz);
+/* The same, and on success *out is the new file, open (NULL when a
+ * later snapshot stayed in place): the writer digested what it wrote, so
+ * it is not read and hashed again as snapshot_open would (persist sync
+ * keeps it as the base of its next batch and answers from it). */
+int snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
+    void *arg, struct snapshot **out, char *err, size_t errsz);
 /* Throw the unfinished snapshot away; frees w. */
 void snapwriter_abort(struct snapwriter *w);
 

@@ -11,7 +11,8 @@
  * the DNs), a base in another order than the writer's (made by tinycdb
  * directly, a key twice), a base replaced while the batch was prepared
  * (nothing written, 1), a base read after the batch's data (kept), and
- * a damaged base (refused, nothing replaced).
+ * a damaged base (refused, nothing replaced); snapwriter_commit_open's
+ * file given back open, as the base of the next batch.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -588,6 +589,89 @@ test_delete_by_hash(void)
 	snapshot_close(base);
 }
 
+/* snapwriter_commit_open: the file written comes back open, answers as
+ * snapshot_open of it would, and is the base of the next batch (persist
+ * sync's chain of commits, never re-read); a reference outlives a close. */
+static void
+test_commit_open(void)
+{
+	char a[512], b[512], ks[64], err[512] = "";
+	const char *v;
+	size_t vl, n = 0;
+	struct snapshot *base, *got = NULL, *next = NULL, *check = NULL;
+	struct snapwriter *w;
+
+	dir_of(a, sizeof(a), "open");
+	dir_of(b, sizeof(b), "open-rebuild");
+	memset(nv, 0, sizeof(nv));
+	for (int i = 0; i < 1000; i++)
+		m_add(i, i);
+	unit_must(build_model(a, "alias", 0) == 0, "the snapshot");
+	unit_must(snapshot_open(a, "alias", &base, err, sizeof(err)) ==
+	    SNAP_OK, "open it");
+	w = snapwriter_from(base, a, "alias", 0);
+	add(w, 1500, 7);
+	del(w, 10);
+	CHECK("open: the commit succeeds and gives the new file",
+	    snapwriter_commit_open(w, NULL, NULL, &got, err,
+	    sizeof(err)) == 0 && got != NULL);
+	snapshot_close(base);
+	if (got == NULL)
+		return;
+	key_of(1500, ks, sizeof(ks));
+	CHECK("open: it answers the key added",
+	    snapshot_get(got, ks, strlen(ks), &v, &vl) == 1 &&
+	    vl == 9 && memcmp(v, "v7@x.test", 9) == 0);
+	key_of(10, ks, sizeof(ks));
+	CHECK("open: not the key deleted",
+	    snapshot_get(got, ks, strlen(ks), &v, &vl) == 0);
+	CHECK("open: it is the file in place, sorted, with its count",
+	    snapshot_changed(got) == 0 && snapshot_sorted(got) == 1 &&
+	    snapshot_count(got) == 1000 && strstr(snapshot_path(got),
+	    "/alias.cdb") != NULL);
+	CHECK("open: snapshot_open of the file agrees (digest, layout)",
+	    snapshot_open(a, "alias", &check, err, sizeof(err)) == SNAP_OK &&
+	    snapshot_count(check) == snapshot_count(got));
+	snapshot_close(check);
+
+	/* The next batch from it, and the one after from that. */
+	w = snapwriter_from(got, a, "alias", 0);
+	add(w, 1501, 8);
+	replace(w, 20, 9);
+	CHECK("open: a batch from the file given back commits",
+	    snapwriter_commit_open(w, NULL, NULL, &next, err,
+	    sizeof(err)) == 0 && next != NULL);
+	CHECK("open: the old one now reads as replaced",
+	    snapshot_changed(got) == 1);
+	snapshot_ref(next);
+	snapshot_close(next);		/* one reference left */
+	key_of(1501, ks, sizeof(ks));
+	CHECK("open: a reference outlives a close",
+	    snapshot_get(next, ks, strlen(ks), &v, &vl) == 1);
+	snapshot_close(got);
+	unit_must(build_model(b, "alias", 0) == 0, "the rebuild");
+	CHECK("open: the chain's file is the rebuild's, byte for byte",
+	    same_files(a, b, "alias"));
+	for (int i = 0; i < NK; i++)
+		n += nv[i] > 0;
+	CHECK("open: the model's number of keys",
+	    snapshot_count(next) == n);
+
+	/* A snapshot read later is in place: ours is dropped, none given. */
+	w = snapwriter_from(next, a, "alias", 0);
+	{
+		struct timespec old = { 1000, 0 };
+
+		snapwriter_set_time(w, &old);
+	}
+	add(w, 1502, 9);
+	got = (struct snapshot *)1;
+	CHECK("open: a writer whose data is older gives no file",
+	    snapwriter_commit_open(w, NULL, NULL, &got, err,
+	    sizeof(err)) == 0 && got == NULL);
+	snapshot_close(next);
+}
+
 int
 main(void)
 {
@@ -600,6 +684,7 @@ main(void)
 	test_read_later_stays();
 	test_damaged_base();
 	test_delete_by_hash();
+	test_commit_open();
 	unit_rmtree(top);
 	return unit_done();
 }
