@@ -756,3 +756,67 @@ snapshot_foreach(struct snapshot *s,
 	buf_free(&vb);
 	return rc;
 }
+
+/* The records of the mapping, for snapshot_walk: fn's value, or -1 (*bad)
+ * for a record that runs past the end of data. */
+static int
+walk_records(const unsigned char *mem, uint32_t dend,
+    int (*fn)(const char *, size_t, const char *, size_t, void *),
+    void *arg)
+{
+	uint32_t pos = CDB_TOC;
+	int rc = 0;
+
+	while (pos < dend && rc == 0) {
+		uint32_t klen, vlen;
+
+		if (dend - pos < 8)
+			return -1;
+		klen = unpack32(mem + pos);
+		vlen = unpack32(mem + pos + 4);
+		if (dend - pos - 8 < klen || dend - pos - 8 - klen < vlen)
+			return -1;
+		rc = fn((const char *)mem + pos + 8, klen,
+		    (const char *)mem + pos + 8 + klen, vlen, arg);
+		if (rc == -1)
+			rc = 1;		/* fn's own: not a bad record */
+		pos += 8 + klen + vlen;
+	}
+	return rc;
+}
+
+/*
+ * The records in place, under one guard for the whole walk (a fault
+ * jumps back here from inside fn).  The layout was checked when the file
+ * was opened (or written by the caller); each record is checked again
+ * against the end of data all the same.
+ */
+int
+snapshot_walk(struct snapshot *s,
+    int (*fn)(const char *key, size_t klen, const char *val, size_t vlen,
+	void *arg), void *arg)
+{
+	sigjmp_buf jb;
+	int r;
+
+	pthread_once(&bus_once, bus_install);
+	if (is_damaged(s))
+		return -1;
+	if (sigsetjmp(jb, 0) != 0) {
+		r = -2;
+	} else if (s->cdb.cdb_dend < CDB_TOC ||
+	    s->cdb.cdb_dend > s->cdb.cdb_fsize) {
+		r = -1;
+	} else {
+		guard_on(&jb, s->cdb.cdb_mem, s->cdb.cdb_fsize);
+		r = walk_records(s->cdb.cdb_mem, s->cdb.cdb_dend, fn, arg);
+		guard_off();
+	}
+	if (r < 0) {
+		set_damaged(s);
+		log_warn("snapshot %s is damaged: %s", s->path, r == -2 ?
+		    "SIGBUS (file truncated in place?)" : "bad record");
+		return -1;
+	}
+	return r;
+}

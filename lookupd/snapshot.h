@@ -71,4 +71,16 @@ int snapshot_foreach(struct snapshot *s,
     int (*fn)(const char *key, size_t klen, const char *val, size_t vlen,
 	void *arg), void *arg);
 
+/* The same without copies: key and val point into the mapping, valid
+ * during the call only, and the whole walk is one guarded read: fn must
+ * be safe to leave at any point where it reads them (a SIGBUS jumps out
+ * of it: no lock held, no stdio), and must not itself use a snapshot
+ * guard (snapshot_get, snapshot_foreach).  Cheaper by a copy and a
+ * sigsetjmp per record (a batch commit reads its whole base twice).
+ * Returns 0, fn's non-zero value (-1 from fn becomes 1), or -1 when the
+ * snapshot is damaged. */
+int snapshot_walk(struct snapshot *s,
+    int (*fn)(const char *key, size_t klen, const char *val, size_t vlen,
+	void *arg), void *arg);
+
 #endif

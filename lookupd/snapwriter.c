@@ -754,7 +754,8 @@ static int
 write_merged(struct emit *em)
 {
 	struct merge mg = { em, 0, 0 };
-	int r = snapshot_foreach(em->w->base, merge_base, &mg);
+	/* No copies: merge_base reads the base's bytes in place. */
+	int r = snapshot_walk(em->w->base, merge_base, &mg);
 
 	if (mg.failed)
 		return -1;
@@ -894,7 +895,7 @@ resolve_hashes(struct snapwriter *w, char *err, size_t errsz)
 	for (i = 0, n = w->n; i < n; i++)
 		if (w->idx[i]->op != OP_DELETE_HASH)
 			match_key(&rv, REC_KEY(w->idx[i]), w->idx[i]->klen, 0);
-	if (w->base && snapshot_foreach(w->base, match_base, &rv) != 0) {
+	if (w->base && snapshot_walk(w->base, match_base, &rv) != 0) {
 		base_damaged(w, err, errsz);
 		goto out;
 	}
