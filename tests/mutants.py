@@ -461,7 +461,7 @@ MUTANTS = [
         file="lookupd/maps.c",
         old="\tif (m->kind == CFG_KIND_DOMAIN && m->catchall &&",
         new="\tif (m->kind == CFG_KIND_PLAIN && m->catchall &&",
-        tests=["*/t_maps", "test_route_profiles.py"],
+        tests=["*/t_maps", "fuzz_walk", "test_route_profiles.py"],
     ),
     dict(
         name="route-inactive-domain-not-named",

@@ -4,7 +4,8 @@
  * extension put back (maps_answer) and the live LDAP filter
  * (maps_live_filter).  All pure functions, run on the built-in profile
  * (domain, alias, mailbox) with several recipient_delimiter settings,
- * plus a catch-all address map and a plain map.
+ * plus a catch-all address map, a plain map and a catch-all domain map
+ * (an address walks as its domain, as Jamm's transport map).
  *
  * Input: byte 0 picks the configuration and the map; the rest is
  * "KEY" or "KEY\xffVALUE" (0xff never occurs in a real key or value).
@@ -13,6 +14,8 @@
  *     control byte or an uppercase ASCII letter, each NUL-terminated;
  *   - a key that is empty or holds a control byte walks nowhere; so does
  *     an address-map key without '@';
+ *   - a catch-all domain map walks an address (a key with '@') as the
+ *     part after its last '@';
  *   - step 0 is the key lowercased (a domain without its trailing dot);
  *     an extension-less step is the key minus the extension, and the
  *     extension starts with a delimiter; a catch-all step is "@domain";
@@ -55,7 +58,9 @@ static const char *const cfg_texts[] = {
 	    "[map relay]\nkind = domain\nkey = associatedDomain\n"
 	    "result = host\nformat = smtp:[%s]\n"
 	    "[map plain]\nkind = plain\nkey = uid\nresult = mail\n"
-	    "format = 100%% %s\n",
+	    "format = 100%% %s\n"
+	    "[map dcatch]\nkind = domain\nkey = jvd\n"
+	    "result = postfixTransport\ncatchall = yes\n",
 };
 #define NCFG (sizeof(cfg_texts) / sizeof(cfg_texts[0]))
 
@@ -108,6 +113,13 @@ check_walk(const struct cfg *cfg, const struct cfg_map *m, const char *key,
 		if (key[i] == '@')
 			at = key + i;
 	FUZZ_ASSERT(w->n <= WALK_MAX);
+	if (m->kind == CFG_KIND_DOMAIN && m->catchall && at != NULL &&
+	    !any_control) {
+		/* An address walks as its domain. */
+		len -= (size_t)(at + 1 - key);
+		key = at + 1;
+		at = NULL;
+	}
 	if (len == 0 || any_control ||
 	    (m->kind == CFG_KIND_ADDRESS && at == NULL) ||
 	    (m->kind == CFG_KIND_DOMAIN && len == 1 && key[0] == '.')) {
