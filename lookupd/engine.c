@@ -129,6 +129,7 @@ struct engine {
 	int persist_on;			/* under mu */
 	int persist_refused;
 	char live_server[NWORKERS][300];	/* per worker, under mu */
+	size_t live_tables[NWORKERS];	/* its ldap_table sessions, under mu */
 	char build_server[300];
 
 	/* builder state, under mu */
@@ -207,15 +208,17 @@ set_error(struct engine *e, const char *what, const char *err)
 
 /* ---- workers ---- */
 
-/* A worker's ldap_table sessions, one per map of cr's configuration. */
+/* A worker's ldap_table maps, one per map of cr's configuration, and
+ * their LDAP sessions (pool: one per server and identity). */
 static void
-pf_free(struct pfldap **pf, const struct cfgref *cr)
+pf_free(struct pfldap **pf, struct pfpool *pool, const struct cfgref *cr)
 {
 	if (pf == NULL)
 		return;
 	for (size_t i = 0; i < cr->cfg->n_maps; i++)
 		pfldap_free(pf[i]);
 	free(pf);
+	pfpool_free(pool);
 }
 
 static void *
@@ -225,6 +228,7 @@ worker_main(void *arg)
 	struct ldapconn *lc = NULL;
 	struct cfgref *lc_cr = NULL;
 	struct pfldap **pf = NULL;	/* per map of lc_cr: ldap_table */
+	struct pfpool *pool = NULL;	/* their sessions */
 	char server[300];
 	int me;
 
@@ -260,18 +264,20 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&e->mu);
 
 		if (lc_cr != j->cr) {
-			pf_free(pf, lc_cr);
+			pf_free(pf, pool, lc_cr);
 			ldapconn_free(lc);
 			cfgref_put(lc_cr);
 			lc_cr = cfgref_get(j->cr);
 			lc = ldapconn_new(lc_cr->cfg);
 			pf = xcalloc(lc_cr->cfg->n_maps ? lc_cr->cfg->n_maps :
 			    1, sizeof(*pf));
+			pool = pfpool_new();
 		}
 		j->a.value = &j->value;
 		if (m->table != NULL) {
 			if (pf[j->map] == NULL)
-				pf[j->map] = pfldap_new(m->table);
+				pf[j->map] = pfldap_new_shared(m->table,
+				    pool);
 			live_table_walk(pf[j->map], m, &j->w, &j->a);
 		} else {
 			live_walk(lc, m, &j->w, &j->a);
@@ -286,8 +292,10 @@ worker_main(void *arg)
 			    nservers ? m->table->servers[0] : "-");
 
 		pthread_mutex_lock(&e->mu);
-		if (me < NWORKERS)
+		if (me < NWORKERS) {
 			memcpy(e->live_server[me], server, sizeof(server));
+			e->live_tables[me] = pfpool_sessions(pool);
+		}
 		if (j->a.unreachable) {
 			e->live_down = 1;
 			e->live_down_at = clock_ms();
@@ -301,7 +309,7 @@ worker_main(void *arg)
 		wake_loop(e);
 	}
 	pthread_mutex_unlock(&e->mu);
-	pf_free(pf, lc_cr);
+	pf_free(pf, pool, lc_cr);
 	ldapconn_free(lc);
 	cfgref_put(lc_cr);
 	return NULL;
@@ -1201,8 +1209,10 @@ engine_status(struct engine *e, struct status *st)
 		    cfg->maps[i].name, overlay_count(e->ms[i].ov));
 	pthread_mutex_lock(&e->mu);
 	for (int i = 0; i < e->nworkers; i++)
-		buf_printf(&extra, "session.live%d.server %s\n", i,
-		    e->live_server[i][0] ? e->live_server[i] : "-");
+		buf_printf(&extra, "session.live%d.server %s\n"
+		    "session.live%d.ldap_tables %zu\n", i,
+		    e->live_server[i][0] ? e->live_server[i] : "-", i,
+		    e->live_tables[i]);
 	buf_printf(&extra, "session.builder.server %s\n",
 	    e->build_server[0] ? e->build_server : "-");
 	st->extra = extra.p;

@@ -401,9 +401,9 @@ rule_of(const char *attr, void *arg)
  * the rules of its own server's subschema (common/tableclass.c).  It is
  * answered live either way for now. */
 static void
-check_table(const struct cfg_map *m, int *rc)
+check_table(const struct cfg_map *m, struct pfpool *pool, int *rc)
 {
-	struct pfldap *p = pfldap_new(m->table);
+	struct pfldap *p = pfldap_new_shared(m->table, pool);
 	struct subschema *ss;
 	struct tableclass tc;
 	char err[1024];
@@ -440,12 +440,14 @@ cmd_check(const char *path, int argc)
 	int rc = EXIT_OK;
 	enum ldapconn_status st;
 	static const char *const noattrs[] = { "1.1", NULL };
+	struct pfpool *pool;	/* the ldap_table maps' sessions */
 
 	if (argc != 0) {
 		fprintf(stderr, "%s", usage);
 		return EXIT_ERROR;
 	}
 	cfg = load_cfg(path, 0);
+	pool = pfpool_new();
 	for (size_t i = 0; i < cfg->warnings.n; i++)
 		printf("warning: %s\n", cfg->warnings.v[i]);
 	printf("config %s: ok, %zu maps (%d from profile %s)\n", cfg->file,
@@ -468,7 +470,7 @@ cmd_check(const char *path, int argc)
 		size_t n = 0;
 
 		if (m->table != NULL) {
-			check_table(m, &rc);
+			check_table(m, pool, &rc);
 			continue;
 		}
 		st = ldapconn_search(lc, m->base, m->scope, m->filter,
@@ -485,6 +487,7 @@ cmd_check(const char *path, int argc)
 	}
 out:
 	ldapconn_free(lc);
+	pfpool_free(pool);
 	cfg_free(cfg);
 	return rc;
 }

@@ -21,10 +21,23 @@
 #include "common/subschema.h"
 #include "lookupd/pfldap.h"
 
+/* One LDAP session, for every table of its pool with the same key. */
+struct pfsession {
+	char *key;		/* session_key(): never logged (a password) */
+	size_t keylen;
+	struct cfg cfg;		/* what ldapconn needs, made from a table */
+	struct ldapconn *lc;
+};
+
+struct pfpool {
+	struct pfsession **s;
+	size_t n;
+};
+
 struct pfldap {
 	const struct ldaptable *t;
-	struct cfg cfg;		/* what ldapconn needs, made from t */
-	struct ldapconn *lc;
+	struct pfpool *own;	/* pfldap_new: a pool of its own */
+	struct ldapconn *lc;	/* its session's */
 	const char **attrs;	/* t->attrs, NULL-terminated */
 	int unreachable;	/* the last lookup: LDAP said "try later" */
 	struct buf dns;		/* the last lookup: DNs behind its values */
@@ -457,38 +470,145 @@ pfldap_supported(const struct ldaptable *t, char *err, size_t errsz)
 	return 0;
 }
 
-struct pfldap *
-pfldap_new(const struct ldaptable *t)
+/* The session parameters of table t: everything ldapconn reads. */
+static void
+session_cfg(const struct ldaptable *t, struct cfg *c)
 {
-	struct pfldap *p = xcalloc(1, sizeof(*p));
-
-	p->t = t;
-	p->cfg.file = t->file;
-	p->cfg.ldap_uri.v = t->servers;
-	p->cfg.ldap_uri.n = t->nservers;
+	memset(c, 0, sizeof(*c));
+	c->file = t->file;
+	c->ldap_uri.v = t->servers;
+	c->ldap_uri.n = t->nservers;
 	if (t->bind != LDAPTABLE_BIND_NONE && *t->bind_dn) {
-		p->cfg.bind_dn = t->bind_dn;
-		p->cfg.bind_pw = t->bind_pw;
+		c->bind_dn = t->bind_dn;
+		c->bind_pw = t->bind_pw;
 	}
 	if (t->bind == LDAPTABLE_BIND_SASL && *t->sasl_mechs) {
-		p->cfg.sasl_mech = t->sasl_mechs;
+		c->sasl_mech = t->sasl_mechs;
 		if (*t->sasl_authz_id)
-			p->cfg.sasl_authz_id = t->sasl_authz_id;
+			c->sasl_authz_id = t->sasl_authz_id;
 	}
-	p->cfg.tls = t->start_tls ? CFG_TLS_STARTTLS : CFG_TLS_NO;
+	c->tls = t->start_tls ? CFG_TLS_STARTTLS : CFG_TLS_NO;
 	if (*t->tls_ca_cert_file)
-		p->cfg.tls_ca_file = t->tls_ca_cert_file;
-	p->cfg.tls_require_cert = t->tls_require_cert;
+		c->tls_ca_file = t->tls_ca_cert_file;
+	c->tls_require_cert = t->tls_require_cert;
 	if (*t->tls_cert)
-		p->cfg.tls_cert_file = t->tls_cert;
+		c->tls_cert_file = t->tls_cert;
 	if (*t->tls_key)
-		p->cfg.tls_key_file = t->tls_key;
-	p->cfg.ldap_timeout = t->timeout > 0 ? t->timeout : 10;
-	p->cfg.failback = 60;
+		c->tls_key_file = t->tls_key;
+	c->ldap_timeout = t->timeout > 0 ? t->timeout : 10;
+	c->failback = 60;
+}
+
+static void
+key_str(struct buf *k, const char *s)
+{
+	/* length-prefixed: no value can run into the next */
+	buf_printf(k, "%zu:", s ? strlen(s) : 0);
+	if (s)
+		buf_puts(k, s);
+	buf_putc(k, s ? ';' : '-');
+}
+
+/* The identity of a session, made from exactly the parameters
+ * session_cfg() hands ldapconn (the servers in order, a trailing '/'
+ * of a URL dropped; the bind, its password, SASL, TLS, the timeout):
+ * two tables with the same key get the same session. */
+static void
+session_key(const struct cfg *c, struct buf *k)
+{
+	buf_printf(k, "uri%zu", c->ldap_uri.n);
+	for (size_t i = 0; i < c->ldap_uri.n; i++) {
+		const char *u = c->ldap_uri.v[i];
+		size_t n = strlen(u);
+
+		while (n > 0 && u[n - 1] == '/')
+			n--;
+		buf_printf(k, "%zu:", n);
+		buf_append(k, u, n);
+		buf_putc(k, ';');
+	}
+	key_str(k, c->bind_dn);
+	key_str(k, c->bind_pw);
+	key_str(k, c->sasl_mech);
+	key_str(k, c->sasl_authz_id);
+	key_str(k, c->tls_ca_file);
+	key_str(k, c->tls_cert_file);
+	key_str(k, c->tls_key_file);
+	buf_printf(k, "tls%d,%d;timeout%d;failback%d", (int)c->tls,
+	    c->tls_require_cert, c->ldap_timeout, c->failback);
+}
+
+struct pfpool *
+pfpool_new(void)
+{
+	return xcalloc(1, sizeof(struct pfpool));
+}
+
+size_t
+pfpool_sessions(const struct pfpool *pool)
+{
+	return pool ? pool->n : 0;
+}
+
+void
+pfpool_free(struct pfpool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (size_t i = 0; i < pool->n; i++) {
+		struct pfsession *x = pool->s[i];
+
+		ldapconn_free(x->lc);
+		/* the key holds the bind password */
+		explicit_bzero(x->key, x->keylen);
+		free(x->key);
+		free(x);
+	}
+	free(pool->s);
+	free(pool);
+}
+
+struct pfldap *
+pfldap_new_shared(const struct ldaptable *t, struct pfpool *pool)
+{
+	struct pfldap *p = xcalloc(1, sizeof(*p));
+	struct pfsession *x = NULL;
+	struct cfg c;
+	struct buf k = BUF_INIT;
+
+	p->t = t;
+	session_cfg(t, &c);
+	session_key(&c, &k);
+	for (size_t i = 0; i < pool->n && x == NULL; i++)
+		if (pool->s[i]->keylen == k.len &&
+		    memcmp(pool->s[i]->key, k.p, k.len) == 0)
+			x = pool->s[i];
+	if (x == NULL) {
+		x = xcalloc(1, sizeof(*x));
+		x->key = xstrndup(k.p, k.len);
+		x->keylen = k.len;
+		x->cfg = c;
+		x->lc = ldapconn_new(&x->cfg);
+		pool->s = xreallocarray(pool->s, pool->n + 1,
+		    sizeof(*pool->s));
+		pool->s[pool->n++] = x;
+	}
+	explicit_bzero(k.p, k.len);
+	buf_free(&k);
+	p->lc = x->lc;
 	p->attrs = xcalloc(t->nattrs + 1, sizeof(*p->attrs));
 	for (size_t i = 0; i < t->nattrs; i++)
 		p->attrs[i] = t->attrs[i];
-	p->lc = ldapconn_new(&p->cfg);
+	return p;
+}
+
+struct pfldap *
+pfldap_new(const struct ldaptable *t)
+{
+	struct pfpool *own = pfpool_new();
+	struct pfldap *p = pfldap_new_shared(t, own);
+
+	p->own = own;
 	return p;
 }
 
@@ -613,8 +733,8 @@ pfldap_free(struct pfldap *p)
 {
 	if (p == NULL)
 		return;
-	ldapconn_free(p->lc);
 	buf_free(&p->dns);
 	free(p->attrs);
+	pfpool_free(p->own);
 	free(p);
 }

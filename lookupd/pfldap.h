@@ -8,7 +8,8 @@
  * A base made from the key that does not exist is "not found"; every
  * other failure is TEMP, never NOTFOUND.  Keys are taken as Postfix's
  * client sends them (already case-folded); a key that is not UTF-8 is
- * not found, as in Postfix.  One session per pfldap: one thread.
+ * not found, as in Postfix.  One session per pfldap (or per identity in
+ * a pfpool): one thread.
  */
 #ifndef LDAPMAIL_PFLDAP_H
 #define LDAPMAIL_PFLDAP_H
@@ -30,6 +31,22 @@ int pfldap_supported(const struct ldaptable *t, char *err, size_t errsz);
 /* A live session for table t (kept by reference: t must outlive it).
  * Nothing is sent before the first lookup. */
 struct pfldap *pfldap_new(const struct ldaptable *t);
+
+/* LDAP sessions shared by the tables of one thread: tables with the same
+ * servers and identity (server_host and server_port as URLs, bind,
+ * bind_dn, bind_pw, SASL, TLS, timeout: one key, made in one place from
+ * what the session is given) share one session, the others get their
+ * own.  Its tables must outlive it; free it after their pfldaps.
+ * Messages of a shared session name the file of its first table. */
+struct pfpool;
+struct pfpool *pfpool_new(void);
+/* How many sessions it holds (connected or not). */
+size_t pfpool_sessions(const struct pfpool *pool);
+void pfpool_free(struct pfpool *pool);
+/* pfldap_new with the session of pool for t's servers and identity
+ * (made at the first table that needs it). */
+struct pfldap *pfldap_new_shared(const struct ldaptable *t,
+    struct pfpool *pool);
 /* The answer for key: FOUND with the values joined by ',' in out (as
  * Postfix returns them), NOTFOUND, or TEMP with a reason in err. */
 enum pfldap_result pfldap_lookup(struct pfldap *p, const char *key,

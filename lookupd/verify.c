@@ -72,6 +72,7 @@ struct recs {
 struct vrun {
 	const struct cfg *cfg;
 	struct ldapconn *lc;		/* native maps */
+	struct pfpool *pool;		/* ldap_table maps' sessions */
 	double interval_ms;		/* 0: not paced */
 	double next_ms;
 	size_t asked, differences;
@@ -281,7 +282,8 @@ verify_map(struct vrun *v, const struct cfg_map *m, struct snapshot *s,
     const struct recs *keys, char *err, size_t errsz)
 {
 	struct recs r = { NULL, 0 };
-	struct pfldap *pf = m->table ? pfldap_new(m->table) : NULL;
+	struct pfldap *pf = m->table ? pfldap_new_shared(m->table, v->pool) :
+	    NULL;
 	int rc = 0;
 	size_t total;
 
@@ -475,6 +477,7 @@ verify_command(const char *cfg_path, int argc, char **argv)
 	memset(&v, 0, sizeof(v));
 	v.cfg = cfg;
 	v.lc = ldapconn_new(cfg);
+	v.pool = pfpool_new();
 	v.interval_ms = rate > 0 ? 1000.0 / (double)rate : 0;
 	v.tty = isatty(2);
 	v.t0_ms = clock_ms();
@@ -537,6 +540,7 @@ verify_command(const char *cfg_path, int argc, char **argv)
 		rc = EXIT_ERROR;
 	}
 	ldapconn_free(v.lc);
+	pfpool_free(v.pool);
 	recs_free(&keys);
 	free(names);
 	cfg_free(cfg);

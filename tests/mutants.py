@@ -409,6 +409,24 @@ MUTANTS = [
         only=["classification"],
     ),
     dict(
+        name="pfldap-sessions-not-shared",
+        why="ldap_table maps with the same server and identity share one "
+            "LDAP session",
+        file="lookupd/pfldap.c",
+        old="\t\tif (pool->s[i]->keylen == k.len &&",
+        new="\t\tif (0 && pool->s[i]->keylen == k.len &&",
+        tests=["test_ldaptable_sessions.py"],
+    ),
+    dict(
+        name="pfldap-sessions-ignore-identity",
+        why="an ldap_table map whose bind DN differs gets its own LDAP "
+            "session",
+        file="lookupd/pfldap.c",
+        old="\tkey_str(k, c->bind_dn);\n\tkey_str(k, c->bind_pw);",
+        new="",
+        tests=["test_ldaptable_sessions.py"],
+    ),
+    dict(
         name="verify-not-paced",
         why="lookupd verify --rate N asks at most N keys per second",
         file="lookupd/verify.c",

@@ -38,6 +38,8 @@ GLOBAL = ("uptime", "requests.unknown_map", "live.lookups",
           "requests.stats", "answers.dropped", "sync.mode",
           "session.live0.server", "session.live1.server",
           "session.live2.server", "session.live3.server",
+          "session.live0.ldap_tables", "session.live1.ldap_tables",
+          "session.live2.ldap_tables", "session.live3.ldap_tables",
           "session.builder.server")
 NAMES = ["map.%s.%s" % (m, n) for m in MAPS for n in PER_MAP] + list(GLOBAL)
 
