@@ -22,7 +22,10 @@ snapshots built by `lookupd sync`.
 - LDAP down: exit 2 and "LDAP not answering", 75 with --tempfail
   (exitcode.h's rule); no snapshot or a damaged one: exit 2; usage.
 - ldap_table maps: verified like native maps when they have a snapshot
-  (skipped, and said so, while they are live-only).
+  (through pfldap, as Postfix's ldap: answers; a cdb made from
+  `postmap -q - ldap:FILE` verifies clean, a changed query_filter or a
+  planted value gives exactly those differences), skipped and said so
+  while they are live-only.
 """
 import os
 import re
@@ -260,6 +263,69 @@ def keys_not_in_the_snapshot():
 def searches(log, needle):
     with open(log, errors="replace") as f:
         return sum(1 for line in f if " SRCH " in line and needle in line)
+
+
+def table_keys():
+    r = slapd().search(TABLES, "(objectClass=*)",
+                       ["mail", "mailAlternateAddress"])
+    return sorted({v.lower() for e in r.entries
+                   for a in ("mail", "mailAlternateAddress")
+                   for v in e.get(a, [])})
+
+
+@t.test
+def ldap_table_map_verified_from_its_cdb():
+    """An ldap_table map with a snapshot is verified through pfldap, as
+    Postfix's ldap: answers.  The snapshot here is made from Postfix's own
+    answers (postmap -q - ldap:FILE), whoever builds it in production."""
+    d, conf = setup()
+    cache = os.path.join(d, "cache")
+    cf = os.path.join(d, "tbl_alias.cf")
+    keys = table_keys()
+    r = t.postmap(["-q", "-", "ldap:" + cf],
+                  input="".join(k + "\n" for k in keys), timeout=120)
+    pf = dict(line.split("\t", 1) for line in r.out.splitlines())
+    t.ok(r.rc == 0 and len(pf) > 10, "Postfix answers %d of %d keys"
+         % (len(pf), len(keys)), r.why())
+    cdb_write(os.path.join(cache, "tbl_alias.cdb"), pf)
+    rewrite_digest(cache, "tbl_alias")
+    keyfile = os.path.join(d, "keys")
+    t.write(keyfile, "".join(k + "\n" for k in keys))
+    r = verify(conf, "tbl_alias", "-k", keyfile, "--rate", "0")
+    t.eq((r.rc, r.out, summary(r)), (0, "", (1, len(keys), 0)),
+         "Postfix's answers verify clean, each key asked once", r.why())
+
+    # the table's filter changed since: its keys of one entry differ
+    gone = "alice"
+    text = open(cf).read()
+    t.write(cf, text.replace("query_filter = (&", "query_filter = "
+                             "(&(!(uid=%s))" % gone), mode=0o600)
+    e = slapd().search(TABLES, "(&(uid=%s)(mail=*))" % gone,
+                       ["mail", "mailAlternateAddress"]).entries
+    lost = sorted(k for k in pf if any(
+        k in [v.lower() for v in x.get("mail", []) +
+              x.get("mailAlternateAddress", [])] for x in e))
+    t.ok(lost, "the entry left out answers keys", lost)
+    r = verify(conf, "tbl_alias", "--rate", "0")
+    want = ['tbl_alias "%s": snapshot "%s", live not found' % (k, pf[k])
+            for k in lost]
+    t.eq((r.rc, sorted(r.out.splitlines())), (1, want),
+         "exactly the keys the changed query_filter leaves out", r.why())
+    t.write(cf, text, mode=0o600)
+
+    # a value planted: the DN is the entry behind the live answer
+    k = sorted(pf)[0]
+    planted = dict(pf)
+    planted[k] = "planted@example.com"
+    cdb_write(os.path.join(cache, "tbl_alias.cdb"), planted)
+    rewrite_digest(cache, "tbl_alias")
+    dns = dn_of("(&(|(mail=%s)(mailAlternateAddress=%s))%s)" % (k, k,
+                                                                 ACTIVE))
+    r = verify(conf, "tbl_alias", "--rate", "0")
+    t.eq((r.rc, r.out.splitlines()), (1, [
+        'tbl_alias "%s": snapshot "planted@example.com", live "%s", dn %s'
+        % (k, pf[k], "; ".join(dns))]), "the planted value, with the DN",
+        r.why())
 
 
 @t.test
