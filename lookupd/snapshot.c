@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include <cdb.h>
+#include <openssl/evp.h>
 
 #include "common/buf.h"
 #include "common/hex.h"
@@ -818,5 +819,56 @@ snapshot_walk(struct snapshot *s,
 		    "SIGBUS (file truncated in place?)" : "bad record");
 		return -1;
 	}
+	return r;
+}
+
+/* SHA-256 of the mapping, under the guard, in steps of SHA_STEP. */
+#define SHA_STEP	((size_t)1 << 20)
+
+static int
+guarded_sha256(const unsigned char *mem, size_t size, EVP_MD_CTX *ctx)
+{
+	sigjmp_buf jb;
+	int r = 0;
+
+	if (sigsetjmp(jb, 0) != 0)
+		return -2;
+	guard_on(&jb, mem, size);
+	for (size_t off = 0; off < size && r == 0; off += SHA_STEP) {
+		size_t n = size - off < SHA_STEP ? size - off : SHA_STEP;
+
+		if (EVP_DigestUpdate(ctx, mem + off, n) != 1)
+			r = -1;
+	}
+	guard_off();
+	return r;
+}
+
+int
+snapshot_sha256(struct snapshot *s, unsigned char out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int outlen = 0;
+	int r = -1;
+
+	pthread_once(&bus_once, bus_install);
+	errno = 0;
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		errno = ENOMEM;
+		goto out;
+	}
+	r = guarded_sha256(s->cdb.cdb_mem, s->cdb.cdb_fsize, ctx);
+	if (r == -2) {
+		set_damaged(s);
+		errno = EIO;
+		log_warn("snapshot %s is damaged: SIGBUS (file truncated in "
+		    "place?)", s->path);
+		r = -1;
+	}
+	if (r == 0 && (EVP_DigestFinal_ex(ctx, out, &outlen) != 1 ||
+	    outlen != 32))
+		r = -1;
+out:
+	EVP_MD_CTX_free(ctx);
 	return r;
 }

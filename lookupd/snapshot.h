@@ -71,6 +71,10 @@ int snapshot_foreach(struct snapshot *s,
     int (*fn)(const char *key, size_t klen, const char *val, size_t vlen,
 	void *arg), void *arg);
 
+/* The SHA-256 of the file as mapped (a writer digests what it wrote so,
+ * snapwriter_commit_open).  0, or -1 (errno; a fault: damaged). */
+int snapshot_sha256(struct snapshot *s, unsigned char out[32]);
+
 /* The same without copies: key and val point into the mapping, valid
  * during the call only, and the whole walk is one guarded read: fn must
  * be safe to leave at any point where it reads them (a SIGBUS jumps out

@@ -1159,7 +1159,6 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	struct emit em;
 	unsigned char md[32];
 	char line[SNAP_NAME_MAX + 80];
-	uint64_t hashed;
 	int rc = -1, made = 0, locked, r, merge = 0;
 
 	if (out != NULL)
@@ -1241,11 +1240,6 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 		log_errf(err, errsz, "fsync %s: %s", cc.tmp, strerror(errno));
 		goto out;
 	}
-	if (snapfile_sha256(cc.fd, md, &hashed) != 0) {
-		log_errf(err, errsz, "reading back %s: %s", cc.tmp,
-		    strerror(errno));
-		goto out;
-	}
 	if (w->read_time.tv_sec != 0) {
 		/* The file's mtime says when its data was read. */
 		struct timespec ts[2] = { w->read_time, w->read_time };
@@ -1256,10 +1250,21 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 			goto out;
 		}
 	}
-	/* Its keys went out strictly increasing, one record each. */
-	if (out != NULL && snapshot_adopt(cc.path, cc.fd, (size_t)em.nrec, 1,
-	    &mine, err, errsz) != SNAP_OK)
+	/* Mapped once: digested in place (no copy into a buffer), and
+	 * given back open when asked.  Its keys went out strictly
+	 * increasing, one record each. */
+	if (snapshot_adopt(cc.path, cc.fd, (size_t)em.nrec, 1, &mine, err,
+	    errsz) != SNAP_OK)
 		goto out;
+	if (snapshot_sha256(mine, md) != 0) {
+		log_errf(err, errsz, "reading back %s: %s", cc.tmp,
+		    errno ? strerror(errno) : "damaged");
+		goto out;
+	}
+	if (out == NULL) {
+		snapshot_close(mine);
+		mine = NULL;
+	}
 	if (close(cc.fd) != 0) {
 		cc.fd = -1;
 		log_errf(err, errsz, "closing %s: %s", cc.tmp, strerror(errno));
