@@ -19,6 +19,7 @@ snapshots built by `lookupd sync`.
 - --rate paces: a run killed after T seconds asked at most 1 + rate*T
   keys (counted in slapd's own log: a busy machine only lowers that
   count), and a whole run of n keys took at least (n - 1) / rate s.
+- On a terminal a progress line on standard error, none otherwise.
 - LDAP down: exit 2 and "LDAP not answering", 75 with --tempfail
   (exitcode.h's rule); no snapshot or a damaged one: exit 2; usage.
 - ldap_table maps: verified like native maps when they have a snapshot
@@ -28,6 +29,7 @@ snapshots built by `lookupd sync`.
   while they are live-only.
 """
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -154,6 +156,8 @@ def clean_snapshots_verify_clean():
     t.eq((r.rc, r.out), (0, ""), "exit 0, no difference line", r.why())
     t.eq(summary(r), (len(maps), keys, 0),
          "every key of every snapshot asked once, 0 differences", r.err)
+    t.eq(len(r.err.splitlines()), 1, "not on a terminal: the summary "
+         "only, no progress line", r.err)
     live_only = {"tbl_alias", "tbl_groups"} - set(maps)
     if live_only:
         t.ok("%d map%s without snapshot skipped" % (
@@ -167,6 +171,38 @@ def clean_snapshots_verify_clean():
             for m in ("alias", "people"))
     t.eq((r.rc, summary(r)), (0, (2, n, 0)), "verify alias people: only "
          "those two maps", r.why())
+
+
+@t.test
+def progress_on_a_terminal():
+    d, conf = setup()
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([t.LOOKUPD, "-c", conf, "verify", "alias",
+                              "--rate", "0"], stdout=subprocess.PIPE,
+                             stderr=slave)
+        os.close(slave)
+        slave = None
+        out = p.communicate(timeout=60 * t.SLOW)[0]
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    n = len(cdb_dump(os.path.join(d, "cache", "alias.cdb")))
+    t.eq((p.returncode, out), (0, b""), "exit 0, nothing on stdout")
+    t.ok(re.search(rb"\rverify: map alias: %d/%d keys, \d+/s, 0 "
+                   rb"differences" % (n, n), err),
+         "on a terminal: a progress line (keys done, rate, differences)",
+         err[-300:])
 
 
 @t.test
