@@ -1351,12 +1351,13 @@ table_read(struct pstate *ps, struct cfg_map *m, char *why, size_t whysz)
 }
 
 /* A map answered by an ldap_table file: none of the parameters that
- * describe a native map's search, kind plain unless given. */
+ * describe a native map's search, kind plain unless given; catchall
+ * (kind address) walks to @domain as Postfix does on its ldap: table. */
 static int
 table_finish(struct pstate *ps, struct cfg_map *m)
 {
 	static const int unused[] = { M_BASE, M_SCOPE, M_FILTER, M_KEY,
-	    M_RESULT, M_FORMAT, M_CATCHALL, M_SINGLE, M_SHORT_NAMES,
+	    M_RESULT, M_FORMAT, M_SINGLE, M_SHORT_NAMES,
 	    M_KEY_DOMAIN, M_VALUES, M_APPLE };
 	int line = ps->mline[M_LDAP_TABLE];
 	char why[768];
@@ -1368,6 +1369,9 @@ table_finish(struct pstate *ps, struct cfg_map *m)
 			    m->name, mparams[unused[k]].name);
 	if (ps->mline[M_KIND] == 0)
 		m->kind = CFG_KIND_PLAIN;
+	if (m->catchall && m->kind != CFG_KIND_ADDRESS)
+		return errat(ps, ps->mline[M_CATCHALL], "[map %s]: catchall "
+		    "needs kind = address", m->name);
 	if (table_read(ps, m, why, sizeof(why)) != 0)
 		return errat(ps, line, "[map %s]: ldap_table: %s", m->name,
 		    why);

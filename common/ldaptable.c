@@ -647,6 +647,15 @@ ldaptable_load(const char *path, struct ldaptable **out, char *err,
 }
 
 int
+ldaptable_known(const char *name)
+{
+	for (size_t k = 0; known[k]; k++)
+		if (strcmp(known[k], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
 ldaptable_domain_ok(const struct ldaptable *t, const char *key)
 {
 	const char *dom;

@@ -67,6 +67,8 @@ int ldaptable_parse(const char *file, const char *text, size_t len,
 /* Read and parse path, then the domain files it names. */
 int ldaptable_load(const char *path, struct ldaptable **out, char *err,
     size_t errsz);
+/* 1 if name is a parameter of ldap_table(5) (those this file reads). */
+int ldaptable_known(const char *name);
 /* 1 if key may be searched under the domain list (no list: always),
  * 0 if Postfix would skip it (not found). */
 int ldaptable_domain_ok(const struct ldaptable *t, const char *key);

@@ -10,6 +10,7 @@
  *   lookupd [-c FILE] verify [MAP...] [-k KEYFILE] [--rate N]
  *                                            snapshots against LDAP now
  *   lookupd [-c FILE] stats [--format=F]     the running daemon's counters
+ *   lookupd import [-d DIR] [MAIN.CF]        ldapmail.conf from main.cf
  *
  * Before the command, --tempfail: temporary failures exit 75 (exitcode.h).
  *
@@ -39,6 +40,7 @@
 #include "common/tableclass.h"
 #include "lookupd/client.h"
 #include "lookupd/engine.h"
+#include "lookupd/import.h"
 #include "lookupd/lint.h"
 #include "lookupd/live.h"
 #include "lookupd/maps.h"
@@ -61,6 +63,7 @@ static const char usage[] =
 "  route ADDRESS [-j]       follow an address as Postfix would (-j: JSON)\n"
 "  verify [MAP...] [-k KEYFILE] [--rate N]  snapshots against LDAP now\n"
 "  stats [--format=FORMAT]  the daemon's counters (text, or prometheus)\n"
+"  import [-d DIR] [MAIN.CF]  an ldapmail.conf for main.cf's ldap: tables\n"
 "\n"
 "options:\n"
 "  -c FILE   configuration file (default " CFG_DEFAULT_PATH ")\n"
@@ -74,7 +77,8 @@ static const char usage[] =
 "lint 0 clean, 1 problems found, 2 directory not read;\n"
 "route 0 deliverable, 1 rejected or undeliverable, 2 LDAP needed but\n"
 "not reachable; verify 0 same answers, 1 differences, 2 no snapshot or\n"
-"LDAP not reachable; stats 0 ok, 2 daemon not reachable; 75 out of memory.\n";
+"LDAP not reachable; stats 0 ok, 2 daemon not reachable; import 0 done,\n"
+"1 no ldap: table, 2 error; 75 out of memory.\n";
 
 static struct cfg *
 load_cfg(const char *path, int show_warnings)
@@ -553,6 +557,8 @@ main(int argc, char **argv)
 		return verify_command(path, argc - 1, argv + 1);
 	if (strcmp(argv[0], "stats") == 0)
 		return client_stats_command(path, argc - 1, argv + 1);
+	if (strcmp(argv[0], "import") == 0)
+		return import_command(argc - 1, argv + 1);
 	fprintf(stderr, "lookupd: unknown command %s\n%s", argv[0], usage);
 	return EXIT_ERROR;
 }
