@@ -28,7 +28,10 @@ enum snap_status {
 	SNAP_ERROR	/* could not read (permissions, I/O): see err */
 };
 
-/* Open and verify <dir>/<map>.cdb against its digest. */
+/* Open and verify <dir>/<map>.cdb against its digest; a file already
+ * open in this process (the same device, inode, size and mtime, not
+ * damaged: verified, or written here, snapshot_adopt) is shared, with
+ * one more reference, rather than verified again. */
 enum snap_status snapshot_open(const char *dir, const char *map,
     struct snapshot **out, char *err, size_t errsz);
 /* Drop one reference; the last frees it. */

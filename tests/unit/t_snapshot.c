@@ -310,6 +310,16 @@ test_build_and_get(void)
 	    snapshot_walk(s, stop_at_two, &n) == 7 && n == 2);
 	CHECK("basic: unchanged file reads as unchanged",
 	    snapshot_changed(s) == 0);
+	{
+		struct snapshot *again = NULL;
+
+		CHECK("basic: opened again while open: the same one, shared",
+		    snapshot_open(dir, "mailbox", &again, err,
+		    sizeof(err)) == SNAP_OK && again == s);
+		snapshot_close(again);
+		CHECK("basic: and still open after one close",
+		    snapshot_count(s) == 5);
+	}
 	snapshot_close(s);
 	buf_free(&v);
 	buf_free(&b);
