@@ -164,10 +164,10 @@ class System:
         self.pw = t.write(os.path.join(self.root, "bindpw"),
                           t.SYSTEM_PW + "\n", 0o600)
         os.chown(self.pw, self.uid, self.gid)
-        for d in (self.sock_dir,):
-            os.makedirs(d)
-            os.chown(d, self.uid, self.pf_gid)
-            os.chmod(d, 0o750)
+        # lookupd's socket directory, as ldapmail's tmpfiles.d makes it
+        os.makedirs(self.sock_dir)
+        os.chown(self.sock_dir, self.uid, self.pf_gid)
+        os.chmod(self.sock_dir, 0o750)
         self.vmail = {p: self.mkdir("vmail-" + p) for p in PROFILES}
         ldif = t.write(os.path.join(self.root, "jamm.ldif"),
                        jamm_ldif(self.vmail["jamm"]))
