@@ -7,7 +7,8 @@
  * and each key of KEYFILE, is asked of LDAP live exactly as the daemon's
  * workers ask it: a native map through live_walk() with the key as the
  * only step, an ldap_table map through pfldap_lookup(), as Postfix's
- * ldap: would.  A key the map's key rules refuse (maps_walk(): not an
+ * ldap: would.  A record under VERIFY_TEMP_MARK (an ldap_table map's
+ * TEMP, Postfix's error) is that key's answer: error.  A key the map's key rules refuse (maps_walk(): not an
  * address in an address map, outside the file's domains) is answered
  * "not found" without asking, as the daemon does.  Both answers are
  * compared by verifyrule.c (values as a set); each difference is one
@@ -295,19 +296,29 @@ verify_map(struct vrun *v, const struct cfg_map *m, struct snapshot *s,
 	}
 	total = r.n + keys->n;
 	for (size_t i = 0; i < r.n && rc == 0; i++) {
-		struct verify_answer a = { VERIFY_FOUND, r.v[i].val,
-		    r.v[i].vlen };
+		struct verify_answer a;
+		const char *k;
+		size_t kl;
 
-		rc = verify_key(v, m, pf, r.v[i].key, r.v[i].klen, &a);
+		verify_record(r.v[i].key, r.v[i].klen, r.v[i].val,
+		    r.v[i].vlen, &a, &k, &kl);
+		rc = verify_key(v, m, pf, k, kl, &a);
 		progress(v, m->name, i + 1, total);
 	}
 	/* The key file's keys the snapshot lacks (the others were asked
 	 * above): the snapshot answers them "not found". */
 	for (size_t i = 0; i < keys->n && rc == 0; i++) {
 		struct verify_answer a = { VERIFY_NOTFOUND, NULL, 0 };
+		struct buf mk = BUF_INIT;
 		int g = snapshot_get(s, keys->v[i].key, keys->v[i].klen,
 		    &a.val, &a.len);
 
+		if (g == 0) {
+			buf_putc(&mk, VERIFY_TEMP_MARK);
+			buf_append(&mk, keys->v[i].key, keys->v[i].klen);
+			g = snapshot_get(s, mk.p, mk.len, &a.val, &a.len);
+			buf_free(&mk);
+		}
 		if (g < 0) {
 			rc = -2;
 			log_errf(err, errsz, "%s: damaged while read",

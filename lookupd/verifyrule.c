@@ -64,11 +64,9 @@ verify_differs(const struct verify_answer *a, const struct verify_answer *b)
 	size_t nx, ny;
 	int differ;
 
-	if (a->kind == VERIFY_ERROR || b->kind == VERIFY_ERROR)
-		return 1;
 	if (a->kind != b->kind)
 		return 1;
-	if (a->kind == VERIFY_NOTFOUND)
+	if (a->kind != VERIFY_FOUND)
 		return 0;
 	if (a->len == b->len && (a->len == 0 ||
 	    memcmp(a->val, b->val, a->len) == 0))
@@ -81,6 +79,19 @@ verify_differs(const struct verify_answer *a, const struct verify_answer *b)
 	free(x);
 	free(y);
 	return differ;
+}
+
+void
+verify_record(const char *key, size_t klen, const char *val, size_t vlen,
+    struct verify_answer *a, const char **k, size_t *kl)
+{
+	int temp = klen > 0 && key[0] == VERIFY_TEMP_MARK;
+
+	a->kind = temp ? VERIFY_ERROR : VERIFY_FOUND;
+	a->val = val;
+	a->len = vlen;
+	*k = key + temp;
+	*kl = klen - (size_t)temp;
 }
 
 int

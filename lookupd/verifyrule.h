@@ -11,7 +11,13 @@
  * Two answers are the same when both are not found, or both found with
  * the same values compared as a set (an answer is its values joined by
  * ",", as Postfix returns them and as the cdb file stores them: order and
- * repeats do not count).  An error (TEMP) is never the same as anything.
+ * repeats do not count), or both an error (TEMP: Postfix defers the mail
+ * either way, whatever the reason).
+ *
+ * A snapshot record whose key starts with VERIFY_TEMP_MARK holds a TEMP
+ * answer (its reason) for the rest of the key: an ldap_table map's
+ * snapshot keeps Postfix's errors (a limit exceeded) so.  It is the byte
+ * of common/tablesnap.h's TABLESNAP_TEMP_MARK, which writes them.
  */
 #ifndef LDAPMAIL_VERIFYRULE_H
 #define LDAPMAIL_VERIFYRULE_H
@@ -27,6 +33,13 @@ struct verify_answer {
 	const char *val;	/* FOUND: values joined by ","; ERROR: why */
 	size_t len;
 };
+
+#define VERIFY_TEMP_MARK	'\001'
+
+/* The answer a snapshot record (key, val) gives and for which key (into
+ * *k, *klen: the record's key, or the rest of it after the mark). */
+void verify_record(const char *key, size_t klen, const char *val,
+    size_t vlen, struct verify_answer *a, const char **k, size_t *kl);
 
 /* 1 when a and b differ (see above), 0 when they are the same. */
 int verify_differs(const struct verify_answer *a,

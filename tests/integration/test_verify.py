@@ -31,6 +31,7 @@ snapshots built by `lookupd sync`.
 import os
 import pty
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,11 +70,28 @@ PEOPLE = ("[map people]\nbase = %s\nfilter = %s\nkey = mail\n"
           "result = uid\nkind = plain\n")
 
 
-def setup(filter="(objectClass=qmailUser)", **params):
-    """A directory with a config (howto maps, a plain map "people" with
-    filter, two ldap_table maps) and its snapshots: (dir, conf path)."""
+_built = []
+
+
+def setup():
+    """A directory with a config (howto maps, a plain map "people", two
+    ldap_table maps) and its snapshots: (dir, conf path).  `lookupd sync`
+    runs once, in a directory of its own; each test gets a copy of those
+    snapshots (the same configuration in another directory)."""
+    if not _built:
+        d, conf = config()
+        r = t.run([t.LOOKUPD, "-c", conf, "sync"])
+        if r.rc != 0:
+            raise RuntimeError("lookupd sync: " + r.why())
+        _built.append(os.path.join(d, "cache"))
+    d, conf = config()
+    shutil.copytree(_built[0], os.path.join(d, "cache"))
+    return d, conf
+
+
+def config():
     d = t.tmpdir("ldapmail-verify-")
-    extra = PEOPLE % (t.ACCOUNT_BASE, filter)
+    extra = PEOPLE % (t.ACCOUNT_BASE, "(objectClass=qmailUser)")
     extra += "[map tbl_alias]\nldap_table = %s\n" % table_file(
         d, "tbl_alias", "search_base = %s\nquery_filter = (&(|(mail=%%s)"
         "(mailAlternateAddress=%%s))%s)\nresult_attribute = mail\n"
@@ -83,10 +101,7 @@ def setup(filter="(objectClass=qmailUser)", **params):
         "result_attribute = mail\nspecial_result_attribute = member\n"
         % TABLES)
     conf = os.path.join(d, "ldapmail.conf")
-    t.write(conf, t.lookupd_config(slapd(), d, extra=extra, **params))
-    r = t.run([t.LOOKUPD, "-c", conf, "sync"])
-    if r.rc != 0:
-        raise RuntimeError("lookupd sync: " + r.why())
+    t.write(conf, t.lookupd_config(slapd(), d, extra=extra))
     return d, conf
 
 
@@ -349,19 +364,30 @@ def ldap_table_map_verified_from_its_cdb():
          "exactly the keys the changed query_filter leaves out", r.why())
     t.write(cf, text, mode=0o600)
 
-    # a value planted: the DN is the entry behind the live answer
-    k = sorted(pf)[0]
+    # a value planted, and a TEMP (an ldap_table snapshot keeps
+    # Postfix's errors under a key of byte 1 + the key): the DN is the
+    # entry behind the live answer
+    k, k2 = sorted(pf)[:2]
     planted = dict(pf)
     planted[k] = "planted@example.com"
+    del planted[k2]
+    planted["\x01" + k2] = "expansion limit (8) exceeded"
     cdb_write(os.path.join(cache, "tbl_alias.cdb"), planted)
     rewrite_digest(cache, "tbl_alias")
-    dns = dn_of("(&(|(mail=%s)(mailAlternateAddress=%s))%s)" % (k, k,
-                                                                 ACTIVE))
+
+    def dns(key):
+        return "; ".join(dn_of("(&(|(mail=%s)(mailAlternateAddress=%s))%s)"
+                               % (key, key, ACTIVE)))
     r = verify(conf, "tbl_alias", "--rate", "0")
     t.eq((r.rc, r.out.splitlines()), (1, [
         'tbl_alias "%s": snapshot "planted@example.com", live "%s", dn %s'
-        % (k, pf[k], "; ".join(dns))]), "the planted value, with the DN",
-        r.why())
+        % (k, pf[k], dns(k)),
+        'tbl_alias "%s": snapshot error: expansion limit (8) exceeded, '
+        'live "%s", dn %s' % (k2, pf[k2], dns(k2))]),
+        "the planted value and TEMP, with the DN", r.why())
+    r = verify(conf, "tbl_alias", "--rate", "0", "-k", keyfile)
+    t.eq((r.rc, summary(r)), (1, (1, len(keys), 2)), "-k: the key held "
+         "as a TEMP is not asked twice", r.why())
 
 
 @t.test

@@ -1,7 +1,8 @@
 /*
  * t_verifyrule: lookupd/verifyrule.c.  Answers compared as sets (order
  * and repeats do not count, an empty value is a value, not found and an
- * error never equal a found answer, an error never equal to anything),
+ * error never equal a found answer, two errors equal whatever the
+ * reasons), snapshot records (a TEMP under the mark byte),
  * and key files read as `postmap -q -` reads keys: one per line, CRLF,
  * empty lines, no final newline, lowercased, control bytes and long
  * lines refused with their line number.
@@ -40,7 +41,7 @@ static const struct dcase dcases[] = {
 	{ "found vs not found", F, "a", N, NULL, 1 },
 	{ "not found vs found", N, NULL, F, "a", 1 },
 	{ "error vs not found", E, "down", N, NULL, 1 },
-	{ "error vs error", E, "down", E, "down", 1 },
+	{ "error vs error", E, "size limit", E, "expansion limit", 0 },
 	{ "found vs error", F, "a", E, "x", 1 },
 };
 
@@ -146,9 +147,28 @@ t_keys(void)
 	}
 }
 
+static void
+t_record(void)
+{
+	struct verify_answer a;
+	const char *k;
+	size_t kl;
+
+	verify_record("a@x", 3, "v", 1, &a, &k, &kl);
+	CHECK("record: found", a.kind == VERIFY_FOUND && a.len == 1 &&
+	    kl == 3 && memcmp(k, "a@x", 3) == 0);
+	verify_record("\001a@x", 4, "size limit", 10, &a, &k, &kl);
+	CHECK("record: the mark is a TEMP for the rest of the key",
+	    a.kind == VERIFY_ERROR && a.len == 10 && kl == 3 &&
+	    memcmp(k, "a@x", 3) == 0);
+	verify_record("", 0, "", 0, &a, &k, &kl);
+	CHECK("record: the empty key", a.kind == VERIFY_FOUND && kl == 0);
+}
+
 int
 main(void)
 {
+	t_record();
 	t_differs();
 	t_keys();
 	return unit_done();
