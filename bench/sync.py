@@ -44,6 +44,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -232,6 +233,14 @@ def main():
             "start of the modify):" % (args.changes,
                                       "{:,}".format(args.users)))
         cache = os.path.join(lk.dir, "cache")
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.5):
+                peak[0] = max(peak[0], status_kb(lk.pid, "RssAnon") or 0)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         r = subprocess.run([lat, cconf, pconf, str(args.changes),
                             str(args.users), lk.socket.split(":", 1)[1],
                             os.path.join(cache, "mailbox.cdb")],
@@ -241,6 +250,20 @@ def main():
         if r.returncode != 0 or r.stderr:
             say("# sync-latency: exit %d %s" % (
                 r.returncode, r.stderr.decode()[-500:]))
+        done.set()
+        sampler.join()
+        say("\nRssAnon while the changes were committed: at most %.1f MB "
+            "(a commit's buffers, the index's encoding)" % (peak[0] / 1024))
+        # The steady state: every commit and the index written (the
+        # index at most every 5 s), nothing in flight.
+        last, since = None, time.monotonic()
+        start = since
+        while time.monotonic() - since < 8 and \
+                time.monotonic() - start < 300:
+            n = lk.stats().get("persist.alias.commits")
+            if n != last:
+                last, since = n, time.monotonic()
+            time.sleep(0.5)
     cdbs = sum(os.path.getsize(os.path.join(lk.dir, "cache", f))
                for f in os.listdir(os.path.join(lk.dir, "cache"))
                if f.endswith(".cdb"))

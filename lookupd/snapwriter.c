@@ -23,9 +23,11 @@
  * twice) is first copied into the arena and sorted with the changes.
  * Either way the new file holds exactly what a full build of the same
  * data holds, record for record, so it is the same bytes.  The base must
- * stay open until the commit.  A batch replaces only its base: if another
- * file took the base's place meanwhile, the commit writes nothing and
- * returns 1, and the caller applies its changes to the new one.  A
+ * stay open until the commit; it is read in place (snapshot_walk: no
+ * copy per record), once for the deletes by hash, once for the merge.  A
+ * batch replaces only its base: if another file took the base's place
+ * meanwhile, the commit writes nothing and returns 1, and the caller
+ * applies its changes to the new one.  A
  * batch may name a key to delete by its hash alone (persist sync's index
  * keeps no key strings): before the merge, every key of the base and of
  * the batch is hashed and each such delete becomes the delete of the one
@@ -47,8 +49,12 @@
  * back); the number of changes hardly counts below 10,000.
  *
  * Committing.  The file goes to a mkstemp(3) name in <dir> (mode 0640),
- * is fsynced, digested by reading it back, and the digest goes to a
- * second temporary file.  The digest is renamed into place first, then
+ * is fsynced, mapped and digested through the mapping (tinycdb writes
+ * the header last, so the digest cannot be taken while writing), and the
+ * digest goes to a second temporary file.  snapwriter_commit_open gives
+ * that mapping back as the new snapshot (snapshot_adopt): persist sync
+ * keeps it as the base of its next batch and answers from it, so the
+ * file it wrote is never read and verified again.  The digest is renamed into place first, then
  * the cdb; a reader that sees the new digest beside the old file retries
  * once (snapshot.c).  If the second rename fails the old digest is put
  * back (it was swapped out with RENAME_EXCHANGE, or kept in memory where
