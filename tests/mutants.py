@@ -361,7 +361,7 @@ MUTANTS = [
         old="\t\t\tif (msgs > 0 && s->cfg->adopt_orphans) {",
         new="\t\t\tif (msgs > 0) {",
         tests=["test_mdm_lifecycle.py"],
-        only=["orphans_mail"],
+        only=["orphans mail"],
     ),
     dict(
         name="orphan-record-by-dn",
@@ -372,7 +372,7 @@ MUTANTS = [
             "e->uuid);",
         new="\tif (0)\n\t\treturn NULL;",
         tests=["test_mdm_lifecycle.py"],
-        only=["orphans_mail"],
+        only=["orphans mail"],
     ),
     dict(
         name="ldaptable-star-unquoted",
