@@ -717,3 +717,38 @@ ldaptable_free(struct ldaptable *t)
 	free(t->tls_cipher_suite);
 	free(t);
 }
+
+int
+ldaptable_utf8(const char *key)
+{
+	const unsigned char *s = (const unsigned char *)key;
+
+	while (*s) {
+		size_t n;
+		unsigned c = *s;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		if (n == 2 && ((c == 0xe0 && s[1] < 0xa0) ||
+		    (c == 0xed && s[1] > 0x9f)))
+			return 0;
+		if (n == 3 && ((c == 0xf0 && s[1] < 0x90) ||
+		    (c == 0xf4 && s[1] > 0x8f)))
+			return 0;
+		for (size_t i = 1; i <= n; i++)
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+		s += n + 1;
+	}
+	return 1;
+}

@@ -72,6 +72,9 @@ int ldaptable_known(const char *name);
 /* 1 if key may be searched under the domain list (no list: always),
  * 0 if Postfix would skip it (not found). */
 int ldaptable_domain_ok(const struct ldaptable *t, const char *key);
+/* 1 if key is valid UTF-8; Postfix's ldap: finds nothing for a key
+ * that is not. */
+int ldaptable_utf8(const char *key);
 void ldaptable_free(struct ldaptable *t);
 
 #endif

@@ -574,3 +574,76 @@ mr_result_name(enum mr_result r)
 	}
 	return "?";
 }
+
+enum mr_keyclass
+mr_key_class(const char *rule)
+{
+	switch (rule_of(rule)) {
+	case R_IA5_IGNORE:
+	case R_IA5_EXACT:
+	case R_OCTET:
+		return MR_KEY_ASCII;
+	case R_CASE_IGNORE:
+	case R_CASE_EXACT:
+		return MR_KEY_ASCII_ONLY;
+	default:
+		return MR_KEY_NO;
+	}
+}
+
+int
+mr_prep_fold(const char *s, size_t n, struct buf *out)
+{
+	buf_reset(out);
+	if (has_high(s, n))
+		return -1;
+	prep(s, n, 1, NULL, 0, out);
+	return 0;
+}
+
+int
+mr_dn_norm(const char *s, size_t n, struct buf *out)
+{
+	struct ava *a;
+	int *plus;
+	size_t na;
+	struct buf v = BUF_INIT;
+	int rc = 0;
+
+	buf_reset(out);
+	if (dn_parse(s, n, &a, &plus, &na) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < na && rc == 0; i++) {
+		const char *type = canon_type(a[i].type);
+
+		if (plus[i] || (i > 0 && plus[i - 1]) ||
+		    naming_rule(a[i].type) == R_UNKNOWN ||
+		    mr_prep_fold(buf_str(&a[i].val), a[i].val.len, &v) < 0) {
+			rc = -1;
+			break;
+		}
+		/* ',' '=' '\\' escaped: one RDN ends at each ',', so a
+		 * DN is under another when the other's text ends it at a
+		 * ',' */
+		for (const char *p = type; *p; p++)
+			buf_putc(out, lower((unsigned char)*p));
+		buf_putc(out, '=');
+		for (size_t k = 0; k < v.len; k++)
+			if (strchr(",=\\", v.p[k]))
+				buf_printf(out, "\\%02x",
+				    (unsigned char)v.p[k]);
+			else
+				buf_putc(out, v.p[k]);
+		buf_putc(out, ',');
+	}
+out:
+	if (rc < 0)
+		buf_reset(out);
+	buf_reserve(out, 0);
+	avas_free(a, na);
+	free(plus);
+	buf_free(&v);
+	return rc;
+}

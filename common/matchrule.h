@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct filter;
 
 enum mr_result { MR_FALSE = 0, MR_TRUE = 1, MR_UNDEFINED = 2,
@@ -51,5 +52,25 @@ enum mr_result mr_equal(const char *rule, const char *a, size_t alen,
  * MR_CANNOT; see above). */
 enum mr_result mr_eval(const struct filter *f, const struct mr_entry *e);
 const char *mr_result_name(enum mr_result r);
+
+/* How keys can be derived from values of an attribute with this rule
+ * (common/tablesnap.c): MR_KEY_NO (integer, boolean, DN, OID, numeric
+ * and telephone strings, unknown: a key equal under the rule may look
+ * nothing like the value), MR_KEY_ASCII (the IA5 rules and
+ * octetStringMatch: equal values prepare to equal ASCII text),
+ * MR_KEY_ASCII_ONLY (caseIgnoreMatch, caseExactMatch: the same for
+ * ASCII values; a non-ASCII value would need Unicode tables). */
+enum mr_keyclass { MR_KEY_NO, MR_KEY_ASCII, MR_KEY_ASCII_ONLY };
+enum mr_keyclass mr_key_class(const char *rule);
+/* The RFC 4518 preparation of an ASCII string with case folding (the
+ * caseIgnore rules): controls mapped, spaces made insignificant, into
+ * out.  -1 (out empty) when s holds a byte >= 0x80. */
+int mr_prep_fold(const char *s, size_t n, struct buf *out);
+/* A canonical text of a DN for distinguishedNameMatch, two DNs equal
+ * under the rule having the same text: types by their short names,
+ * values of the usual naming attributes prepared and folded.  -1 when
+ * this code cannot say (a multi-valued RDN, an OID or an unknown naming
+ * attribute, a non-ASCII value, not a DN). */
+int mr_dn_norm(const char *s, size_t n, struct buf *out);
 
 #endif

@@ -70,41 +70,7 @@ struct walk {
 	int error;
 	char *err;
 	size_t errsz;
-	struct buf *sources;	/* NULL, or "DN TAB VALUE" lines */
 };
-
-static int
-utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		size_t n;
-		unsigned c = *s;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
-			return 0;
-		if (n == 2 && ((c == 0xe0 && s[1] < 0xa0) ||
-		    (c == 0xed && s[1] > 0x9f)))
-			return 0;
-		if (n == 3 && ((c == 0xf0 && s[1] < 0x90) ||
-		    (c == 0xf4 && s[1] > 0x8f)))
-			return 0;
-		for (size_t i = 1; i <= n; i++)
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-		s += n + 1;
-	}
-	return 1;
-}
 
 static void
 pentries_free(struct pentries *r)
@@ -332,7 +298,7 @@ follow(struct walk *w, const char *v, int depth)
 }
 
 static void
-add_value(struct walk *w, const char *v, const char *dn)
+add_value(struct walk *w, const char *v)
 {
 	const struct ldaptable *t = w->p->t;
 	struct buf one = BUF_INIT;
@@ -342,11 +308,6 @@ add_value(struct walk *w, const char *v, const char *dn)
 		if (w->out->len > 0)
 			buf_putc(w->out, ',');
 		buf_append(w->out, one.p ? one.p : "", one.len);
-		if (w->sources != NULL) {
-			buf_printf(w->sources, "%s\t", dn);
-			buf_append(w->sources, one.p ? one.p : "", one.len);
-			buf_putc(w->sources, '\n');
-		}
 		if (t->expansion_limit > 0 &&
 		    ++w->expansion > t->expansion_limit) {
 			log_errf(w->err, w->errsz, "%s: expansion limit "
@@ -434,7 +395,7 @@ walk_entries(struct walk *w, struct pentries *r, int depth)
 				size_t before = w->out->len;
 
 				for (size_t v = 0; v < a->n && !w->error; v++)
-					add_value(w, a->vals[v], e->dn);
+					add_value(w, a->vals[v]);
 				if (w->out->len != before)
 					add_dn(w, e->dn);
 			} else if (depth < t->recursion_limit &&
@@ -622,17 +583,10 @@ enum pfldap_result
 pfldap_lookup(struct pfldap *p, const char *key, struct buf *out,
     char *err, size_t errsz)
 {
-	return pfldap_lookup_sources(p, key, out, NULL, err, errsz);
-}
-
-enum pfldap_result
-pfldap_lookup_sources(struct pfldap *p, const char *key, struct buf *out,
-    struct buf *sources, char *err, size_t errsz)
-{
 	const struct ldaptable *t = p->t;
 	struct buf base = BUF_INIT, filter = BUF_INIT;
 	struct pentries r = { NULL, 0, 0, 0 };
-	struct walk w = { p, key, out, 0, 0, err, errsz, sources };
+	struct walk w = { p, key, out, 0, 0, err, errsz };
 	enum pfldap_result res = PFLDAP_NOTFOUND;
 	enum cfg_scope scope = t->scope == LDAPTABLE_BASE ? CFG_SCOPE_BASE :
 	    t->scope == LDAPTABLE_ONE ? CFG_SCOPE_ONE : CFG_SCOPE_SUB;
@@ -640,12 +594,10 @@ pfldap_lookup_sources(struct pfldap *p, const char *key, struct buf *out,
 
 	buf_reset(out);
 	buf_reset(&p->dns);
-	if (sources != NULL)
-		buf_reset(sources);
 	p->unreachable = 0;
 	if (errsz)
 		err[0] = '\0';
-	if (!utf8_valid((const unsigned char *)key) ||
+	if (!ldaptable_utf8(key) ||
 	    !ldaptable_domain_ok(t, key))
 		return PFLDAP_NOTFOUND;
 	/* an expansion the key lacks a part for: no search, not found */
@@ -671,8 +623,6 @@ done:
 	if (res != PFLDAP_FOUND) {
 		buf_reset(out);
 		buf_reset(&p->dns);
-		if (sources != NULL)
-			buf_reset(sources);
 	}
 	if (res != PFLDAP_TEMP)
 		p->unreachable = 0;
@@ -743,6 +693,18 @@ pfldap_subschema(struct pfldap *p, struct subschema **out, char *err,
 	free(dn);
 	*out = s;
 	return 0;
+}
+
+struct ldapconn *
+pfldap_conn(struct pfldap *p)
+{
+	return p->lc;
+}
+
+const struct ldaptable *
+pfldap_table(const struct pfldap *p)
+{
+	return p->t;
 }
 
 void

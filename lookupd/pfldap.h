@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct buf;
+struct ldapconn;
 struct ldaptable;
 struct pfldap;
 struct subschema;
@@ -51,12 +52,6 @@ struct pfldap *pfldap_new_shared(const struct ldaptable *t,
  * Postfix returns them), NOTFOUND, or TEMP with a reason in err. */
 enum pfldap_result pfldap_lookup(struct pfldap *p, const char *key,
     struct buf *out, char *err, size_t errsz);
-/* pfldap_lookup, and with sources not NULL, which entry each value came
- * from: one line "DN TAB VALUE" per value of the answer, in its order
- * (a group's members each with their own DN).  The daemon passes NULL
- * and pays nothing for it. */
-enum pfldap_result pfldap_lookup_sources(struct pfldap *p, const char *key,
-    struct buf *out, struct buf *sources, char *err, size_t errsz);
 /* After a TEMP from pfldap_lookup: 1 when LDAP said "try later"
  * (unreachable, too slow, busy: ldapconn.h's LDAPCONN_TEMP), 0 for a
  * Postfix error (a limit exceeded) or a refused request. */
@@ -69,6 +64,10 @@ const char *pfldap_dns(const struct pfldap *p);
  * reason in err. */
 int pfldap_subschema(struct pfldap *p, struct subschema **out, char *err,
     size_t errsz);
+/* The table's LDAP session (lookupd/tablebuild.c reads through it). */
+struct ldapconn *pfldap_conn(struct pfldap *p);
+/* The table p answers. */
+const struct ldaptable *pfldap_table(const struct pfldap *p);
 void pfldap_free(struct pfldap *p);
 
 #endif

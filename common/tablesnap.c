@@ -1,0 +1,935 @@
+/*
+ * tablesnap: an ldap_table map's answers from one read (see
+ * tablesnap.h).  The walk of the matching entries mirrors
+ * lookupd/pfldap.c's walk_entries() line for line (which follows
+ * Postfix's dict_ldap): when one changes, the other must.
+ *
+ * Entries are kept whole (attributes in the server's order, values as
+ * C strings for the walk, as pfldap keeps them, and with their length
+ * for matching).  Two hash tables: the normalized DN of every entry
+ * (special values are looked up there), and the coarse form of every
+ * key attribute value of a candidate (lowercase, without spaces, '-'
+ * or controls: values equal under any rule tablesnap accepts have the
+ * same coarse form), which narrows the entries a key's filter is
+ * evaluated on.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/filter.h"
+#include "common/ldaptable.h"
+#include "common/log.h"
+#include "common/matchrule.h"
+#include "common/pctexpand.h"
+#include "common/tablesnap.h"
+
+#define ABSENT		SIZE_MAX	/* DN index: known not to exist */
+#define PENDING		(SIZE_MAX - 1)	/* DN index: handed out, not read */
+
+struct hnode {
+	struct hnode *next;
+	char *k;
+	size_t klen;
+	size_t *v;
+	size_t nv;
+};
+
+struct hmap {
+	struct hnode **b;
+	size_t nb, n;
+};
+
+struct tattr {
+	char *name;
+	struct mr_value *vals;	/* NUL-terminated copies */
+	size_t n;
+};
+
+struct tentry {
+	char *dn;
+	struct tattr *a;
+	size_t n;
+	int candidate;
+	struct mr_attr *view;	/* for matchrule, made when needed */
+};
+
+struct tablesnap {
+	const struct ldaptable *t;
+	char **key_attrs;
+	size_t nkey;
+	tablesnap_rule_fn rule;
+	void *arg;
+	int has_special;
+	struct tentry **e;
+	size_t n;
+	struct tentry *cur;	/* the entry tablesnap_attr adds to */
+	struct hmap dns;	/* normalized DN -> entry index or ABSENT */
+	struct hmap vals;	/* coarse key value -> candidate indexes */
+	char **cover;		/* normalized subtrees read whole */
+	size_t ncover;
+	size_t scanned;		/* entries looked at for unresolved DNs */
+	size_t unsure_dns;	/* entries whose DN is not in dns */
+	int cannot;
+	char why[400];
+};
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* ---- a small hash table ---- */
+
+static uint64_t
+hash(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct hnode *
+hget(struct hmap *m, const char *k, size_t klen, int create)
+{
+	struct hnode *n;
+	size_t i;
+
+	if (m->nb == 0) {
+		if (!create)
+			return NULL;
+		m->nb = 1024;
+		m->b = xcalloc(m->nb, sizeof(*m->b));
+	}
+	i = hash(k, klen) & (m->nb - 1);
+	for (n = m->b[i]; n; n = n->next)
+		if (n->klen == klen && memcmp(n->k, k, klen) == 0)
+			return n;
+	if (!create)
+		return NULL;
+	if (m->n >= m->nb) {
+		size_t nb = m->nb * 2;
+		struct hnode **b = xcalloc(nb, sizeof(*b));
+
+		for (size_t j = 0; j < m->nb; j++)
+			while (m->b[j]) {
+				struct hnode *x = m->b[j];
+				size_t h = hash(x->k, x->klen) & (nb - 1);
+
+				m->b[j] = x->next;
+				x->next = b[h];
+				b[h] = x;
+			}
+		free(m->b);
+		m->b = b;
+		m->nb = nb;
+		i = hash(k, klen) & (m->nb - 1);
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->k = xstrndup(k, klen);
+	n->klen = klen;
+	n->next = m->b[i];
+	m->b[i] = n;
+	m->n++;
+	return n;
+}
+
+static void
+hpush(struct hnode *n, size_t v)
+{
+	if (n->nv > 0 && n->v[n->nv - 1] == v)
+		return;
+	n->v = xreallocarray(n->v, n->nv + 1, sizeof(*n->v));
+	n->v[n->nv++] = v;
+}
+
+static void
+hfree(struct hmap *m)
+{
+	for (size_t j = 0; j < m->nb; j++)
+		while (m->b[j]) {
+			struct hnode *x = m->b[j];
+
+			m->b[j] = x->next;
+			free(x->k);
+			free(x->v);
+			free(x);
+		}
+	free(m->b);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the read ---- */
+
+static int
+has_pct(const struct filter_val *v)
+{
+	for (size_t i = 0; v->p && i + 1 < v->len; i++) {
+		if (v->p[i] != '%')
+			continue;
+		if (v->p[i + 1] != '%')
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+static int
+uses_key(const struct filter *f)
+{
+	switch (f->type) {
+	case FILTER_AND:
+	case FILTER_OR:
+	case FILTER_NOT:
+		for (size_t i = 0; i < f->nkids; i++)
+			if (uses_key(f->kids[i]))
+				return 1;
+		return 0;
+	case FILTER_PRESENT:
+		return 0;
+	case FILTER_SUB:
+		if (has_pct(&f->initial) || has_pct(&f->final))
+			return 1;
+		for (size_t i = 0; i < f->nany; i++)
+			if (has_pct(&f->any[i]))
+				return 1;
+		return 0;
+	default:
+		return has_pct(&f->value);
+	}
+}
+
+/* Print f with every test of the key widened: a superset of what any
+ * key's filter matches. */
+static void
+print_widened(const struct filter *f, struct buf *out)
+{
+	switch (f->type) {
+	case FILTER_AND:
+	case FILTER_OR:
+		buf_puts(out, f->type == FILTER_AND ? "(&" : "(|");
+		for (size_t i = 0; i < f->nkids; i++)
+			print_widened(f->kids[i], out);
+		buf_putc(out, ')');
+		return;
+	case FILTER_NOT:
+		if (uses_key(f)) {
+			buf_puts(out, "(objectClass=*)");
+			return;
+		}
+		break;
+	case FILTER_PRESENT:
+		break;
+	default:
+		if (uses_key(f)) {
+			buf_printf(out, "(%s=*)", f->attr ? f->attr :
+			    "objectClass");
+			return;
+		}
+		break;
+	}
+	filter_print(f, out);
+}
+
+void
+tablesnap_read_filter(const struct ldaptable *t, struct buf *out)
+{
+	print_widened(t->filter, out);
+}
+
+static void
+add_attr(const char ***v, size_t *n, const char *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcasecmp((*v)[i], a) == 0)
+			return;
+	*v = xreallocarray(*v, *n + 2, sizeof(**v));
+	(*v)[(*n)++] = a;
+	(*v)[*n] = NULL;
+}
+
+static void
+filter_attrs(const struct filter *f, const char ***v, size_t *n)
+{
+	add_attr(v, n, f->attr);
+	for (size_t i = 0; i < f->nkids; i++)
+		filter_attrs(f->kids[i], v, n);
+}
+
+const char **
+tablesnap_read_attrs(const struct ldaptable *t)
+{
+	const char **v = xcalloc(1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nattrs; i++)
+		add_attr(&v, &n, t->attrs[i]);
+	filter_attrs(t->filter, &v, &n);
+	return v;
+}
+
+/* ---- entries ---- */
+
+/* The reason, "why: what" (what made printable), the first one only. */
+static void
+cannot(struct tablesnap *s, const char *why, const char *what)
+{
+	char shown[LOG_PRINTABLE_SIZE];
+
+	if (s->cannot)
+		return;
+	s->cannot = 1;
+	snprintf(s->why, sizeof(s->why), "%s%s%s", why, what ? ": " : "",
+	    what ? log_printable(shown, sizeof(shown), what, strlen(what)) :
+	    "");
+}
+
+void
+tablesnap_cannot(struct tablesnap *s, const char *why)
+{
+	cannot(s, why, NULL);
+}
+
+struct tablesnap *
+tablesnap_new(const struct ldaptable *t, const char *const *key_attrs,
+    size_t nkey_attrs, tablesnap_rule_fn rule, void *arg)
+{
+	struct tablesnap *s = xcalloc(1, sizeof(*s));
+
+	s->t = t;
+	s->rule = rule;
+	s->arg = arg;
+	s->has_special = t->nattrs > t->num_attributes;
+	s->key_attrs = xcalloc(nkey_attrs ? nkey_attrs : 1,
+	    sizeof(*s->key_attrs));
+	for (size_t i = 0; i < nkey_attrs; i++) {
+		const char *r = rule ? rule(key_attrs[i], arg) : NULL;
+
+		s->key_attrs[s->nkey++] = xstrdup(key_attrs[i]);
+		if (mr_key_class(r) == MR_KEY_NO)
+			cannot(s, "keys come from an attribute whose "
+			    "equality rule lets unlike text be equal (or is "
+			    "unknown)", key_attrs[i]);
+	}
+	if (nkey_attrs == 0)
+		cannot(s, "no attribute holds the key", NULL);
+	return s;
+}
+
+static const char *
+rule_of(const struct tablesnap *s, const char *attr)
+{
+	return s->rule ? s->rule(attr, s->arg) : NULL;
+}
+
+void
+tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
+{
+	struct buf norm = BUF_INIT;
+	struct hnode *h = NULL;
+	struct tentry *e;
+
+	s->cur = NULL;
+	if (mr_dn_norm(dn, strlen(dn), &norm) == 0) {
+		h = hget(&s->dns, norm.p, norm.len, 1);
+		if (h->nv > 0 && h->v[0] != ABSENT && h->v[0] != PENDING) {
+			buf_free(&norm);
+			return;		/* known: ignored */
+		}
+	} else {
+		/* only a problem if a special value may name it */
+		s->unsure_dns++;
+	}
+	buf_free(&norm);
+	e = xcalloc(1, sizeof(*e));
+	e->dn = xstrdup(dn);
+	e->candidate = candidate;
+	s->e = xreallocarray(s->e, s->n + 1, sizeof(*s->e));
+	s->e[s->n] = e;
+	if (h) {
+		h->nv = 0;
+		hpush(h, s->n);
+	}
+	s->n++;
+	s->cur = e;
+}
+
+/* Lowercase, without spaces, '-' and controls. */
+static void
+coarse(const char *p, size_t n, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c <= 0x20 || c == 0x7f || c == '-')
+			continue;
+		buf_putc(out, lower(c));
+	}
+	buf_reserve(out, 0);
+}
+
+static int
+is_key_attr(const struct tablesnap *s, const char *name)
+{
+	for (size_t i = 0; i < s->nkey; i++)
+		if (strcasecmp(s->key_attrs[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
+    const struct mr_value *vals, size_t nvals)
+{
+	struct tentry *e = s->cur;
+	struct tattr *a;
+
+	if (e == NULL)
+		return;
+	e->a = xreallocarray(e->a, e->n + 1, sizeof(*e->a));
+	a = &e->a[e->n++];
+	a->name = xstrndup(name, len);
+	a->vals = xcalloc(nvals ? nvals : 1, sizeof(*a->vals));
+	a->n = nvals;
+	for (size_t i = 0; i < nvals; i++) {
+		char *c = xmalloc(vals[i].len + 1);
+
+		memcpy(c, vals[i].p, vals[i].len);
+		c[vals[i].len] = '\0';
+		a->vals[i].p = c;
+		a->vals[i].len = vals[i].len;
+	}
+	if (!e->candidate || !is_key_attr(s, a->name))
+		return;
+	{
+		struct buf c = BUF_INIT;
+		int ascii_only = mr_key_class(rule_of(s, a->name)) ==
+		    MR_KEY_ASCII_ONLY;
+
+		for (size_t i = 0; i < nvals; i++) {
+			for (size_t k = 0; ascii_only && k < vals[i].len; k++)
+				if ((unsigned char)vals[i].p[k] >= 0x80)
+					cannot(s, "a non-ASCII value under "
+					    "a Unicode rule", a->name);
+			coarse(vals[i].p, vals[i].len, &c);
+			hpush(hget(&s->vals, c.p ? c.p : "", c.len, 1),
+			    s->n - 1);
+		}
+		buf_free(&c);
+	}
+}
+
+void
+tablesnap_cover(struct tablesnap *s, const char *base)
+{
+	struct buf norm = BUF_INIT;
+
+	if (mr_dn_norm(base, strlen(base), &norm) < 0) {
+		buf_free(&norm);
+		return;		/* DNs under it stay unresolved: read */
+	}
+	s->cover = xreallocarray(s->cover, s->ncover + 1, sizeof(*s->cover));
+	s->cover[s->ncover++] = xstrdup(buf_str(&norm));
+	buf_free(&norm);
+}
+
+static int
+covered(const struct tablesnap *s, const struct buf *norm)
+{
+	for (size_t i = 0; i < s->ncover; i++) {
+		size_t l = strlen(s->cover[i]);
+
+		if (l <= norm->len && memcmp(norm->p + norm->len - l,
+		    s->cover[i], l) == 0 && (l == norm->len ||
+		    norm->p[norm->len - l - 1] == ','))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+is_url(const char *v)
+{
+	return strncasecmp(v, "ldap://", 7) == 0 ||
+	    strncasecmp(v, "ldaps://", 8) == 0 ||
+	    strncasecmp(v, "ldapi://", 8) == 0;
+}
+
+/* pfldap's subtype(a1, a2): a2 is a1 or a1 with options. */
+static int
+subtype(const char *a1, const char *a2)
+{
+	while (*a1 && lower((unsigned char)*a1) == lower((unsigned char)*a2))
+		a1++, a2++;
+	return *a1 == '\0' && (*a2 == '\0' || *a2 == ';');
+}
+
+/* The index in t->attrs of the first attribute a is a subtype of, or
+ * t->nattrs. */
+static size_t
+attr_index(const struct ldaptable *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nattrs; i++)
+		if (subtype(t->attrs[i], name))
+			break;
+	return i;
+}
+
+size_t
+tablesnap_unresolved(struct tablesnap *s,
+    void (*fn)(const char *dn, void *arg), void *arg)
+{
+	const struct ldaptable *t = s->t;
+	struct buf norm = BUF_INIT;
+	size_t count = 0;
+
+	if (!s->has_special)
+		return 0;
+	for (; s->scanned < s->n; s->scanned++) {
+		const struct tentry *e = s->e[s->scanned];
+
+		for (size_t j = 0; j < e->n; j++) {
+			size_t i = attr_index(t, e->a[j].name);
+
+			if (i < t->num_attributes || i >= t->nattrs)
+				continue;
+			for (size_t v = 0; v < e->a[j].n; v++) {
+				const char *dn = e->a[j].vals[v].p;
+				struct hnode *h;
+
+				if (is_url(dn) || mr_dn_norm(dn, strlen(dn),
+				    &norm) < 0 || covered(s, &norm))
+					continue; /* decided in the walk */
+				h = hget(&s->dns, norm.p, norm.len, 1);
+				if (h->nv > 0)
+					continue;	/* known or asked */
+				hpush(h, PENDING);
+				fn(dn, arg);
+				count++;
+			}
+		}
+	}
+	buf_free(&norm);
+	return count;
+}
+
+void
+tablesnap_absent(struct tablesnap *s, const char *dn)
+{
+	struct buf norm = BUF_INIT;
+
+	if (mr_dn_norm(dn, strlen(dn), &norm) == 0) {
+		struct hnode *h = hget(&s->dns, norm.p, norm.len, 1);
+
+		if (h->nv == 0)
+			hpush(h, ABSENT);
+		else if (h->v[0] == PENDING)
+			h->v[0] = ABSENT;
+	}
+	buf_free(&norm);
+}
+
+size_t
+tablesnap_entries(const struct tablesnap *s)
+{
+	return s->n;
+}
+
+/* ---- the answers: pfldap's walk on entries in memory ---- */
+
+struct sim {
+	struct tablesnap *s;
+	const char *key;
+	struct buf *out;
+	long expansion;
+	int error;
+	char err[300];
+};
+
+static const struct tattr *
+entry_attr(const struct tentry *e, const char *name)
+{
+	size_t l = strcspn(name, ";");
+
+	for (size_t i = 0; i < e->n; i++)
+		if (strlen(e->a[i].name) == l &&
+		    strncasecmp(e->a[i].name, name, l) == 0)
+			return &e->a[i];
+	return NULL;
+}
+
+static void walk_entries(struct sim *w, const size_t *idx, size_t n,
+    int depth);
+
+/* pfldap's search(): more entries than size_limit is an error. */
+static int
+search_ok(struct sim *w, size_t n)
+{
+	const struct ldaptable *t = w->s->t;
+
+	if (t->size_limit > 0 && (long)n > t->size_limit) {
+		snprintf(w->err, sizeof(w->err), "%s: size limit (%ld) "
+		    "exceeded", t->file, t->size_limit);
+		w->error = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+follow(struct sim *w, const char *v, int depth)
+{
+	struct tablesnap *s = w->s;
+	struct buf norm = BUF_INIT;
+	struct hnode *h;
+
+	if (is_url(v)) {
+		cannot(s, "an LDAP URL among the special values", v);
+		w->error = 1;
+		return;
+	}
+	if (mr_dn_norm(v, strlen(v), &norm) < 0) {
+		cannot(s, "a special value lookupd cannot compare as a "
+		    "DN", v);
+		w->error = 1;
+		buf_free(&norm);
+		return;
+	}
+	h = hget(&s->dns, norm.p, norm.len, 0);
+	if (h != NULL && h->v[0] != ABSENT && h->v[0] != PENDING) {
+		if (search_ok(w, 1))
+			walk_entries(w, h->v, 1, depth + 1);
+	} else if ((h == NULL && !covered(s, &norm)) ||
+	    (h != NULL && h->v[0] == PENDING)) {
+		cannot(s, "a special value names an entry not read", v);
+		w->error = 1;
+	} else if (h == NULL && s->unsure_dns > 0) {
+		cannot(s, "a special value names no entry, and lookupd "
+		    "cannot compare the DN of every entry read", v);
+		w->error = 1;
+	}
+	/* absent: skipped, as Postfix skips a DN that is not found */
+	buf_free(&norm);
+}
+
+static void
+add_value(struct sim *w, const char *v)
+{
+	const struct ldaptable *t = w->s->t;
+	struct buf one = BUF_INIT;
+
+	if (pct_expand(&t->ctx, t->result_format, v, w->key, &one,
+	    PCT_QUOTE_NONE)) {
+		if (w->out->len > 0)
+			buf_putc(w->out, ',');
+		buf_append(w->out, one.p ? one.p : "", one.len);
+		if (t->expansion_limit > 0 &&
+		    ++w->expansion > t->expansion_limit) {
+			snprintf(w->err, sizeof(w->err), "%s: expansion "
+			    "limit (%ld) exceeded", t->file,
+			    t->expansion_limit);
+			w->error = 1;
+		}
+	}
+	buf_free(&one);
+}
+
+static void
+walk_entries(struct sim *w, const size_t *idx, size_t n, int depth)
+{
+	const struct ldaptable *t = w->s->t;
+	int is_leaf = 1, is_terminal = 0;
+	long entries = 0;
+
+	for (size_t k = 0; k < n && !w->s->cannot; k++) {
+		const struct tentry *e = w->s->e[idx[k]];
+
+		if (!w->error && t->size_limit && ++entries > t->size_limit) {
+			snprintf(w->err, sizeof(w->err), "%s: size limit "
+			    "(%ld) exceeded", t->file, t->size_limit);
+			w->error = 1;
+		}
+		for (size_t i = 0; i < t->num_terminal; i++) {
+			const struct tattr *a = entry_attr(e, t->attrs[i]);
+
+			if (a == NULL)
+				continue;
+			is_terminal = a->n > 0;
+			if (is_terminal)
+				break;
+		}
+		if (!is_terminal && t->num_leaf > 0)
+			for (size_t i = t->num_attributes; i < t->nattrs;
+			    i++) {
+				const struct tattr *a =
+				    entry_attr(e, t->attrs[i]);
+
+				if (a == NULL)
+					continue;
+				is_leaf = a->n == 0;
+				if (!is_leaf)
+					break;
+			}
+		for (size_t j = 0; j < e->n; j++) {
+			const struct tattr *a = &e->a[j];
+			size_t i;
+
+			if (w->error || a->n == 0)
+				continue;
+			i = attr_index(t, a->name);
+			if (i < t->num_attributes || is_terminal) {
+				if ((is_terminal && i >= t->num_terminal) ||
+				    (!is_leaf &&
+				    i < t->num_terminal + t->num_leaf))
+					continue;
+				for (size_t v = 0; v < a->n && !w->error; v++)
+					add_value(w, a->vals[v].p);
+			} else if (depth < t->recursion_limit &&
+			    i < t->nattrs) {
+				for (size_t v = 0; v < a->n && !w->error; v++)
+					follow(w, a->vals[v].p, depth);
+			} else if (depth >= t->recursion_limit &&
+			    i < t->nattrs) {
+				snprintf(w->err, sizeof(w->err), "%s: "
+				    "recursion limit (%ld) exceeded at %s",
+				    t->file, t->recursion_limit, a->name);
+				w->error = 1;
+			}
+		}
+	}
+}
+
+static const struct mr_entry *
+view(struct tablesnap *s, struct tentry *e, struct mr_entry *me)
+{
+	if (e->view == NULL) {
+		e->view = xcalloc(e->n ? e->n : 1, sizeof(*e->view));
+		for (size_t i = 0; i < e->n; i++) {
+			e->view[i].name = e->a[i].name;
+			e->view[i].equality = rule_of(s, e->a[i].name);
+			e->view[i].vals = e->a[i].vals;
+			e->view[i].nvals = e->a[i].n;
+		}
+	}
+	me->attrs = e->view;
+	me->nattrs = e->n;
+	return me;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The entries key's own filter matches, in the order of the read. */
+static size_t
+matching(struct tablesnap *s, const char *key, const struct filter *f,
+    size_t **out)
+{
+	struct buf c = BUF_INIT;
+	struct hnode *h;
+	size_t n = 0;
+
+	*out = NULL;
+	coarse(key, strlen(key), &c);
+	h = hget(&s->vals, c.p ? c.p : "", c.len, 0);
+	buf_free(&c);
+	if (h == NULL)
+		return 0;
+	*out = xcalloc(h->nv ? h->nv : 1, sizeof(**out));
+	for (size_t i = 0; i < h->nv && !s->cannot; i++) {
+		struct mr_entry me;
+		enum mr_result r = mr_eval(f, view(s, s->e[h->v[i]], &me));
+
+		if (r == MR_TRUE)
+			(*out)[n++] = h->v[i];
+		else if (r == MR_CANNOT)
+			cannot(s, "lookupd cannot evaluate the filter on",
+			    s->e[h->v[i]]->dn);
+	}
+	qsort(*out, n, sizeof(**out), cmp_size);
+	/* an entry listed twice in the index (two equal values) once */
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (k == 0 || (*out)[k - 1] != (*out)[i])
+				(*out)[k++] = (*out)[i];
+		n = k;
+	}
+	return n;
+}
+
+/* The answer for one key, emitted unless not found. */
+static void
+answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
+    void *arg)
+{
+	const struct ldaptable *t = s->t;
+	struct buf filter = BUF_INIT, out = BUF_INIT;
+	struct filter *f = NULL;
+	struct sim w;
+	size_t *idx = NULL, n;
+	char ferr[200];
+
+	if (!ldaptable_utf8(key) || !ldaptable_domain_ok(t, key) ||
+	    !pct_expand(&t->ctx, t->query_filter, key, NULL, &filter,
+	    PCT_QUOTE_FILTER))
+		goto done;	/* Postfix does not search: not found */
+	if (filter_parse(filter.p, filter.len, &f, ferr, sizeof(ferr)) < 0) {
+		cannot(s, "the filter of a key does not parse", ferr);
+		goto done;
+	}
+	n = matching(s, key, f, &idx);
+	if (s->cannot)
+		goto done;
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.key = key;
+	w.out = &out;
+	if (search_ok(&w, n))
+		walk_entries(&w, idx, n, 1);
+	if (s->cannot)
+		goto done;
+	if (w.error)
+		emit(key, strlen(key), TABLESNAP_TEMP, w.err, strlen(w.err),
+		    arg);
+	else if (out.len > 0)
+		emit(key, strlen(key), TABLESNAP_FOUND, out.p, out.len, arg);
+done:
+	filter_free(f);
+	free(idx);
+	buf_free(&filter);
+	buf_free(&out);
+}
+
+static void
+lower_ascii(struct buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->p[i] >= 'A' && b->p[i] <= 'Z')
+			b->p[i] += 32;
+}
+
+int
+tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
+    char *err, size_t errsz)
+{
+	struct hmap keys = { NULL, 0, 0 };
+	struct buf k = BUF_INIT, p = BUF_INIT;
+	char **order = NULL;
+	size_t norder = 0;
+
+	for (size_t i = 0; i < s->n && !s->cannot; i++) {
+		const struct tentry *e = s->e[i];
+
+		if (!e->candidate)
+			continue;
+		for (size_t j = 0; j < e->n; j++) {
+			if (!is_key_attr(s, e->a[j].name))
+				continue;
+			for (size_t v = 0; v < e->a[j].n; v++) {
+				const struct mr_value *mv = &e->a[j].vals[v];
+
+				/* as stored, and prepared (" a@b" -> "a@b")
+				 * under the rules that prepare */
+				for (int pass = 0; pass < 2; pass++) {
+					struct hnode *h;
+
+					buf_reset(&k);
+					if (pass == 0)
+						buf_append(&k, mv->p, mv->len);
+					else if (mr_prep_fold(mv->p, mv->len,
+					    &p) == 0)
+						buf_append(&k, p.p ? p.p : "",
+						    p.len);
+					else
+						continue;
+					lower_ascii(&k);
+					if (k.len == 0 || memchr(k.p, '\0',
+					    k.len))
+						continue;
+					h = hget(&keys, k.p, k.len, 1);
+					if (h->nv)
+						continue;
+					hpush(h, 1);
+					order = xreallocarray(order, norder +
+					    1, sizeof(*order));
+					order[norder++] = xstrndup(k.p, k.len);
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < norder && !s->cannot; i++)
+		answer(s, order[i], emit, arg);
+	for (size_t i = 0; i < norder; i++)
+		free(order[i]);
+	free(order);
+	hfree(&keys);
+	buf_free(&k);
+	buf_free(&p);
+	if (s->cannot)
+		return log_errf(err, errsz, "%s", s->why);
+	return 0;
+}
+
+void
+tablesnap_free(struct tablesnap *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct tentry *e = s->e[i];
+
+		for (size_t j = 0; j < e->n; j++) {
+			for (size_t v = 0; v < e->a[j].n; v++)
+				free((char *)e->a[j].vals[v].p);
+			free(e->a[j].vals);
+			free(e->a[j].name);
+		}
+		free(e->a);
+		free(e->view);
+		free(e->dn);
+		free(e);
+	}
+	free(s->e);
+	for (size_t i = 0; i < s->nkey; i++)
+		free(s->key_attrs[i]);
+	free(s->key_attrs);
+	for (size_t i = 0; i < s->ncover; i++)
+		free(s->cover[i]);
+	free(s->cover);
+	hfree(&s->dns);
+	hfree(&s->vals);
+	free(s);
+}
+
+int
+tablesnap_key_complete(const char *key, size_t len)
+{
+	if (len == 0 || key[0] == ' ' || key[len - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c < 0x20 || c >= 0x7f || (c >= 'A' && c <= 'Z'))
+			return 0;
+		if (c == ' ' && key[i + 1] == ' ')
+			return 0;
+	}
+	return 1;
+}
