@@ -15,6 +15,7 @@
 #include "lookupd/kcache.h"
 #include "lookupd/overlay.h"
 #include "lookupd/snapshot.h"
+#include "common/tablesnap.h"
 
 static void
 decided(struct decision *d, enum decide_from from, enum result res,
@@ -59,6 +60,52 @@ from_snapshot(const struct cfg *cfg, struct snapshot *snap,
 		}
 	}
 	return 0;
+}
+
+/* An ldap_table map's snapshot (lookupd/tablebuild.h): each step in
+ * the order Postfix's ldap: walk would ask it, a value or a stored
+ * error (TEMP, with Postfix's reason).  1 when one of them decides. */
+static int
+from_table_snapshot(const struct cfg *cfg, struct snapshot *snap,
+    const struct walk *w, time_t now, struct decision *d)
+{
+	struct buf k = BUF_INIT;
+	int r = 0;
+
+	if (now - snapshot_built(snap) > cfg->max_stale) {
+		d->snap = DECIDE_SNAP_STALE;
+		return 0;
+	}
+	d->snap = DECIDE_SNAP_USED;
+	for (size_t i = 0; i < w->n && r == 0; i++) {
+		r = snapshot_get(snap, w->step[i], w->steplen[i], &d->val,
+		    &d->vlen);
+		if (r == 1) {
+			d->step = i;
+			decided(d, DECIDE_SNAPSHOT, RES_FOUND, NULL);
+			break;
+		}
+		if (r < 0)
+			break;
+		buf_reset(&k);
+		buf_putc(&k, TABLESNAP_TEMP_MARK);
+		buf_append(&k, w->step[i], w->steplen[i]);
+		r = snapshot_get(snap, k.p, k.len, &d->val, &d->vlen);
+		if (r == 1) {
+			size_t n = d->vlen < sizeof(d->whybuf) - 1 ? d->vlen :
+			    sizeof(d->whybuf) - 1;
+
+			memcpy(d->whybuf, d->val, n);
+			d->whybuf[n] = '\0';
+			d->val = NULL;
+			d->vlen = 0;
+			decided(d, DECIDE_SNAPSHOT, RES_TEMP, d->whybuf);
+		}
+	}
+	buf_free(&k);
+	if (r < 0)
+		d->snap = DECIDE_SNAP_DAMAGED;
+	return r == 1;
 }
 
 /* The live answers remembered.  1 when one is. */
@@ -106,8 +153,22 @@ decide(const struct cfg *cfg, const struct cfg_map *m, const char *key,
 		return;
 	}
 	if (m->table != NULL) {
-		/* ldap_table: live-only for now, whatever miss_lookup. */
-		decided(d, DECIDE_LIVE, RES_TEMP, NULL);
+		/* ldap_table: from the snapshot when it has one (an
+		 * enumerable map), else live; no memory of live answers.
+		 * A miss is NOTFOUND (miss_lookup = no) only for keys whose
+		 * absence the snapshot proves. */
+		int complete = 1;
+
+		if (snap != NULL && from_table_snapshot(cfg, snap, w, now, d))
+			return;
+		for (size_t i = 0; i < w->n; i++)
+			complete &= tablesnap_key_complete(w->step[i],
+			    w->steplen[i]);
+		if (d->snap == DECIDE_SNAP_USED && !cfg->miss_lookup &&
+		    complete)
+			decided(d, DECIDE_NO_LIVE, RES_NOTFOUND, NULL);
+		else
+			decided(d, DECIDE_LIVE, RES_TEMP, NULL);
 		return;
 	}
 	if (from_snapshot(cfg, snap, ov, w, now, d) ||

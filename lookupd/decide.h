@@ -3,6 +3,13 @@
  * (engine.c, on its event loop) and `lookupd route` (route.c) both call
  * decide(), so route cannot say what the daemon would not answer.
  *
+ * An ldap_table map (ldap_table = FILE) is answered from its snapshot
+ * when it has one (an enumerable map, lookupd/tablebuild.h): a value,
+ * or TEMP where Postfix's ldap: reports an error; a key it does not
+ * hold is NOTFOUND with miss_lookup = no when the snapshot proves it
+ * (tablesnap_key_complete), asked live otherwise.  Without a snapshot
+ * the map is asked live.
+ *
  * In order: the key rules (maps_walk: a key that cannot be in the map is
  * NOTFOUND without looking; no such map is PERM); the map's snapshot
  * (with sync = persist, the changes not in its file yet first), every
@@ -53,6 +60,7 @@ struct decision {
 	const char *val;	/* FOUND: the stored value (no extension */
 	size_t vlen;		/* yet), valid while snapshot or memory is */
 	const char *why;	/* TEMP, PERM: the reason */
+	char whybuf[300];	/* a reason from a snapshot (why points here) */
 };
 
 /* The daemon's memory of one map's live answers (NULL members: none). */

@@ -342,8 +342,9 @@ open_set(struct cfgref *cr, int built, struct snapshot *const *given)
 		char err[512];
 		enum snap_status st;
 
-		if (cfg->maps[i].table != NULL)
-			continue;	/* live-only: no snapshot */
+		if (cfg->maps[i].table != NULL &&
+		    sync_table_live(&cfg->maps[i]))
+			continue;	/* answered live in this run */
 		if (given && given[i] && snapshot_changed(given[i]) == 0) {
 			s->snap[i] = snapshot_ref(given[i]);
 			continue;
@@ -374,10 +375,19 @@ snapset_free(struct snapset *s)
 /* A build is due: asked for now, `refresh` is up, or an early one was
  * asked for and `min_refresh` has passed since the last build. */
 static int
+has_tables(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->n_maps; i++)
+		if (cfg->maps[i].table != NULL)
+			return 1;
+	return 0;
+}
+
+static int
 build_wanted(const struct engine *e, time_t now)
 {
-	if (e->persist_on)
-		return 0;	/* the persist streams keep them */
+	if (e->persist_on)	/* the streams keep all but ldap_table maps */
+		return has_tables(e->build_cr->cfg) && now >= e->next_build;
 	return e->want_now || now >= e->next_build || (e->want_early &&
 	    now >= e->last_build + e->build_cr->cfg->min_refresh);
 }
@@ -391,7 +401,8 @@ build_due(struct engine *e, time_t now, time_t *wake)
 
 	if (build_wanted(e, now) || e->want_reopen)
 		return 1;
-	*wake = e->persist_on ? now + 3600 : e->next_build;
+	*wake = e->persist_on && !has_tables(e->build_cr->cfg) ? now + 3600 :
+	    e->next_build;
 	if (e->want_early && early < *wake)
 		*wake = early;
 	return 0;
@@ -408,7 +419,7 @@ builder_main(void *arg)
 	while (!e->stop) {
 		time_t now = time(NULL), wake = 0;
 		struct cfgref *cr;
-		int build, ok = 0;
+		int build, ok = 0, tables_only;
 		char err[512] = "";
 		struct timespec t0;
 		double ms;
@@ -420,6 +431,7 @@ builder_main(void *arg)
 			continue;
 		}
 		build = build_wanted(e, now);
+		tables_only = e->persist_on;
 		e->want_reopen = 0;
 		if (build)
 			e->want_now = e->want_early = 0;
@@ -436,7 +448,8 @@ builder_main(void *arg)
 				lc = ldapconn_new(lc_cr->cfg);
 			}
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			ok = sync_build(cr->cfg, lc, NULL, err, sizeof(err)) == 0;
+			ok = sync_build_maps(cr->cfg, lc, tables_only, NULL,
+			    err, sizeof(err)) == 0;
 			ms = clock_ms_since(&t0);
 			{
 				char sv[300];
@@ -791,8 +804,8 @@ engine_drain(struct engine *e, engine_done_fn done, void *arg)
 		next = j->next;
 		note_latency(e, j->ms);
 		buf_reset(&out);
-		/* An ldap_table map is live-only: nothing to remember and no
-		 * snapshot a find would make fresher. */
+		/* An ldap_table map remembers no live answer (its snapshot,
+		 * if any, holds them all). */
 		if (ms && m->table == NULL)
 			decide_learn(j->cr->cfg, &ms->mem, &j->w, res,
 			    j->a.step, j->value.p, j->value.len, now);
@@ -800,7 +813,7 @@ engine_drain(struct engine *e, engine_done_fn done, void *arg)
 		case RES_FOUND:
 			maps_answer(m, &j->w, j->a.step, j->value.p,
 			    j->value.len, &out);
-			if (m->table == NULL)
+			if (m->table == NULL || (ms && ms->snap))
 				request_build(e, 0);
 			break;
 		case RES_NOTFOUND:

@@ -275,9 +275,14 @@ cmd_sync(const char *path, int argc)
 	r = sync_build(cfg, lc, entries, err, sizeof(err));
 	if (r == 0) {
 		for (size_t i = 0; i < cfg->n_maps; i++)
-			printf("map %s: %zu entries -> %s/%s.cdb\n",
-			    cfg->maps[i].name, entries[i], cfg->cache_dir,
-			    cfg->maps[i].name);
+			if (cfg->maps[i].table &&
+			    sync_table_live(&cfg->maps[i]))
+				printf("map %s: answered live, no snapshot\n",
+				    cfg->maps[i].name);
+			else
+				printf("map %s: %zu entries -> %s/%s.cdb\n",
+				    cfg->maps[i].name, entries[i],
+				    cfg->cache_dir, cfg->maps[i].name);
 		rc = EXIT_OK;
 	} else {
 		log_error("sync failed, old snapshots kept: %s", err);
@@ -400,12 +405,14 @@ rule_of(const char *attr, void *arg)
 	return subschema_equality(arg, attr);
 }
 
-/* An ldap_table map: "enumerable: ATTR..." (the attributes its keys
- * come from) or "live-only: why", classified with
- * the rules of its own server's subschema (common/tableclass.c).  It is
- * answered live either way for now. */
+/* An ldap_table map: "enumerable: ATTR... (answered from the snapshot
+ * FILE)" (the attributes its keys come from) or "live-only: why",
+ * classified with the rules of its own server's subschema
+ * (common/tableclass.c).  An enumerable map whose answers turn out not
+ * to be computable exactly is answered live: the daemon logs why. */
 static void
-check_table(const struct cfg_map *m, struct pfpool *pool, int *rc)
+check_table(const struct cfg *cfg, const struct cfg_map *m,
+    struct pfpool *pool, int *rc)
 {
 	struct pfldap *p = pfldap_new_shared(m->table, pool);
 	struct subschema *ss;
@@ -426,7 +433,8 @@ check_table(const struct cfg_map *m, struct pfpool *pool, int *rc)
 		    m->ldap_table);
 		for (size_t i = 0; i < tc.nkey_attrs; i++)
 			printf(" %s", tc.key_attrs[i]);
-		printf("\n");
+		printf(" (answered from the snapshot %s/%s.cdb)\n",
+		    cfg->cache_dir, m->name);
 	} else
 		printf("map %s: ldap_table %s: live-only: %s\n", m->name,
 		    m->ldap_table, tc.why);
@@ -474,7 +482,7 @@ cmd_check(const char *path, int argc)
 		size_t n = 0;
 
 		if (m->table != NULL) {
-			check_table(m, pool, &rc);
+			check_table(cfg, m, pool, &rc);
 			continue;
 		}
 		st = ldapconn_search(lc, m->base, m->scope, m->filter,

@@ -17,6 +17,7 @@
 #include "lookupd/snapshot.h"
 #include "lookupd/snapwriter.h"
 #include "lookupd/sync.h"
+#include "lookupd/tablebuild.h"
 
 struct group {
 	const struct cfg_map **maps;
@@ -25,7 +26,90 @@ struct group {
 	size_t n;
 	size_t entries;
 	size_t bad;
+	int table;			/* one ldap_table map, built apart */
 };
+
+/* ldap_table maps whose answers could not be computed exactly in this
+ * run (tablebuild: TABLEBUILD_CANNOT): answered live until lookupd
+ * starts again.  Map name and file, under off_mu (builder threads). */
+static pthread_mutex_t off_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **off;
+static size_t noff;
+
+static char *
+off_name(const struct cfg_map *m)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%s %s", m->name, m->ldap_table);
+	return b.p;
+}
+
+int
+sync_table_live(const struct cfg_map *m)
+{
+	char *k = off_name(m);
+	int found = 0;
+
+	pthread_mutex_lock(&off_mu);
+	for (size_t i = 0; i < noff && !found; i++)
+		found = strcmp(off[i], k) == 0;
+	pthread_mutex_unlock(&off_mu);
+	free(k);
+	return found;
+}
+
+static void
+table_set_live(const struct cfg *cfg, const struct cfg_map *m,
+    const char *why)
+{
+	if (!sync_table_live(m)) {
+		pthread_mutex_lock(&off_mu);
+		off = xreallocarray(off, noff + 1, sizeof(*off));
+		off[noff++] = off_name(m);
+		pthread_mutex_unlock(&off_mu);
+	}
+	log_warn("map %s: ldap_table %s answered live (no snapshot) until "
+	    "lookupd restarts: %s", m->name, m->ldap_table, why);
+	tablebuild_remove(cfg, m);
+}
+
+/* Read an ldap_table map into a writer of its own group.  0, -1 (the map
+ * is live-only now: no group), -2 LDAP could not be read (err). */
+static int
+table_group(const struct cfg *cfg, const struct cfg_map *m, size_t idx,
+    struct group *g, char *err, size_t errsz)
+{
+	struct snapwriter *w;
+	char why[512];
+	enum tablebuild_status st;
+	struct timespec t0;
+
+	if (sync_table_live(m))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = tablebuild_writer(cfg, m, &w, &g->entries, why, sizeof(why));
+	if (st == TABLEBUILD_TEMP) {
+		log_errf(err, errsz, "map %s: ldap_table %s: %s", m->name,
+		    m->ldap_table, why);
+		return -2;
+	}
+	if (st == TABLEBUILD_CANNOT) {
+		table_set_live(cfg, m, why);
+		return -1;
+	}
+	log_debug("sync: map %s: %zu entries of ldap_table %s read in %.0f "
+	    "ms", m->name, g->entries, m->ldap_table, clock_ms_since(&t0));
+	g->maps = xcalloc(1, sizeof(*g->maps));
+	g->w = xcalloc(1, sizeof(*g->w));
+	g->idx = xcalloc(1, sizeof(*g->idx));
+	g->maps[0] = m;
+	g->w[0] = w;
+	g->idx[0] = idx;
+	g->n = 1;
+	g->table = 1;
+	return 0;
+}
 
 int
 sync_same_read(const struct cfg_map *a, const struct cfg_map *b)
@@ -155,6 +239,13 @@ int
 sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
     char *err, size_t errsz)
 {
+	return sync_build_maps(cfg, lc, 0, entries, err, errsz);
+}
+
+int
+sync_build_maps(const struct cfg *cfg, struct ldapconn *lc, int tables_only,
+    size_t *entries, char *err, size_t errsz)
+{
 	struct group *groups = xcalloc(cfg->n_maps ? cfg->n_maps : 1,
 	    sizeof(*groups));
 	size_t ng = 0, i, j;
@@ -165,10 +256,11 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 		const struct cfg_map *m = &cfg->maps[i];
 		struct group *g = NULL;
 
-		if (m->table != NULL)
-			continue;	/* ldap_table: live-only, no snapshot */
+		if (m->table != NULL || tables_only)
+			continue;	/* ldap_table maps: below */
 		for (j = 0; j < ng; j++)
-			if (sync_same_read(groups[j].maps[0], m))
+			if (!groups[j].table &&
+			    sync_same_read(groups[j].maps[0], m))
 				g = &groups[j];
 		if (g == NULL) {
 			g = &groups[ng++];
@@ -184,7 +276,11 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 
 	for (j = 0; j < ng; j++) {
 		struct group *g = &groups[j];
-		const char **attrs = maps_attrs(g->maps, g->n);
+		const char **attrs;
+
+		if (g->table)
+			continue;
+		attrs = maps_attrs(g->maps, g->n);
 		enum ldapconn_status st;
 		struct timespec t0;
 
@@ -209,6 +305,19 @@ sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
 			log_warn("map %s: %zu values with control characters, "
 			    "empty or unreadable (an apple plist) were left "
 			    "out", g->maps[0]->name, g->bad);
+	}
+	/* ldap_table maps: each from its own session, after the others */
+	for (i = 0; i < cfg->n_maps; i++) {
+		int r;
+
+		if (cfg->maps[i].table == NULL)
+			continue;
+		r = table_group(cfg, &cfg->maps[i], i, &groups[ng], err,
+		    errsz);
+		if (r == -2)
+			goto out;
+		if (r == 0)
+			ng++;
 	}
 	if (commit_all(groups, ng, entries, err, errsz) != 0)
 		goto out;

@@ -22,6 +22,15 @@ struct ldapconn;
 int sync_build(const struct cfg *cfg, struct ldapconn *lc, size_t *entries,
     char *err, size_t errsz);
 
+/* The same, or (tables_only) only the ldap_table maps (sync = persist
+ * keeps the others).  An ldap_table map whose answers cannot be computed
+ * exactly (lookupd/tablebuild.h) gets no snapshot: its file is removed,
+ * the reason logged, and it is answered live until lookupd restarts. */
+int sync_build_maps(const struct cfg *cfg, struct ldapconn *lc,
+    int tables_only, size_t *entries, char *err, size_t errsz);
+/* 1 when ldap_table map m was found not computable in this run. */
+int sync_table_live(const struct cfg_map *m);
+
 /* Do maps a and b read the same entries (one search, one persist
  * stream)? */
 int sync_same_read(const struct cfg_map *a, const struct cfg_map *b);

@@ -354,27 +354,6 @@ MUTANTS = [
         tests=["test_mdm_lifecycle.py"],
     ),
     dict(
-        name="orphan-mail-taken",
-        why="a new account whose path holds an orphan's mail is refused "
-            "and reported, unless adopt_orphans = yes",
-        file="maildirmake/run.c",
-        old="\t\t\tif (msgs > 0 && s->cfg->adopt_orphans) {",
-        new="\t\t\tif (msgs > 0) {",
-        tests=["test_mdm_lifecycle.py"],
-        only=["orphans mail"],
-    ),
-    dict(
-        name="orphan-record-by-dn",
-        why="the record knows an entry by its entryUUID: the same DN "
-            "deleted and made again is a new account",
-        file="maildirmake/run.c",
-        old="\tif (e->uuid != NULL)\n\t\treturn xprintf(\"uuid:%s\", "
-            "e->uuid);",
-        new="\tif (0)\n\t\treturn NULL;",
-        tests=["test_mdm_lifecycle.py"],
-        only=["orphans mail"],
-    ),
-    dict(
         name="ldaptable-star-unquoted",
         why="a key's '*' is quoted (\\2A) in an ldap_table query_filter, "
             "as Postfix's ldap: does",
@@ -510,5 +489,25 @@ MUTANTS = [
         old="\tbuf_printf(&f, \")(!%s))\", lay->domain_filter);",
         new="\tbuf_printf(&f, \")(%s))\", lay->domain_filter);",
         tests=["*/t_route", "test_route_profiles.py"],
+    ),
+    dict(
+        name="tablesnap-case-exact",
+        why="an ldap_table snapshot evaluates the filter with each "
+            "attribute's own equality rule from the subschema",
+        file="common/tablesnap.c",
+        old="\t\t\te->view[i].equality = rule_of(s, e->a[i].name);",
+        new="\t\t\te->view[i].equality = \"caseExactMatch\";",
+        tests=["*/t_tablesnap", "test_ldaptable_snapshot.py"],
+        only=["snapshot howto alias"],
+    ),
+    dict(
+        name="tablesnap-trust-every-miss",
+        why="a key the snapshot cannot prove absent (insignificant "
+            "spaces, non-ASCII) is asked live, never NOTFOUND from it",
+        file="lookupd/decide.c",
+        old="\t\t\tcomplete &= tablesnap_key_complete(w->step[i],",
+        new="\t\t\tcomplete &= 1 || tablesnap_key_complete(w->step[i],",
+        tests=["test_ldaptable_snapshot.py"],
+        only=["snapshot howto alias"],
     ),
 ]

@@ -309,15 +309,21 @@ def served_temp_when_ldap_is_down():
 def check_says_enumerable_or_live_only():
     lk = lookupd()
     r = lk.cli("check", timeout=120)
-    lines = {}
+    lines, snap = {}, set()
     for line in r.out.splitlines():
-        m = re.match(r"map (\S+): ldap_table (\S+): (.*)$", line)
+        m = re.match(r"map (\S+): ldap_table (\S+): (.*?)"
+                     r"( \(answered from the snapshot \S+\))?$", line)
         if m:
             lines[m.group(1)] = (m.group(2), m.group(3))
+            if m.group(4):
+                snap.add(m.group(1))
     for name in CONFIGS:
         cf = os.path.join(lk.dir, name + ".cf")
         t.eq(lines.get(name), (cf, CLASSES[name]), "check: map %s: %s"
              % (name, CLASSES[name].split(":")[0]))
+        t.eq(name in snap, CLASSES[name].startswith("enumerable"),
+             "check: map %s: answered from the snapshot if enumerable"
+             % name)
     t.ok("down" in lines and "Can't contact" in lines["down"][1] or
          "down" in lines and "contact" in lines["down"][1].lower(),
          "check: a table whose server is down says so", repr(lines.get(
