@@ -75,6 +75,7 @@ enum {
 	G_PROFILE, G_LOCAL_DOMAINS,	/* directory designs */
 	G_METRICS_FILE, G_METRICS_INTERVAL,	/* lookupd's metrics file */
 	G_ACCOUNT_FILTER,
+	G_STATE_DIR, G_ADOPT_ORPHANS,	/* ldap-maildirmake's orphans */
 	G_COUNT
 };
 
@@ -231,6 +232,9 @@ static const struct gparam gparams[G_COUNT] = {
 	    metrics_interval, 1, 86400),
 	[G_ACCOUNT_FILTER] = G("account_filter", NULL, set_gfilter,
 	    account_filter, 0, 0),
+	[G_STATE_DIR] = G("state_dir", NULL, set_mail_base, state_dir, 0, 0),
+	[G_ADOPT_ORPHANS] = G("adopt_orphans", "no", set_bool, adopt_orphans,
+	    0, 0),
 };
 
 static int set_m_base(struct pstate *, struct cfg_map *, int, const char *);

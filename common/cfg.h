@@ -152,6 +152,10 @@ struct cfg {
 	/* ldap-maildirmake: folders of every new maildir (Courier names,
 	 * "." between levels, UTF-8), subscribed */
 	struct strlist default_folders;
+	/* ldap-maildirmake: its state (NULL: <cache_dir>/maildirmake), and
+	 * whether a new account may take an orphan's maildir holding mail */
+	char *state_dir;
+	int adopt_orphans;
 
 	/* include = GLOB: every file read, in order (a map's file points
 	 * into it) */

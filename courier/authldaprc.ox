@@ -97,6 +97,13 @@ LDAP_MAILROOT		/vmail
 
 # LDAP_MAILDIR: none, the home's Maildir
 
+##NAME: LDAP_MAILDIRQUOTA:0
+#
+# Not set: OX's attributes hold no mail quota for Courier.
+# A directory holding Courier's own "quota" attribute (authldap.schema,
+# a string like "104857600S") may set:
+#LDAP_MAILDIRQUOTA	quota
+
 ##NAME: LDAP_FULLNAME:0
 
 LDAP_FULLNAME		cn

@@ -165,7 +165,7 @@ enum result
 live_table_walk(struct pfldap *p, const struct cfg_map *m,
     const struct walk *w, struct live_answer *a)
 {
-	struct buf val = BUF_INIT;
+	struct buf val = BUF_INIT, src = BUF_INIT;
 
 	(void)m;
 	a->err[0] = '\0';
@@ -176,7 +176,8 @@ live_table_walk(struct pfldap *p, const struct cfg_map *m,
 		enum pfldap_result r;
 
 		buf_reset(&val);
-		r = pfldap_lookup(p, w->step[i], &val, a->err, sizeof(a->err));
+		r = pfldap_lookup_sources(p, w->step[i], &val, a->sources ?
+		    &src : NULL, a->err, sizeof(a->err));
 		if (r == PFLDAP_NOTFOUND)
 			continue;
 		if (r == PFLDAP_TEMP) {
@@ -190,9 +191,14 @@ live_table_walk(struct pfldap *p, const struct cfg_map *m,
 		a->step = i;
 		if (a->value)
 			buf_append(a->value, val.p, val.len);
+		if (a->dns)
+			buf_puts(a->dns, pfldap_dns(p));
+		if (a->sources)
+			buf_append(a->sources, src.p, src.len);
 		break;
 	}
 	buf_free(&val);
+	buf_free(&src);
 	return a->res;
 }
 
@@ -206,6 +212,7 @@ live_walk_any(struct ldapconn *lc, const struct cfg_map *m,
 		return live_walk(lc, m, w, a);
 	p = pfldap_new(m->table);
 	live_table_walk(p, m, w, a);
+	a->unreachable = a->res == RES_TEMP && pfldap_unreachable(p);
 	pfldap_free(p);
 	return a->res;
 }

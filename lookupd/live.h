@@ -27,6 +27,8 @@ struct live_answer {
 	int unreachable;	/* TEMP because LDAP failed or timed out */
 	int failed;		/* TEMP because the search failed (LDAP), not
 				 * because of what it found */
+	struct buf *sources;	/* NULL, or (ldap_table maps, FOUND) one
+				 * "DN TAB VALUE" line per value */
 };
 
 /* Ask LDAP for w on map m.  value and dns are appended to (caller resets). */
@@ -40,8 +42,9 @@ struct pfldap;
 enum result live_table_walk(struct pfldap *p, const struct cfg_map *m,
     const struct walk *w, struct live_answer *a);
 /* live_walk for a native map, live_table_walk with a session of its own
- * (opened and closed here) for an ldap_table map: for one-shot commands
- * (query --direct, route). */
+ * (opened and closed here) for an ldap_table map, with unreachable set
+ * when LDAP said "try later": for one-shot commands (query --direct,
+ * route). */
 enum result live_walk_any(struct ldapconn *lc, const struct cfg_map *m,
     const struct walk *w, struct live_answer *a);
 /* 0 when every ldap_table map of cfg asks only what pfldap implements;

@@ -70,6 +70,7 @@ struct walk {
 	int error;
 	char *err;
 	size_t errsz;
+	struct buf *sources;	/* NULL, or "DN TAB VALUE" lines */
 };
 
 static void
@@ -298,7 +299,7 @@ follow(struct walk *w, const char *v, int depth)
 }
 
 static void
-add_value(struct walk *w, const char *v)
+add_value(struct walk *w, const char *v, const char *dn)
 {
 	const struct ldaptable *t = w->p->t;
 	struct buf one = BUF_INIT;
@@ -308,6 +309,11 @@ add_value(struct walk *w, const char *v)
 		if (w->out->len > 0)
 			buf_putc(w->out, ',');
 		buf_append(w->out, one.p ? one.p : "", one.len);
+		if (w->sources != NULL) {
+			buf_printf(w->sources, "%s\t", dn);
+			buf_append(w->sources, one.p ? one.p : "", one.len);
+			buf_putc(w->sources, '\n');
+		}
 		if (t->expansion_limit > 0 &&
 		    ++w->expansion > t->expansion_limit) {
 			log_errf(w->err, w->errsz, "%s: expansion limit "
@@ -395,7 +401,7 @@ walk_entries(struct walk *w, struct pentries *r, int depth)
 				size_t before = w->out->len;
 
 				for (size_t v = 0; v < a->n && !w->error; v++)
-					add_value(w, a->vals[v]);
+					add_value(w, a->vals[v], e->dn);
 				if (w->out->len != before)
 					add_dn(w, e->dn);
 			} else if (depth < t->recursion_limit &&
@@ -583,10 +589,17 @@ enum pfldap_result
 pfldap_lookup(struct pfldap *p, const char *key, struct buf *out,
     char *err, size_t errsz)
 {
+	return pfldap_lookup_sources(p, key, out, NULL, err, errsz);
+}
+
+enum pfldap_result
+pfldap_lookup_sources(struct pfldap *p, const char *key, struct buf *out,
+    struct buf *sources, char *err, size_t errsz)
+{
 	const struct ldaptable *t = p->t;
 	struct buf base = BUF_INIT, filter = BUF_INIT;
 	struct pentries r = { NULL, 0, 0, 0 };
-	struct walk w = { p, key, out, 0, 0, err, errsz };
+	struct walk w = { p, key, out, 0, 0, err, errsz, sources };
 	enum pfldap_result res = PFLDAP_NOTFOUND;
 	enum cfg_scope scope = t->scope == LDAPTABLE_BASE ? CFG_SCOPE_BASE :
 	    t->scope == LDAPTABLE_ONE ? CFG_SCOPE_ONE : CFG_SCOPE_SUB;
@@ -594,6 +607,8 @@ pfldap_lookup(struct pfldap *p, const char *key, struct buf *out,
 
 	buf_reset(out);
 	buf_reset(&p->dns);
+	if (sources != NULL)
+		buf_reset(sources);
 	p->unreachable = 0;
 	if (errsz)
 		err[0] = '\0';
@@ -623,6 +638,8 @@ done:
 	if (res != PFLDAP_FOUND) {
 		buf_reset(out);
 		buf_reset(&p->dns);
+		if (sources != NULL)
+			buf_reset(sources);
 	}
 	if (res != PFLDAP_TEMP)
 		p->unreachable = 0;

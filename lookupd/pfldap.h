@@ -52,6 +52,12 @@ struct pfldap *pfldap_new_shared(const struct ldaptable *t,
  * Postfix returns them), NOTFOUND, or TEMP with a reason in err. */
 enum pfldap_result pfldap_lookup(struct pfldap *p, const char *key,
     struct buf *out, char *err, size_t errsz);
+/* pfldap_lookup, and with sources not NULL, which entry each value came
+ * from: one line "DN TAB VALUE" per value of the answer, in its order
+ * (a group's members each with their own DN).  The daemon passes NULL
+ * and pays nothing for it. */
+enum pfldap_result pfldap_lookup_sources(struct pfldap *p, const char *key,
+    struct buf *out, struct buf *sources, char *err, size_t errsz);
 /* After a TEMP from pfldap_lookup: 1 when LDAP said "try later"
  * (unreachable, too slow, busy: ldapconn.h's LDAPCONN_TEMP), 0 for a
  * Postfix error (a limit exceeded) or a refused request. */

@@ -295,6 +295,7 @@ answer_free(struct route_answer *a)
 	buf_free(&a->snapshot);
 	buf_free(&a->snapstate);
 	buf_free(&a->dns);
+	buf_free(&a->sources);
 	buf_free(&a->notes);
 }
 
@@ -414,6 +415,28 @@ summary_of(const struct memo *m)
 	return xstrdup("?");
 }
 
+/* "DN TAB VALUE" lines as "VALUE <- DN" lines: which entry each value
+ * of an ldap_table answer came from (a group's members each from theirs). */
+static void
+from_lines(const struct buf *src, struct buf *out)
+{
+	const char *p = src->p, *end = src->p + src->len;
+
+	while (p != NULL && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *tab = memchr(p, '\t', (size_t)(le - p));
+
+		if (tab != NULL) {
+			buf_append(out, tab + 1, (size_t)(le - tab - 1));
+			buf_puts(out, " <- ");
+			buf_append(out, p, (size_t)(tab - p));
+			buf_putc(out, '\n');
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
 /* The lookup as a step, the first time it matters. */
 static void
 show(struct route *rt, struct memo *m)
@@ -459,6 +482,13 @@ show(struct route *rt, struct memo *m)
 		f->unknown = !a->dn_known;
 		if (!f->unknown && f->nv == 0)
 			st->nf--;
+	}
+	if (a->res == RES_FOUND && a->sources.len > 0) {
+		struct buf from = BUF_INIT;
+
+		from_lines(&a->sources, &from);
+		fact_list(st, "from", &from);
+		buf_free(&from);
 	}
 	if ((a->res == RES_TEMP || a->res == RES_PERM) && a->err[0])
 		fact_str(st, "error", a->err);
@@ -1383,6 +1413,8 @@ real_lookup(void *ctx, const char *map, const char *key,
 	memset(&la, 0, sizeof(la));
 	la.value = &lval;
 	la.dns = &ldns;
+	if (m != NULL && m->table != NULL)
+		la.sources = &a->sources;	/* the entry of each value */
 	if (d.from != DECIDE_RULES)
 		snap_facts(x, ss, &d, a);
 	switch (d.from) {

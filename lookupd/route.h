@@ -38,6 +38,8 @@ struct route_answer {
 	long age;		/* its age in seconds, -1 without one */
 	struct buf snapstate;	/* why the snapshot was not used, if so */
 	struct buf dns;		/* DNs behind the answer, "\n"-separated */
+	struct buf sources;	/* ldap_table maps: "DN TAB VALUE" lines, the
+				 * entry each value came from */
 	int dn_known;		/* 0: LDAP could not be asked for them */
 	struct buf notes;	/* remarks, "\n"-separated */
 	char err[512];		/* TEMP/PERM: why */

@@ -23,6 +23,7 @@
 struct mdm_entry {
 	char *dn;		/* as sent */
 	char *ndn;		/* ldapconn_dn_normalize(dn); NULL if invalid */
+	char *uuid;		/* entryUUID; NULL: the server gave none */
 	struct layout_val *status;	/* accountStatus */
 	size_t n_status;
 	struct layout_val *mms;	/* mailMessageStore */

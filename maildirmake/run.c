@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "common/privs.h"
 #include "common/mdquota.h"
+#include "maildirmake/claim.h"
 #include "maildirmake/folders.h"
 #include "maildirmake/maildir.h"
 #include "maildirmake/orphans.h"
@@ -98,6 +99,9 @@ collect_entry(const struct lentry *le, void *arg)
 	e = &c->v[c->n++];
 	memset(e, 0, sizeof(*e));
 	e->dn = xstrdup(lentry_dn(le));
+	if (lentry_values(le, "entryUUID", &lv) == 1 && lv[0].len > 0 &&
+	    lv[0].len < 64 && memchr(lv[0].ptr, '\0', lv[0].len) == NULL)
+		e->uuid = xstrndup(lv[0].ptr, lv[0].len);
 	e->status = copy_vals(le, pf->status_attr, &e->n_status);
 	/* Only shared entries are looked up by DN (seeAlso). */
 	if (pf->kind == LAYOUT_KIND_HOWTO &&
@@ -144,6 +148,7 @@ free_entries(struct collect *c)
 
 		free(e->dn);
 		free(e->ndn);
+		free(e->uuid);
 		free_vals(e->status, e->n_status);
 		free_vals(e->mms, e->n_mms);
 		free_vals(e->uid, e->n_uid);
@@ -315,8 +320,24 @@ struct state {
 	size_t *bad;		/* per entry: its object that failed first */
 	struct counter changes;
 	size_t nquota_failed;	/* accounts whose quota was not set */
+	char *state_dir;	/* state_dir, or <cache_dir>/maildirmake */
+	struct mdm_claims *claims;	/* whose each maildir is (claim.c) */
+	size_t ntaken;		/* first run: maildirs found and taken */
+	size_t nclaim_failed;	/* the record could not be written */
 	double t0;
 };
+
+/* 1 when dir is mail_base or below it (both normalized). */
+static int
+state_in_base(const char *dir, const char *base)
+{
+	size_t n = strlen(base);
+
+	if (strcmp(base, "/") == 0)
+		return 1;
+	return strncmp(dir, base, n) == 0 && (dir[n] == '\0' ||
+	    dir[n] == '/');
+}
 
 static int
 load(struct state *s)
@@ -333,6 +354,15 @@ load(struct state *s)
 		return EXIT_ERROR;
 	}
 	s->col.pf = s->pf;
+	s->state_dir = s->cfg->state_dir != NULL ? xstrdup(s->cfg->state_dir) :
+	    xprintf("%s/maildirmake", strcmp(s->cfg->cache_dir, "/") == 0 ?
+	    "" : s->cfg->cache_dir);
+	if (state_in_base(s->state_dir, s->cfg->mail_base)) {
+		log_error("%s: state_dir %s lies in mail_base %s: the tree "
+		    "holds only what the directory describes", s->cfg->file,
+		    s->state_dir, s->cfg->mail_base);
+		return EXIT_ERROR;
+	}
 	if (privs_owner(s->cfg->mail_owner, &s->uid, &s->gid, err,
 	    sizeof(err)) != 0) {
 		log_error("mail_owner: %s", err);
@@ -455,10 +485,18 @@ read_dir(struct state *s)
 	enum ldapconn_status ls;
 	struct ldapconn *lc;
 	struct buf filter = BUF_INIT;
+	const char **attrs;
+	size_t na = 0;
 	int rc;
 	char err[1024];
 
 	s->t0 = clock_ms();
+	while (s->pf->attrs[na] != NULL)
+		na++;
+	/* entryUUID: who an entry is, whatever its DN (claim.c) */
+	attrs = xcalloc(na + 2, sizeof(*attrs));
+	memcpy(attrs, s->pf->attrs, na * sizeof(*attrs));
+	attrs[na] = "entryUUID";
 	lc = ldapconn_new(s->cfg);
 	if (s->cfg->account_filter != NULL)
 		buf_printf(&filter, "(&%s%s)", s->o->orphans ?
@@ -468,9 +506,10 @@ read_dir(struct state *s)
 		buf_puts(&filter, s->o->orphans ? s->pf->filter_named :
 		    s->pf->filter);
 	ls = ldapconn_search(lc, s->cfg->account_base, CFG_SCOPE_SUB,
-	    buf_str(&filter), s->pf->attrs, 1, collect_entry, &s->col, err,
-	    sizeof(err));
+	    buf_str(&filter), (const char *const *)attrs, 1, collect_entry,
+	    &s->col, err, sizeof(err));
 	buf_free(&filter);
+	free(attrs);
 	if (ls != LDAPCONN_OK) {
 		ldapconn_free(lc);
 		log_error("cannot read %s from the directory: %s; nothing done",
@@ -593,6 +632,99 @@ lock(struct state *s)
 	return r > 0 ? exit_temp(EXIT_ERROR) : EXIT_ERROR;
 }
 
+/* The record's read (claim.c), after the lock: no other run writes it
+ * meanwhile. */
+static int
+open_claims(struct state *s)
+{
+	char err[1024];
+
+	s->claims = mdm_claims_open(s->state_dir, s->uid, s->gid,
+	    geteuid() == 0, s->o->dry, err, sizeof(err));
+	if (s->claims == NULL) {
+		log_error("%s; nothing done", err);
+		return EXIT_ERROR;
+	}
+	return GO_ON;
+}
+
+/* Who entry e is in the record: its entryUUID, or its DN. */
+static char *
+entry_id(const struct mdm_entry *e)
+{
+	char *n, *id;
+
+	if (e->uuid != NULL)
+		return xprintf("uuid:%s", e->uuid);
+	n = e->ndn != NULL ? xstrdup(e->ndn) : ldapconn_dn_normalize(e->dn);
+	id = xprintf("dn:%s", n != NULL ? n : e->dn);
+	free(n);
+	return id;
+}
+
+/*
+ * An account whose maildir the record gives to nobody else yet, on a
+ * path that already holds mail (an orphan's: a deleted or renamed
+ * account's maildir stays) is left out whole, unless adopt_orphans says
+ * to take it.  The first run (no record yet) takes every maildir found:
+ * otherwise an upgrade would refuse every account.  Nothing in the old
+ * maildir is changed either way.
+ */
+static void
+claim(struct state *s)
+{
+	int first = mdm_claims_first(s->claims);
+	char err[1024];
+
+	for (size_t e = 0; e < s->col.n; e++) {
+		const struct mdm_entry *me = &s->col.v[e];
+		const size_t *objs;
+		size_t n;
+		char *id;
+
+		if (s->bad[e] != MDM_NONE)
+			continue;
+		n = mdm_plan_entry_objs(s->pl, e, &objs);
+		id = NULL;
+		for (size_t k = 0; k < n && s->bad[e] == MDM_NONE; k++) {
+			const struct mdm_obj *o = mdm_plan_obj(s->pl, objs[k]);
+			size_t i = objs[k];
+			long msgs;
+
+			if (o->kind != MDM_MAILDIR || o->entry != e)
+				continue;
+			if (first) {
+				s->ntaken += s->ph1->st[i] == O_EXISTS;
+				continue;
+			}
+			if (id == NULL)
+				id = entry_id(me);
+			if (mdm_claims_has(s->claims, id, o->path))
+				continue;
+			msgs = mdm_claims_mail(s->fs, o->path, err,
+			    sizeof(err));
+			if (msgs == 0)
+				continue;
+			if (msgs > 0 && s->cfg->adopt_orphans) {
+				mdm_fs_note(print_change, &s->changes,
+				    s->o->dry, "adopt", "%s/ (%ld messages an "
+				    "orphan left) for %s", o->path, msgs,
+				    me->dn);
+				continue;
+			}
+			s->ph1->st[i] = O_FAILED;
+			s->ph1->cause[i] = i;
+			free(s->ph1->why[i]);
+			s->ph1->why[i] = msgs < 0 ? xstrdup(err) : xprintf(
+			    "%s/ already holds %ld messages no account had (an "
+			    "orphan's mail: adopt_orphans = yes gives them to "
+			    "this account)", o->path, msgs);
+			s->bad[e] = i;
+		}
+		free(id);
+	}
+}
+
 /*
  * Two passes.  The first only looks (as -n does, silently): an entry
  * with a part that cannot be made (a symlink on its way, a wrong object
@@ -616,8 +748,10 @@ passes(struct state *s)
 	    s->ph1);
 	log_debug("looked at them in %.0f ms", clock_ms() - s->t0);
 	s->t0 = clock_ms();
-	for (size_t e = 0; e < s->col.n; e++) {
+	for (size_t e = 0; e < s->col.n; e++)
 		s->bad[e] = entry_failure(s->pl, e, s->ph1);
+	claim(s);
+	for (size_t e = 0; e < s->col.n; e++) {
 		n = mdm_plan_entry_objs(s->pl, e, &objs);
 		for (size_t k = 0; s->bad[e] == MDM_NONE && k < n; k++)
 			s->use[objs[k]] = 1;
@@ -683,6 +817,55 @@ quotas(struct state *s)
 	return GO_ON;
 }
 
+/* Every account built whole is its maildir's in the record, written
+ * when it changed (never by -n). */
+static int
+record(struct state *s)
+{
+	char err[1024];
+	int r;
+
+	if (s->o->dry) {
+		if (mdm_claims_first(s->claims) && s->ntaken > 0 &&
+		    !s->o->quiet)
+			printf(PROG ": no record in %s yet: the %zu maildirs "
+			    "found would be taken as their accounts'\n",
+			    s->state_dir, s->ntaken);
+		return GO_ON;
+	}
+	for (size_t e = 0; e < s->col.n; e++) {
+		const size_t *objs;
+		size_t n;
+		char *id;
+
+		if (s->bad[e] != MDM_NONE ||
+		    entry_failure(s->pl, e, s->ph2) != MDM_NONE)
+			continue;
+		n = mdm_plan_entry_objs(s->pl, e, &objs);
+		id = NULL;
+		for (size_t k = 0; k < n; k++) {
+			const struct mdm_obj *o = mdm_plan_obj(s->pl, objs[k]);
+
+			if (o->kind != MDM_MAILDIR || o->entry != e)
+				continue;
+			if (id == NULL)
+				id = entry_id(&s->col.v[e]);
+			mdm_claims_put(s->claims, id, o->path);
+		}
+		free(id);
+	}
+	if ((r = mdm_claims_write(s->claims, err, sizeof(err))) < 0) {
+		log_error("%s: the next run cannot tell an orphan's maildir "
+		    "from an account's", err);
+		s->nclaim_failed++;
+	} else if (r > 0 && mdm_claims_first(s->claims) && s->ntaken > 0 &&
+	    !s->o->quiet) {
+		printf(PROG ": no record in %s yet: the %zu maildirs found "
+		    "taken as their accounts'\n", s->state_dir, s->ntaken);
+	}
+	return GO_ON;
+}
+
 /* Every entry with a part missing, once, with the first reason; what
  * failed for nobody in particular; the summary.  The exit status. */
 static int
@@ -720,7 +903,7 @@ report(struct state *s)
 		    ph->why[ph->cause[at]] : "(unknown)");
 		nfailed++;
 	}
-	if (nfailed > 0 || s->nquota_failed > 0)
+	if (nfailed > 0 || s->nquota_failed > 0 || s->nclaim_failed > 0)
 		status = 1;
 	if (!s->o->quiet) {
 		printf(PROG ": %zu entries (%zu active, %zu shared, %zu failed), "
@@ -748,6 +931,8 @@ state_free(struct state *s)
 	free(s->use);
 	free(s->bad);
 	mdm_plan_free(s->pl);
+	mdm_claims_free(s->claims);
+	free(s->state_dir);
 	free_entries(&s->col);
 	mdm_fs_close(s->fs);
 	cfg_free(s->cfg);
@@ -757,8 +942,8 @@ int
 mdm_run(const struct mdm_opts *o)
 {
 	static int (*const step[])(struct state *) = {
-		load, watch, read_dir, make_plan, orphans, lock, passes,
-		quotas, report
+		load, watch, read_dir, make_plan, orphans, lock, open_claims,
+		passes, quotas, record, report
 	};
 	struct state s;
 	int rc = GO_ON;

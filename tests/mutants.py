@@ -354,6 +354,27 @@ MUTANTS = [
         tests=["test_mdm_lifecycle.py"],
     ),
     dict(
+        name="orphan-mail-taken",
+        why="a new account whose path holds an orphan's mail is refused "
+            "and reported, unless adopt_orphans = yes",
+        file="maildirmake/run.c",
+        old="\t\t\tif (msgs > 0 && s->cfg->adopt_orphans) {",
+        new="\t\t\tif (msgs > 0) {",
+        tests=["test_mdm_lifecycle.py"],
+        only=["orphans mail"],
+    ),
+    dict(
+        name="orphan-record-by-dn",
+        why="the record knows an entry by its entryUUID: the same DN "
+            "deleted and made again is a new account",
+        file="maildirmake/run.c",
+        old="\tif (e->uuid != NULL)\n\t\treturn xprintf(\"uuid:%s\", "
+            "e->uuid);",
+        new="\tif (0)\n\t\treturn NULL;",
+        tests=["test_mdm_lifecycle.py"],
+        only=["orphans mail"],
+    ),
+    dict(
         name="ldaptable-star-unquoted",
         why="a key's '*' is quoted (\\2A) in an ldap_table query_filter, "
             "as Postfix's ldap: does",

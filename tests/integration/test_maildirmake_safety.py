@@ -404,9 +404,14 @@ def symlink_swapped_in_between_the_passes():
         os.rename(victim, victim + ".real")
         os.symlink(OUT, victim)
     finally:
-        pid = tracee(p.pid)
-        if pid:
-            os.kill(pid, signal.SIGCONT)
+        # strace counts each syscall apart: the run is held again at its
+        # first renameat (the record in state_dir, after the passes).
+        end = time.monotonic() + 60 * t.SLOW
+        while p.poll() is None and time.monotonic() < end:
+            pid = tracee(p.pid)
+            if pid:
+                os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
         try:
             out, err = p.communicate(timeout=60 * t.SLOW)
         except subprocess.TimeoutExpired:

@@ -17,7 +17,13 @@ maildirmake:
   (three here: one at the top, one deep, one sharable maildir), with
   their bytes and last change, and not the maildir of an inactive
   account, a directory that is no maildir, or what a symlink points to;
-  it changes nothing.
+  it changes nothing;
+- a new account on an orphan's path holding mail is refused (its DN and
+  the path on stderr, exit 1, the orphan's maildir untouched), also
+  when the old entry is deleted and made again with the same DN (a new
+  entryUUID); adopt_orphans = yes takes it, recorded in state_dir; an
+  account deactivated and activated again keeps its maildir; the first
+  run (no record yet) takes every maildir it finds.
 """
 import time
 import os
@@ -218,6 +224,127 @@ def orphans_listed_never_touched():
     t.ok(m.snapshot(BASE, times=True) == before, "nothing changed")
     r = m.run(c, "--orphans", "--watch")
     t.eq(r.rc, 2, "--orphans with --watch: a usage error", r.why())
+
+
+def put_mail(md):
+    """Two messages, as Courier delivers them: one in cur/, one in a
+    folder's new/; their paths and contents."""
+    got = {}
+    for rel, body in (("cur/1700000000.M1P1.h,S=5:2,S", b"mail1"),
+                      (".Sent/new/1700000001.M2P1.h,S=5", b"mail2")):
+        p = os.path.join(md, rel)
+        if not os.path.isdir(os.path.dirname(p)):
+            t.eq(courier("-f", "Sent", md).rc, 0, "maildirmake -f Sent")
+        with open(p, "wb") as f:
+            f.write(body)
+        got[p] = body
+    return got
+
+
+def record():
+    with open(os.path.join(m.state_dir(BASE), "maildirs")) as f:
+        return [ln.split("\t") for ln in f.read().splitlines()
+                if not ln.startswith("#")]
+
+
+def uuid_of(dn):
+    r = slapd().search(base=dn, scope="base", attrs=["entryUUID"],
+                       bind="admin")
+    return r.entries[0]["entryUUID"][0]
+
+
+@t.test
+def new_account_on_an_orphans_mail_is_refused():
+    m.clear(BASE)
+    os.rmdir(m.state_dir(BASE))     # made by the run
+    c = conf()
+    r = m.run(c)
+    t.eq(r.rc, 0, "a first run on an empty tree", r.why())
+    st = os.stat(m.state_dir(BASE))
+    rec = os.stat(os.path.join(m.state_dir(BASE), "maildirs"))
+    uid, gid = m.default_owner()
+    t.eq((st.st_mode & 0o7777, st.st_uid, rec.st_mode & 0o7777,
+          rec.st_uid, rec.st_gid), (0o700, uid, 0o600, uid, gid),
+         "state_dir 0700 and its record 0600, mail_owner's")
+    qa = "cn=qa,%s" % LEAF
+    t.ok(["uuid:" + uuid_of(qa), os.path.join(BASE, "qa")] in record(),
+         "the record holds qa's entryUUID and maildir", record())
+    # A deleted account's maildir stays, with its mail.
+    md = os.path.join(BASE, "newbie")
+    t.eq(courier(md).rc, 0, "an orphan's maildir")
+    mail = put_mail(md)
+    before = m.snapshot(md, times=True)
+    dn = "cn=newbie,%s" % LEAF
+    slapd().add(quota_account("newbie", 1000))
+    for args in ((), ("-n",)):
+        r = m.run(c, *args)
+        t.eq(r.rc, 1, "%s: exit 1" % (args or "a run"), r.why())
+        want = ("%s: skipped: %s/ already holds 2 messages no account had"
+                % (dn, md))
+        t.ok(want in r.err, "the refusal names the DN and the path: " +
+             want, r.err)
+        t.ok(m.snapshot(md, times=True) == before, "the orphan's maildir "
+             "is left as it was (no folder, no maildirsize)")
+    t.ok(not any(ln[1] == md for ln in record()), "not in the record")
+    r = m.run(conf("adopt_orphans = yes\n"))
+    t.eq(r.rc, 0, "adopt_orphans = yes: exit 0", r.why())
+    want = "adopted %s/ (2 messages an orphan left) for %s" % (md, dn)
+    t.ok(want in r.out.splitlines(), "said: " + want, r.out)
+    for p, body in mail.items():
+        t.eq(read(p), body, "the mail is there: " + p)
+    t.ok(["uuid:" + uuid_of(dn), md] in record(), "recorded as newbie's")
+    r = m.run(c)
+    t.eq(r.rc, 0, "adopt_orphans = no again: the record says whose it is",
+         r.why())
+    # Deactivated and activated again (its mail there): still its own.
+    for status in ("inactive", "active"):
+        slapd().modify("dn: %s\nchangetype: modify\nreplace: accountStatus"
+                       "\naccountStatus: %s\n" % (dn, status))
+        r = m.run(c)
+        t.eq(r.rc, 0, "newbie %s: exit 0" % status, r.why())
+    # Deleted and made again with the same DN: another entry (entryUUID).
+    slapd().delete(dn)
+    slapd().add(quota_account("newbie", 1000))
+    before = m.snapshot(md, times=True)
+    r = m.run(c)
+    t.ok(r.rc == 1 and ("%s: skipped: %s/ already holds" % (dn, md)) in
+         r.err, "the same DN made again is a new account: refused",
+         r.why())
+    t.ok(m.snapshot(md, times=True) == before, "nothing changed")
+    for p, body in mail.items():
+        t.eq(read(p), body, "the mail is still there: " + p)
+    slapd().delete(dn)
+
+
+@t.test
+def first_run_takes_what_it_finds():
+    m.clear(BASE)
+    md = os.path.join(BASE, "qa")
+    t.eq(courier(md).rc, 0, "qa's maildir, made before any record")
+    mail = put_mail(md)
+    r = m.run(conf())
+    t.eq(r.rc, 0, "the first run takes it", r.why())
+    want = ("ldap-maildirmake: no record in %s yet: the 1 maildirs found "
+            "taken as their accounts'" % m.state_dir(BASE))
+    t.ok(want in r.out.splitlines(), "said: " + want, r.out)
+    for p, body in mail.items():
+        t.eq(read(p), body, "the mail is there: " + p)
+    r = m.run(conf())
+    t.ok(r.rc == 0 and "no changes" in r.out and want not in r.out,
+         "a second run: recorded, nothing to say", r.why())
+
+
+@t.test
+def state_dir_never_in_mail_base():
+    bad = conf("state_dir = %s/state\n" % BASE)
+    r = m.run(bad)
+    t.ok(r.rc == 2 and "lies in mail_base" in r.err,
+         "state_dir below mail_base: exit 2", r.why())
+    os.symlink(D, os.path.join(D, "statelink"))
+    r = m.run(conf("state_dir = %s/statelink\n" % D))
+    t.ok(r.rc == 2 and "symlink is not followed" in r.err and
+         "nothing done" in r.err, "a symlink as state_dir: exit 2",
+         r.why())
 
 
 if __name__ == "__main__":

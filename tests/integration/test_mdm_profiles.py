@@ -53,7 +53,8 @@ def setup(prof):
     params = dict(profile=prof, account_base=acct, domain_base=dom,
                   miss_lookup="no", refresh=7200, mail_base=base,
                   mail_owner="%d:%d" % m.default_owner(),
-                  default_folders=" ".join(FOLDERS))
+                  default_folders=" ".join(FOLDERS),
+                  state_dir=m.state_dir(base))
     if prof == "apple":
         params["local_domains"] = ", ".join(LOCAL)
     lk = t.Lookupd(t.lookupd_config(slapd(), d, **params), dir=d)

@@ -99,8 +99,9 @@ def mdm_conf(name, extra):
     path = os.path.join(D, name + ".conf")
     uid, gid = m.default_owner()
     t.write(path, "ldap_timeout = 3\naccount_base = %s\ndomain_base = %s\n"
-            "mail_base = %s\nmail_owner = %d:%d\nsasl_mech = EXTERNAL\n%s"
-            % (t.ACCOUNT_BASE, t.DOMAIN_BASE, BASE, uid, gid, extra), 0o600)
+            "mail_base = %s\nmail_owner = %d:%d\nsasl_mech = EXTERNAL\n"
+            "state_dir = %s\n%s" % (t.ACCOUNT_BASE, t.DOMAIN_BASE, BASE, uid,
+                                    gid, m.state_dir(BASE), extra), 0o600)
     return path
 
 

@@ -4,7 +4,8 @@ real slapd (the howto's example and tests/fixtures/tables.ldif), the
 snapshots built by `lookupd sync`.
 
 - A fresh snapshot of every map verifies clean: exit 0, no line, every
-  key of every cdb file asked once (the count is the cdb files' own).
+  key of every cdb file asked once (the count is the cdb files' own);
+  so do the maps of profile = ox, apple and jamm over their fixtures.
 - A cdb file edited behind lookupd's back (one value changed, one key
   removed, rebuilt with tinycdb's `cdb -c`): refused while its digest
   does not match (exit 2, the digest named); once the digest file is
@@ -51,9 +52,13 @@ _slapd = []
 def slapd():
     if not _slapd:
         # loglevel stats: every connection and search in slapd.log
-        _slapd.append(t.Slapd(ldifs=[t.fixture_path(),
-                                     os.path.join(FIX, "tables.ldif")],
-                              debug=256).start())
+        sch = os.path.join(t.SRC, "schema")
+        _slapd.append(t.Slapd(
+            ldifs=[t.fixture_path(), os.path.join(FIX, "tables.ldif")] +
+            [os.path.join(FIX, p + ".ldif") for p in t.PROFILES],
+            schemas=["/etc/ldap/schema/nis.schema"] +
+            [os.path.join(sch, p + ".schema") for p in t.PROFILES],
+            debug=256).start())
     return _slapd[0]
 
 
@@ -186,6 +191,35 @@ def clean_snapshots_verify_clean():
             for m in ("alias", "people"))
     t.eq((r.rc, summary(r)), (0, (2, n, 0)), "verify alias people: only "
          "those two maps", r.why())
+
+
+@t.test
+def every_profile_verifies_clean():
+    """The maps of the other directory designs (keys made from the
+    domains of addresses, short names in local_domains, Apple's plist,
+    first values only) verify clean too: verify asks as the daemon
+    does, whatever the map's rules."""
+    for prof, params in (
+            ("ox", dict(account_base="ou=OX,o=company", domain_base=None)),
+            ("apple", dict(account_base="cn=users,ou=Apple,o=company",
+                           domain_base=None,
+                           local_domains="example.org, Mail.Example.NET")),
+            ("jamm", dict(account_base="o=hosting,o=company",
+                          domain_base="o=hosting,o=company"))):
+        d = t.tmpdir("ldapmail-verify-%s-" % prof)
+        conf = os.path.join(d, "ldapmail.conf")
+        t.write(conf, t.lookupd_config(slapd(), d, profile=prof, **params))
+        r = t.run([t.LOOKUPD, "-c", conf, "sync"])
+        cache = os.path.join(d, "cache")
+        maps = snapshot_maps(cache) if r.rc == 0 else []
+        keys = sum(len(cdb_dump(os.path.join(cache, m + ".cdb")))
+                   for m in maps)
+        t.ok(r.rc == 0 and keys > 5, "%s: sync, %d keys" % (prof, keys),
+             r.why())
+        r = verify(conf, "--rate", "0")
+        t.eq((r.rc, r.out, summary(r)), (0, "", (len(maps), keys, 0)),
+             "%s: every key of its %d maps verifies clean" % (
+                 prof, len(maps)), r.why())
 
 
 @t.test

@@ -531,16 +531,17 @@ class MailSystem:
                                                        "data.ldif"),
                                           self.ldif())]).start()
         write(self.conf, self.ldapmail_conf_text())
-        self.maildirmake()
         # lookupd runs as lookupd.service runs it: an unprivileged user
         # (here the vmail test user stands in for "ldapmail") with primary
         # group postfix; its socket directory as ldapmail's tmpfiles.d
-        # file makes it, its cache_dir as StateDirectory= does.
+        # file makes it, its cache_dir as StateDirectory= does (before
+        # ldap-maildirmake's first run: its state_dir is in there).
         pf_gid = grp.getgrnam("postfix").gr_gid
         for d in (self.sock_dir, self.cache):
             os.makedirs(d, exist_ok=True)
             os.chown(d, self.uid, pf_gid)
             os.chmod(d, 0o750)
+        self.maildirmake()
         os.chown(os.path.join(self.root, "bindpw"), self.uid, self.gid)
         self.lookupd = UserLookupd(open(self.conf).read(), self.uid, pf_gid,
                                    dir=os.path.join(self.root, "lookupd"))

@@ -108,8 +108,16 @@ def config(slapd, dir, mail_base, account_base=t.ACCOUNT_BASE,
         "domain_base = %s\n" % t.DOMAIN_BASE,
         "mail_base = %s\n" % mail_base,
         "mail_owner = %s\n" % (owner or "%d:%d" % default_owner()),
+        "state_dir = %s\n" % state_dir(mail_base),
         extra]))
     return path
+
+
+def state_dir(mail_base):
+    """The state_dir config() gives: beside mail_base, so that clear()
+    makes a fresh install of both (the record of whose each maildir is
+    goes with the tree)."""
+    return mail_base.rstrip("/") + ".state"
 
 
 def default_owner():
@@ -214,7 +222,15 @@ def diff(a, b, limit=8):
 
 
 def clear(path):
-    """Make path an empty directory (0755)."""
+    """Make path an empty directory (0755), and the state_dir() beside
+    it an empty one of mail_owner (0700): a fresh install of both that a
+    run as mail_owner can use too (ldap-maildirmake makes a missing one
+    only where it may)."""
+    st = state_dir(path)
+    if os.path.isdir(st) and not os.path.islink(st):
+        shutil.rmtree(st)
+    os.mkdir(st, 0o700)
+    os.chown(st, *default_owner())
     if os.path.lexists(path):
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)
