@@ -1356,7 +1356,9 @@ table_read(struct pstate *ps, struct cfg_map *m, char *why, size_t whysz)
 
 /* A map answered by an ldap_table file: none of the parameters that
  * describe a native map's search, kind plain unless given; catchall
- * (kind address) walks to @domain as Postfix does on its ldap: table. */
+ * walks on to @domain (kind address) as Postfix does on its ldap:
+ * table, or answers an address by its domain (kind domain), as for a
+ * native map. */
 static int
 table_finish(struct pstate *ps, struct cfg_map *m)
 {
@@ -1373,9 +1375,9 @@ table_finish(struct pstate *ps, struct cfg_map *m)
 			    m->name, mparams[unused[k]].name);
 	if (ps->mline[M_KIND] == 0)
 		m->kind = CFG_KIND_PLAIN;
-	if (m->catchall && m->kind != CFG_KIND_ADDRESS)
+	if (m->catchall && m->kind == CFG_KIND_PLAIN)
 		return errat(ps, ps->mline[M_CATCHALL], "[map %s]: catchall "
-		    "needs kind = address", m->name);
+		    "needs kind = address or domain", m->name);
 	if (table_read(ps, m, why, sizeof(why)) != 0)
 		return errat(ps, line, "[map %s]: ldap_table: %s", m->name,
 		    why);

@@ -13,7 +13,8 @@
  * "fixed" tables) and never on a socketmap: table, so a fixed table
  * becomes kind address with catchall (lookupd walks) or kind domain,
  * and one with those expansions kind plain (Postfix sent the whole key
- * only).  virtual(8) reads cdb: only (virtual_mailbox_maps through the
+ * only).  A fixed transport_maps table becomes kind domain with
+ * catchall (an address answered by its domain).  virtual(8) reads cdb: only (virtual_mailbox_maps through the
  * virtual service of master.cf, virtual_uid_maps, virtual_gid_maps),
  * and transport(5)'s walk over domains and parent domains needs a fixed
  * table, so those get lookupd's snapshot, cdb:<cache_dir>/NAME.  Other
@@ -83,6 +84,7 @@ struct imap {
 	struct ldaptable *t;
 	int params20;		/* written from main.cf's NAME_* */
 	int cdb;		/* virtual(8) or transport read its cdb file */
+	int transport;		/* transport_maps uses it (kind domain) */
 	struct buf users;	/* the parameters that use it */
 };
 
@@ -363,6 +365,7 @@ switch_item(struct imp *x, const struct role *r, const char *table,
 			cdb = 0;
 	}
 	m->cdb |= cdb;
+	m->transport |= r->target == T_TRANSPORT && m->kind == CFG_KIND_DOMAIN;
 	if (cdb)
 		push_owned(out, xprintf("cdb:%s/%s", CACHE_DIR, m->name));
 	if (r->target == T_SOCKET || r->target == T_BOTH ||
@@ -631,6 +634,11 @@ print_conf(struct imp *x, FILE *f)
 		    m->kind == CFG_KIND_DOMAIN ? "domain" : "plain");
 		if (m->kind == CFG_KIND_ADDRESS)
 			fprintf(f, "# Postfix tries @domain too\ncatchall = yes\n");
+		if (m->transport)
+			fprintf(f, "# an address answered by its domain, for "
+			    "socketmap:...:%s instead of\n# the cdb file "
+			    "(transport(5) then asks the address only)\n"
+			    "catchall = yes\n", m->name);
 	}
 	fprintf(f, "\n# Switch Postfix over (main.cf, and master.cf's virtual "
 	    "service):\n%s%s", buf_str(&x->lines), buf_str(&x->plines));

@@ -17,8 +17,10 @@ Postfix answers from the old table with its own walk (keys folded as
 postmap folds them before either table sees them): for kind
 address the key, the key without its +extension (the answer then
 carries it) and @domain, the first found (an error stops the walk);
-for kind domain the key without a trailing dot; for kind plain the key
-alone.  Postfix's answers come from the original main.cf (the 2.0
+for kind domain the key without a trailing dot; for transport_maps
+(kind domain, catchall: an address answered by its domain) transport(5)'s
+walk, the address, without its extension, its domain and each parent
+as ".parent"; for kind plain the key alone.  Postfix's answers come from the original main.cf (the 2.0
 sources through `postmap -c` on it), not from the files import wrote.
 
 A small main.cf gives exactly the expected text (golden), and the
@@ -72,13 +74,17 @@ def localize(conf, d):
 
 
 def maps_of(conf):
-    """[map NAME] -> (ldap_table, kind) of an imported configuration."""
+    """[map NAME] -> (ldap_table, kind) of an imported configuration;
+    kind "transport" for a domain map with catchall (an address answered
+    by its domain: what import makes of a transport_maps table)."""
     out = {}
     for m in re.finditer(r"(?ms)^\[map (\S+)\]\n(.*?)(?=^\[map |\Z)", conf):
         body = m.group(2)
+        kind = re.search(r"(?m)^kind = (.*)$", body).group(1)
+        if kind == "domain" and "\ncatchall = yes\n" in body:
+            kind = "transport"
         out[m.group(1)] = (
-            re.search(r"(?m)^ldap_table = (.*)$", body).group(1),
-            re.search(r"(?m)^kind = (.*)$", body).group(1))
+            re.search(r"(?m)^ldap_table = (.*)$", body).group(1), kind)
     return out
 
 
@@ -100,9 +106,25 @@ def walk(kind, key, delim):
     """The keys Postfix asks its ldap: table, in order: (key, ext)."""
     if kind == "plain":
         return [(key, None)]
-    if kind == "domain":
+    if kind == "domain" or (kind == "transport" and "@" not in key):
         k = key[:-1] if key.endswith(".") else key
         return [(k, None)] if k else []
+    if kind == "transport":
+        # transport(5) on a fixed table: the address, without its
+        # extension, its domain, then each parent as ".parent" (the
+        # trailing dot trivial-rewrite drops first)
+        key = key[:-1] if key.endswith(".") else key
+        local, _, dom = key.rpartition("@")
+        steps = [(key, None)]
+        split = ext_split(local, delim)
+        if split:
+            steps.append((local[:split] + "@" + dom, None))
+        name = dom
+        while name:
+            steps.append((name, None))
+            nxt = name.find(".", 1)
+            name = name[nxt:] if nxt > 0 else ""
+        return steps
     if "@" not in key:
         return []
     local, _, dom = key.rpartition("@")
@@ -216,11 +238,12 @@ def jamm_howto():
     conf = r.out
     maps = maps_of(conf)
     t.eq({n: (os.path.basename(f), k) for n, (f, k) in maps.items()},
-         {"transport": ("transport.cf", "domain"),
+         {"transport": ("transport.cf", "transport"),
           "aliases": ("aliases.cf", "address"),
           "accountsmap": ("accountsmap.cf", "address"),
           "accounts": ("accounts.cf", "address")},
-         "four maps, kind from the parameter that uses each")
+         "four maps, kind from the parameter that uses each (transport: "
+         "domain with catchall)")
     for n, (f, _) in maps.items():
         t.eq(oct(os.stat(f).st_mode & 0o777), "0o600",
              "%s written mode 0600 (it may hold bind_pw)" % f)
