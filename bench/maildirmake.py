@@ -23,6 +23,18 @@ maildirmake's mail_owner is nobody.  Times are wall-clock, the median of
 --repeat runs for ldap-maildirmake (the script runs once each: it takes
 tens of seconds).  Not a test: it prints figures and never fails on them.
 
+With --lifecycle, every active account also has a mailQuotaSize and
+ldap-maildirmake runs with default_folders = Sent Drafts Trash (issue 13:
+quotas and three default folders), and the other side is
+bench/maildirmake-lifecycle.sh: the howto's makeMailMessageStoreDirs as
+published (../shared/reference/, unchanged: binds as the rootdn, given as
+its SYSTEMLEAVE, since it does not page), then, in its style, for every
+active account `maildirmake -f NAME` for each missing folder with its
+INBOX.NAME line appended to courierimapsubscribed, and `maildirmake -q
+NS` where maildirsize does not begin with that quota; warm, that loop
+only runs shell builtins.  The record of ldap-maildirmake (state_dir) is
+removed before each cold run with the tree.
+
 With --compare DIR, a second ldap-maildirmake (DIR/maildirmake/, another
 build: the commit before a change, say) is timed in the same run, cold
 and warm alternating with ours on the same directory, and the ratio of
@@ -45,11 +57,22 @@ import ldapmail_test as t  # noqa: E402
 import mdm_util as m       # noqa: E402
 
 SCRIPT = os.path.join(SRC, "bench", "maildirmake-howto-script.sh")
+LIFECYCLE = os.path.join(SRC, "bench", "maildirmake-lifecycle.sh")
+REFERENCE = os.path.join(SRC, "..", "shared", "reference",
+                         "makeMailMessageStoreDirs")
+FOLDERS = "Sent Drafts Trash"
 BASE_DN = "ou=Bench,o=company"
 
 
-def directory(base, n):
-    """LDIF: n accounts, 1% shared (3 subscribers each)."""
+def with_quota(ldif, i):
+    """An account entry with a mailQuotaSize (100..149 MB)."""
+    return ldif.rstrip("\n") + "\nmailQuotaSize: %d\n\n" % (
+        (100 + i % 50) * 1048576)
+
+
+def directory(base, n, quotas=False):
+    """LDIF: n accounts, 1% shared (3 subscribers each); quotas: every
+    active account has a mailQuotaSize."""
     nshared = max(1, n // 100)
     out = m.ou("Bench")
     for s in range(nshared):
@@ -61,9 +84,10 @@ def directory(base, n):
         see = []
         if i < 3 * nshared:
             see = ["cn=Shared %04d,%s" % (i // 3, BASE_DN)]
-        out += m.account("User %05d" % i, BASE_DN, "u%05d" % i,
-                         "%s/d%02d/u%05d/Maildir/" % (base, i % 100, i),
-                         see=see, mail="u%05d@example.org" % i)
+        e = m.account("User %05d" % i, BASE_DN, "u%05d" % i,
+                      "%s/d%02d/u%05d/Maildir/" % (base, i % 100, i),
+                      see=see, mail="u%05d@example.org" % i)
+        out += with_quota(e, i) if quotas else e
     return out, nshared
 
 
@@ -99,6 +123,9 @@ def main():
     ap.add_argument("--compare", metavar="DIR", help="dir with another "
                     "build's maildirmake/, timed side by side")
     ap.add_argument("--no-script", action="store_true")
+    ap.add_argument("--lifecycle", action="store_true",
+                    help="quotas and default folders, against the "
+                    "howto's published script + Courier's maildirmake")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     prog = os.path.join(a.bin, "maildirmake", "ldap-maildirmake")
@@ -112,12 +139,20 @@ def main():
 
     d = t.tmpdir("ldapmail-bench-")
     base = os.path.join(d, "vmail")
-    ldif, nshared = directory(base, a.accounts)
+    ldif, nshared = directory(base, a.accounts, a.lifecycle)
     ldif_path = m.write(os.path.join(d, "bench.ldif"), ldif)
     s = t.Slapd(ldifs=[t.fixture_path(), ldif_path]).start()
-    conf = m.config(s, d, base, BASE_DN, owner="nobody")
+    conf = m.config(s, d, base, BASE_DN, owner="nobody", extra=(
+        "default_folders = %s\n" % FOLDERS if a.lifecycle else ""))
     env = dict(os.environ, LDAPURI=s.uri, BINDDN=t.ROOT_DN,
                BINDPW=t.ROOT_PW, BASE=BASE_DN, VMAIL=base)
+    if a.lifecycle:
+        if not os.access(REFERENCE, os.X_OK) and not a.no_script:
+            sys.exit("%s: not found (../shared/reference)" % REFERENCE)
+        env.update(SYSTEMPASS=t.ROOT_PW, SYSTEMLEAVE=t.ROOT_DN,
+                   ACCOUNTLEAVE=BASE_DN, REFERENCE=REFERENCE,
+                   FOLDERS=FOLDERS)
+        env.pop("LDAPNOINIT", None)   # its server comes from LDAPURI
 
     olds = []
 
@@ -129,6 +164,7 @@ def main():
             old = "%s.old%d" % (base, len(olds))
             os.rename(base, old)
             olds.append(old)
+        shutil.rmtree(m.state_dir(base), ignore_errors=True)
         os.mkdir(base)
         if setup:
             for x in ("shared", "shared.maildirs"):
@@ -139,12 +175,15 @@ def main():
     counts = {}
     scripts = () if a.no_script else (
         ("script", {}), ("script [ -d ]", {"CHECK_FIRST": "yes"}))
+    if a.lifecycle and not a.no_script:
+        scripts = (("reference", {}),)
     for name, extra in scripts:
         fresh(True)
         e = dict(env, **extra)
-        res[name + " cold"], _ = timed([SCRIPT], e)
-        counts[name] = count(base)
-        res[name + " warm"], _ = timed([SCRIPT], e)
+        prog_ = LIFECYCLE if a.lifecycle else SCRIPT
+        res[name + " cold"], _ = timed([prog_], e)
+        counts["script"] = count(base)
+        res[name + " warm"], _ = timed([prog_], e)
     runs = {who: ([], []) for who, _ in progs}
     cpus = {who: ([], []) for who, _ in progs}
     for _ in range(a.repeat):
@@ -164,8 +203,10 @@ def main():
         shutil.rmtree(old, ignore_errors=True)
 
     print("ldap-maildirmake benchmark: %d accounts (%d shared, %d "
-          "subscribers), %d CPUs" % (a.accounts, nshared, 3 * nshared,
-                                     os.cpu_count() or 0))
+          "subscribers), %d CPUs%s" % (
+              a.accounts, nshared, 3 * nshared, os.cpu_count() or 0,
+              ", quotas and default_folders = " + FOLDERS if a.lifecycle
+              else ""))
     if scripts:
         print("  names built: script %d, ldap-maildirmake %d (the script "
               "leaves subscribers out)" % (counts["script"], counts["ours"]))
