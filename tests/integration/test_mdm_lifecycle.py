@@ -335,7 +335,7 @@ def first_run_takes_what_it_finds():
 
 
 @t.test
-def state_dir_never_in_mail_base():
+def state_dir_and_its_record_checked():
     bad = conf("state_dir = %s/state\n" % BASE)
     r = m.run(bad)
     t.ok(r.rc == 2 and "lies in mail_base" in r.err,
@@ -344,6 +344,27 @@ def state_dir_never_in_mail_base():
     r = m.run(conf("state_dir = %s/statelink\n" % D))
     t.ok(r.rc == 2 and "symlink is not followed" in r.err and
          "nothing done" in r.err, "a symlink as state_dir: exit 2",
+         r.why())
+    # A damaged record is refused whole: it must not turn into "no
+    # record yet, take everything".
+    m.clear(BASE)
+    rec = os.path.join(m.state_dir(BASE), "maildirs")
+    for text, why in ((b"uuid:x\t/p\nuuid:y\t/q", "not terminated"),
+                      (b"uuid:x /p\n", "not \"ID<TAB>/PATH\""),
+                      (b"uuid:x\trelative\n", "not \"ID<TAB>/PATH\"")):
+        with open(rec, "wb") as f:
+            f.write(text)
+        os.chown(rec, *m.default_owner())
+        r = m.run(conf())
+        t.ok(r.rc == 2 and why in r.err and "nothing done" in r.err and
+             os.listdir(BASE) == [], "a record %r: exit 2, nothing made" %
+             text, r.why())
+    os.chmod(rec, 0o666)
+    with open(rec, "wb") as f:
+        f.write(b"")
+    r = m.run(conf())
+    t.ok(r.rc == 2 and "writable by others" in r.err and
+         os.listdir(BASE) == [], "a record others may write: exit 2",
          r.why())
 
 
