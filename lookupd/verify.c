@@ -8,9 +8,10 @@
  * workers ask it: a native map through live_walk() with the key as the
  * only step, an ldap_table map through pfldap_lookup(), as Postfix's
  * ldap: would.  A record under VERIFY_TEMP_MARK (an ldap_table map's
- * TEMP, Postfix's error) is that key's answer: error.  A key the map's key rules refuse (maps_walk(): not an
- * address in an address map, outside the file's domains) is answered
- * "not found" without asking, as the daemon does.  Both answers are
+ * TEMP, Postfix's error) is that key's answer: error.  A key the map's
+ * key rules refuse (maps_walk(): not an address in an address map,
+ * outside the file's domains) is answered "not found" without asking, as
+ * the daemon does.  Both answers are
  * compared by verifyrule.c (values as a set); each difference is one
  * line on standard output:
  *
@@ -26,8 +27,9 @@
  * search fails (LDAP not answering, or refusing what it is asked), verify
  * stops at once: it does not hammer a server that is down, and a
  * verification that could not ask is not a clean one.  An ldap_table
- * map's own errors (a limit exceeded) are answers, as Postfix's are.  On a terminal, a progress line on
- * standard error (keys done, rate, what remains), nothing otherwise.
+ * map's own errors (a limit exceeded) are answers, as Postfix's are.
+ * On a terminal, a progress line on standard error (keys done, rate,
+ * differences so far), nothing otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,22 +135,24 @@ pace(struct vrun *v)
 	v->next_ms = now + v->interval_ms;
 }
 
+/* At most once a second, and once more when a map is done (last). */
 static void
-progress(struct vrun *v, const char *map, size_t done, size_t total)
+progress(struct vrun *v, const char *map, size_t done, size_t total,
+    int last)
 {
 	double now, secs;
 
 	if (!v->tty)
 		return;
 	now = clock_ms();
-	if (done < total && now - v->shown_ms < 1000)
+	if (!last && now - v->shown_ms < 1000)
 		return;
 	v->shown_ms = now;
 	secs = (now - v->t0_ms) / 1000;
 	fprintf(stderr, "\rverify: map %s: %zu/%zu keys, %.0f/s, %zu "
 	    "differences\033[K", map, done, total, secs > 0 ?
 	    (double)v->asked / secs : 0.0, v->differences);
-	if (done == total)
+	if (last)
 		fputc('\n', stderr);
 }
 
@@ -303,7 +307,7 @@ verify_map(struct vrun *v, const struct cfg_map *m, struct snapshot *s,
 		verify_record(r.v[i].key, r.v[i].klen, r.v[i].val,
 		    r.v[i].vlen, &a, &k, &kl);
 		rc = verify_key(v, m, pf, k, kl, &a);
-		progress(v, m->name, i + 1, total);
+		progress(v, m->name, i + 1, total, 0);
 	}
 	/* The key file's keys the snapshot lacks (the others were asked
 	 * above): the snapshot answers them "not found". */
@@ -328,8 +332,10 @@ verify_map(struct vrun *v, const struct cfg_map *m, struct snapshot *s,
 		if (g == 1)
 			continue;	/* asked with the snapshot's keys */
 		rc = verify_key(v, m, pf, keys->v[i].key, keys->v[i].klen, &a);
-		progress(v, m->name, r.n + i + 1, total);
+		progress(v, m->name, r.n + i + 1, total, 0);
 	}
+	if (rc == 0)
+		progress(v, m->name, total, total, 1);
 out:
 	pfldap_free(pf);
 	recs_free(&r);

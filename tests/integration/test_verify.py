@@ -329,8 +329,9 @@ def keys_not_in_the_snapshot():
                 '"Verify.New@MyDomain.nl", dn %s' % dn,
                 'people "verify.new@mydomain.nl": snapshot not found, live '
                 '"verifynew", dn %s' % dn]
-        t.eq((r.rc, sorted(r.out.splitlines())), (1, want), "the entry added after "
-             "the snapshot differs; unknown keys do not", r.why())
+        t.eq((r.rc, sorted(r.out.splitlines())), (1, want), "the entry "
+             "added after the snapshot differs; unknown keys do not",
+             r.why())
     finally:
         s.delete("uid=verifynew,%s" % t.ACCOUNT_BASE)
     r = verify(conf, "alias", "-k", keyfile, "--rate", "0")
