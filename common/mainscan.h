@@ -27,7 +27,7 @@
 #define MAINSCAN_MAX_SIZE	(4u << 20)
 #define MAINSCAN_MAX_DEPTH	100
 #define MAINSCAN_MAX_VALUE	(1u << 20)
-#define MAINSCAN_MAX_STEPS	100000u	/* names expanded in one value */
+#define MAINSCAN_MAX_STEPS	10000u	/* names expanded in one value */
 
 struct mainscan_param {
 	char *name;

@@ -531,4 +531,59 @@ MUTANTS = [
         tests=["test_ldaptable_snapshot.py"],
         only=["snapshot howto alias"],
     ),
+    dict(
+        name="import-fixed-tables-plain",
+        why="lookupd import: a table Postfix walks (no %u/%d in its "
+            "query) becomes kind address or domain, so that lookupd walks "
+            "the keys Postfix no longer walks on a socketmap",
+        file="lookupd/import.c",
+        old="\tif (t != NULL && !is_fixed(t))",
+        new="\tif (t != NULL)",
+        tests=["test_import.py"],
+        only=["five tables", "small main cf golden"],
+    ),
+    dict(
+        name="import-params20-unfiltered",
+        why="lookupd import: only ldap_table(5) parameters of the 2.0 form "
+            "go into DIR/NAME.cf (transport_maps is not transport's "
+            "\"maps\")",
+        file="lookupd/import.c",
+        old="\t\t    p->name[plen] != '_' || !ldaptable_known(p->name + plen "
+            "+\n\t\t    1))",
+        new="\t\t    p->name[plen] != '_' || !(1 || ldaptable_known(p->name "
+            "+ plen + 1)))",
+        tests=["test_import.py"],
+        only=["jamm howto"],
+    ),
+    dict(
+        name="mainscan-continuation-dropped",
+        why="main.cf: a line starting with white space continues the "
+            "parameter before it",
+        file="common/mainscan.c",
+        old="\t\t\tif (l.len > 0) {",
+        new="\t\t\tif (0) {",
+        tests=["*/t_mainscan", "test_import.py"],
+        only=["small main cf golden"],
+    ),
+    dict(
+        name="route-table-sources-missing",
+        why="lookupd route: each value of an ldap_table answer names the "
+            "entry it came from (a group's members each theirs)",
+        file="lookupd/pfldap.c",
+        old="\t\tif (w->sources != NULL) {",
+        new="\t\tif (0) {",
+        tests=["test_route_tables.py"],
+        only=["group expansion"],
+    ),
+    dict(
+        name="route-table-down-undeliverable",
+        why="lookupd route: an ldap_table map whose server cannot be "
+            "asked makes the route unknown (exit 2), never undeliverable",
+        file="lookupd/live.c",
+        old="\ta->unreachable = a->res == RES_TEMP && "
+            "pfldap_unreachable(p);",
+        new="\ta->unreachable = 0;",
+        tests=["test_route_tables.py"],
+        only=["server down"],
+    ),
 ]

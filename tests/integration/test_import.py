@@ -22,6 +22,11 @@ for kind domain the key without a trailing dot; for transport_maps
 walk, the address, without its extension, its domain and each parent
 as ".parent"; for kind plain the key alone.  Postfix's answers come from the original main.cf (the 2.0
 sources through `postmap -c` on it), not from the files import wrote.
+And the snapshots the postconf lines hand to virtual(8) and
+transport(5) (cdb:CACHE/NAME) exist and, walked by Postfix itself as
+those read them, answer as the old tables did (except Postfix's errors
+and keys found only through LDAP's insignificant spaces or non-ASCII
+folding, which a cdb file cannot hold: test_ldaptable_snapshot).
 
 A small main.cf gives exactly the expected text (golden), and the
 refusals (a 2.0 source without -d, an unreadable table, no ldap:
@@ -188,12 +193,44 @@ def serve_and_compare(conf, d, old_tables, delim, config_dir=None):
                               table=lk.table(name))
         return name, kind, want, got
 
+    maps = maps_of(conf)
+    cache = re.search(r"(?m)^cache_dir = (.*)$", conf).group(1)
+    cdbs = sorted(set(re.findall(r"cdb:/var/lib/ldapmail/([\w.-]+)", conf)))
+
+    def one_cdb(name):
+        """Postfix's own walk over the snapshot, as virtual(8) and
+        transport(5) read it."""
+        path = os.path.join(cache, name + ".cdb")
+        if not t.wait_until(lambda: os.path.exists(path), 60):
+            return name, None, None
+        kind = maps[name][1]
+        return name, expected(kind, keys, delim, old_tables[name],
+                              config_dir), \
+            expected(kind, keys, delim, "cdb:" + path[:-4])
+
     try:
-        items = sorted((n, k) for n, (_, k) in maps_of(conf).items())
+        items = sorted((n, k) for n, (_, k) in maps.items())
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             results = list(pool.map(one, items))
+            cdb_results = list(pool.map(one_cdb, cdbs))
     finally:
         lk.stop()
+    for name, want, got in cdb_results:
+        t.ok(want is not None, "map %s: lookupd wrote the snapshot "
+             "cdb:%s/%s that the postconf lines name" % (name, cache, name))
+        if want is None:
+            continue
+        # what a snapshot cannot hold: Postfix's errors, and keys that
+        # match only with LDAP's insignificant spaces or non-ASCII folding
+        keys_c = [k for k in keys if want[k][0] != "error" and k.isascii()
+                  and k == " ".join(k.split())]
+        diffs = ["%r: postfix %s, cdb %s" % (k, want[k], got[k])
+                 for k in keys_c if want[k] != got[k]]
+        t.eq(diffs[:8], [], "cdb:%s: %d keys walked by Postfix itself "
+             "answer as the old table (%d found)" % (
+                 name, len(keys_c),
+                 sum(1 for k in keys_c if want[k][0] == "found")),
+             "%d differences" % len(diffs))
     for name, kind, want, got in results:
         diffs = ["%r: postfix %s, lookupd %s" % (k, want[k], got[k])
                  for k in keys if want[k] != got[k]]
