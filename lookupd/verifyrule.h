@@ -16,13 +16,15 @@
  *
  * A snapshot record whose key starts with VERIFY_TEMP_MARK holds a TEMP
  * answer (its reason) for the rest of the key: an ldap_table map's
- * snapshot keeps Postfix's errors (a limit exceeded) so.  It is the byte
- * of common/tablesnap.h's TABLESNAP_TEMP_MARK, which writes them.
+ * snapshot keeps Postfix's errors (a limit exceeded) so (tablebuild
+ * writes them, common/tablesnap.h names the byte).
  */
 #ifndef LDAPMAIL_VERIFYRULE_H
 #define LDAPMAIL_VERIFYRULE_H
 
 #include <stddef.h>
+
+#include "common/tablesnap.h"
 
 #define VERIFY_KEY_MAX	4096
 
@@ -34,7 +36,7 @@ struct verify_answer {
 	size_t len;
 };
 
-#define VERIFY_TEMP_MARK	'\001'
+#define VERIFY_TEMP_MARK	TABLESNAP_TEMP_MARK
 
 /* The answer a snapshot record (key, val) gives and for which key (into
  * *k, *klen: the record's key, or the rest of it after the mark). */
