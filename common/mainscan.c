@@ -324,6 +324,8 @@ mainscan_items_free(char **v, size_t n)
 int
 mainscan_ldap_ref(const char *item, const char **table)
 {
+	if (strncmp(item, "proxy:", 6) == 0)
+		item += 6;	/* proxymap(8) in front: the same table */
 	if (strncmp(item, "ldap:", 5) != 0 || item[5] == '\0' ||
 	    item[5] == '{' || strncmp(item, "ldap://", 7) == 0)
 		return 0;

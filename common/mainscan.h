@@ -56,8 +56,8 @@ char *mainscan_expand(const struct mainscan *ms, const char *value,
 void mainscan_items(const char *value, char ***v, size_t *n);
 void mainscan_items_free(char **v, size_t n);
 /* An item naming an ldap: table: 1 and *table (into item) for
- * "ldap:TABLE" (TABLE not empty; "ldap:{...}" and an LDAP URL
- * "ldap://..." are not one), else 0. */
+ * "ldap:TABLE" or "proxy:ldap:TABLE" (TABLE not empty; "ldap:{...}" and
+ * an LDAP URL "ldap://..." are not one), else 0. */
 int mainscan_ldap_ref(const char *item, const char **table);
 /* 1 when table is the Postfix 2.0 form (parameters TABLE_* in main.cf),
  * 0 for a file name: as Postfix's cfg_parser, one starting with '/' or

@@ -10,8 +10,8 @@
  *     twice; a refused expansion says why;
  *   - a list's items are non-empty, hold no comma or white space outside
  *     braces, and appear in the value in order;
- *   - mainscan_ldap_ref accepts exactly "ldap:" + a non-empty name not
- *     starting with '{' or "//" (an LDAP URL).
+ *   - mainscan_ldap_ref accepts exactly "ldap:" (or "proxy:ldap:") + a
+ *     non-empty name not starting with '{' or "//" (an LDAP URL).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +50,17 @@ check_items(const char *value)
 		hit = strstr(at, v[i]);
 		FUZZ_ASSERT(hit != NULL);
 		at = hit + strlen(v[i]);
+		const char *l = strncmp(v[i], "proxy:", 6) == 0 ? v[i] + 6 :
+		    v[i];
+
 		if (mainscan_ldap_ref(v[i], &t))
-			FUZZ_ASSERT(strncmp(v[i], "ldap:", 5) == 0 &&
-			    t == v[i] + 5 && *t && *t != '{' &&
+			FUZZ_ASSERT(strncmp(l, "ldap:", 5) == 0 &&
+			    t == l + 5 && *t && *t != '{' &&
 			    strncmp(t, "//", 2) != 0);
 		else
-			FUZZ_ASSERT(strncmp(v[i], "ldap:", 5) != 0 ||
-			    v[i][5] == '\0' || v[i][5] == '{' ||
-			    strncmp(v[i], "ldap://", 7) == 0);
+			FUZZ_ASSERT(strncmp(l, "ldap:", 5) != 0 ||
+			    l[5] == '\0' || l[5] == '{' ||
+			    strncmp(l, "ldap://", 7) == 0);
 	}
 	mainscan_items_free(v, n);
 }

@@ -307,16 +307,16 @@ def jamm_howto():
 
 
 FIVE = """\
-# five ldap: tables: four files, one 2.0 source (groups: nested, not
-# the cycle, whose errors would cost a postmap run per key); aliases.cf
-# used twice
+# five ldap: tables (one through proxymap): four files, one 2.0 source
+# (groups: nested, not the cycle, whose errors would cost a postmap run
+# per key); aliases.cf used twice
 recipient_delimiter = +
 virtual_mailbox_domains = ldap:{d}/domains.cf
 virtual_alias_maps = hash:/etc/postfix/virtual,
     ldap:{d}/aliases.cf, ldap:groups
 smtpd_sender_login_maps = ldap:{d}/aliases.cf
 virtual_mailbox_maps = ldap:{d}/mailbox.cf
-relay_recipient_maps = ldap:{d}/byuser.cf
+relay_recipient_maps = proxy:ldap:{d}/byuser.cf
 groups_server_host = {uri}
 groups_version = 3
 groups_bind_dn = {bind_dn}

@@ -190,7 +190,10 @@ t_refs(void)
 	CHECK("ldap:a/b is 2.0 for Postfix too",
 	    mainscan_ldap_ref("ldap:a/b", &t) && mainscan_ldap_is_params(t));
 	CHECK("ldap: empty", !mainscan_ldap_ref("ldap:", &t));
-	CHECK("proxy:ldap: not one", !mainscan_ldap_ref("proxy:ldap:/a.cf",
+	CHECK("proxy:ldap: is the same table",
+	    mainscan_ldap_ref("proxy:ldap:/a.cf", &t) &&
+	    strcmp(t, "/a.cf") == 0);
+	CHECK("proxy:hash: is not", !mainscan_ldap_ref("proxy:hash:/a",
 	    &t));
 	CHECK("ldap:{inline}", !mainscan_ldap_ref("ldap:{x}", &t));
 	CHECK("ldapx:", !mainscan_ldap_ref("ldapx:/a", &t));
