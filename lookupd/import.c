@@ -1,8 +1,9 @@
 /*
  * import: `lookupd import [-d DIR] [MAIN.CF | -]`.  Reads Postfix's
  * main.cf (or `postconf -n` output; "-" is stdin) with common/mainscan,
- * finds every ldap: table, and prints an ldapmail.conf with one
- * [map NAME] per table (ldap_table = its file) and, as comment lines
+ * finds every ldap: (or proxy:ldap:) table, and prints an ldapmail.conf
+ * with one [map NAME] per table (ldap_table = its file) and, as comment
+ * lines
  * "# postconf ...", the commands that switch Postfix over.  It runs no
  * program and changes nothing but the files -d asks for.
  *
@@ -14,8 +15,9 @@
  * becomes kind address with catchall (lookupd walks) or kind domain,
  * and one with those expansions kind plain (Postfix sent the whole key
  * only).  A fixed transport_maps table becomes kind domain with
- * catchall (an address answered by its domain).  virtual(8) reads cdb: only (virtual_mailbox_maps through the
- * virtual service of master.cf, virtual_uid_maps, virtual_gid_maps),
+ * catchall (an address answered by its domain).  virtual(8) reads cdb:
+ * only (virtual_mailbox_maps through the virtual service of master.cf,
+ * virtual_uid_maps, virtual_gid_maps),
  * and transport(5)'s walk over domains and parent domains needs a fixed
  * table, so those get lookupd's snapshot, cdb:<cache_dir>/NAME.  Other
  * entries of each list stay where they are.  A table used by several

@@ -20,8 +20,9 @@ carries it) and @domain, the first found (an error stops the walk);
 for kind domain the key without a trailing dot; for transport_maps
 (kind domain, catchall: an address answered by its domain) transport(5)'s
 walk, the address, without its extension, its domain and each parent
-as ".parent"; for kind plain the key alone.  Postfix's answers come from the original main.cf (the 2.0
-sources through `postmap -c` on it), not from the files import wrote.
+as ".parent"; for kind plain the key alone.  Postfix's answers come
+from the original main.cf (the 2.0 sources through `postmap -c` on it),
+not from the files import wrote.
 And the snapshots the postconf lines hand to virtual(8) and
 transport(5) (cdb:CACHE/NAME) exist and, walked by Postfix itself as
 those read them, answer as the old tables did (except Postfix's errors

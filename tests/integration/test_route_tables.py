@@ -190,8 +190,8 @@ def table_server_down_is_unknown():
     r = route(dconf, "staff@example.com")
     t.eq(r.rc, 2, "a table's server that cannot be asked: exit 2", r.why())
     t.ok("verdict: unknown\n" in r.out and
-         "unknown: LDAP could not be asked" in r.out, "verdict unknown (LDAP could not be asked), never "
-         "undeliverable", r.out)
+         "unknown: LDAP could not be asked" in r.out, "verdict unknown "
+         "(LDAP could not be asked), never undeliverable", r.out)
 
 
 if __name__ == "__main__":
