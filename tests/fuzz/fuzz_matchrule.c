@@ -7,7 +7,10 @@
  *     rules decide (never CANNOT) and agree with a reference written
  *     here (fold, drop controls, strip and squeeze spaces);
  *   - TRUE and FALSE are symmetric when both sides are valid assertions;
- *   - "(attr=A)" evaluated on an entry holding V gives mr_equal(A, V).
+ *   - "(attr=A)" evaluated on an entry holding V gives mr_equal(A, V);
+ *   - mr_prep_fold(A) is idempotent, caseIgnore-equal to A and a key
+ *     tablesnap_key_complete() trusts; mr_dn_norm(A) and mr_dn_norm(V)
+ *     are equal exactly when distinguishedNameMatch says A equals V.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "common/filter.h"
 #include "common/ldapesc.h"
 #include "common/matchrule.h"
+#include "common/tablesnap.h"
 #include "tests/fuzz/fuzz.h"
 
 static const char *const rule_names[] = {
@@ -127,6 +131,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_free(&x);
 			buf_free(&y);
 		}
+	}
+	/* mr_prep_fold: idempotent, equal under caseIgnoreMatch to what it
+	 * prepared, and a key tablesnap_key_complete() trusts (a snapshot's
+	 * keys are such preparations of values) */
+	{
+		struct buf p1 = BUF_INIT, p2 = BUF_INIT;
+
+		if (mr_prep_fold(a, an, &p1) == 0) {
+			FUZZ_ASSERT(ascii(a, an));
+			FUZZ_ASSERT(mr_prep_fold(p1.p ? p1.p : "", p1.len,
+			    &p2) == 0 && p1.len == p2.len &&
+			    fuzz_memeq(p1.p, p2.p, p1.len));
+			FUZZ_ASSERT(mr_equal("caseIgnoreMatch", a, an, p1.p ?
+			    p1.p : "", p1.len) == MR_TRUE);
+			FUZZ_ASSERT(p1.len == 0 ||
+			    tablesnap_key_complete(p1.p, p1.len));
+		}
+		buf_free(&p1);
+		buf_free(&p2);
+	}
+	/* mr_dn_norm: two DNs it can write have the same text exactly when
+	 * distinguishedNameMatch says they are equal */
+	{
+		struct buf x = BUF_INIT, y = BUF_INIT;
+
+		if (mr_dn_norm(a, an, &x) == 0 && mr_dn_norm(v, vn, &y) == 0)
+			FUZZ_ASSERT(mr_equal("distinguishedNameMatch", a, an,
+			    v, vn) == (x.len == y.len && fuzz_memeq(x.p, y.p,
+			    x.len) ? MR_TRUE : MR_FALSE));
+		buf_free(&x);
+		buf_free(&y);
 	}
 	/* the same through a filter on an entry */
 	{
