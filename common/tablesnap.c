@@ -65,7 +65,7 @@ struct tablesnap {
 	void *arg;
 	int has_special;
 	struct tentry **e;
-	size_t n;
+	size_t n, cap;
 	struct tentry *cur;	/* the entry tablesnap_attr adds to */
 	struct hmap dns;	/* normalized DN -> entry index or ABSENT */
 	struct hmap vals;	/* coarse key value -> candidate indexes */
@@ -73,6 +73,19 @@ struct tablesnap {
 	size_t ncover;
 	size_t scanned;		/* entries looked at for unresolved DNs */
 	size_t unsure_dns;	/* entries whose DN is not in dns */
+	struct {
+		char *name;
+		const char *rule;
+	} *rules;		/* rule_of()'s answers */
+	size_t nrules;
+	/* the query_filter template parsed once; for each key its
+	 * expansions are put in the values of tnode (tmpl NULL: the
+	 * expanded text is parsed for each key) */
+	struct filter *tmpl;
+	struct filter **tnode;
+	struct filter_val *torig;
+	struct buf *tval;
+	size_t ntnode;
 	int cannot;
 	char why[400];
 };
@@ -298,6 +311,72 @@ tablesnap_cannot(struct tablesnap *s, const char *why)
 	cannot(s, why, NULL);
 }
 
+static void
+collect_tnodes(struct tablesnap *s, struct filter *f)
+{
+	for (size_t i = 0; i < f->nkids; i++)
+		collect_tnodes(s, f->kids[i]);
+	if (f->type != FILTER_EQ || !has_pct(&f->value))
+		return;
+	s->tnode = xreallocarray(s->tnode, s->ntnode + 1, sizeof(*s->tnode));
+	s->tnode[s->ntnode++] = f;
+}
+
+/* Parse the template once, unless an escaped '%' (\25) in its text
+ * would read as an expansion once decoded. */
+static void
+template_init(struct tablesnap *s)
+{
+	const char *q = s->t->query_filter;
+	char err[200];
+
+	for (const char *p = q; (p = strchr(p, '\\')) != NULL; p++)
+		if (p[1] == '2' && p[2] == '5')
+			return;
+	if (filter_parse(q, strlen(q), &s->tmpl, err, sizeof(err)) < 0) {
+		s->tmpl = NULL;
+		return;
+	}
+	collect_tnodes(s, s->tmpl);
+	s->torig = xcalloc(s->ntnode ? s->ntnode : 1, sizeof(*s->torig));
+	s->tval = xcalloc(s->ntnode ? s->ntnode : 1, sizeof(*s->tval));
+	for (size_t i = 0; i < s->ntnode; i++)
+		s->torig[i] = s->tnode[i]->value;
+}
+
+static void
+template_free(struct tablesnap *s)
+{
+	for (size_t i = 0; i < s->ntnode; i++) {
+		s->tnode[i]->value = s->torig[i];
+		buf_free(&s->tval[i]);
+	}
+	filter_free(s->tmpl);
+	free(s->tnode);
+	free(s->torig);
+	free(s->tval);
+}
+
+/* The template with key's expansions in it (the same tree the expanded
+ * text parses to: a value's quoting is undone by the parser), or NULL
+ * when an expansion is suppressed. */
+static struct filter *
+template_for(struct tablesnap *s, const char *key)
+{
+	const struct ldaptable *t = s->t;
+
+	for (size_t i = 0; i < s->ntnode; i++) {
+		buf_reset(&s->tval[i]);
+		if (!pct_expand(&t->ctx, s->torig[i].p, key, NULL,
+		    &s->tval[i], PCT_QUOTE_NONE))
+			return NULL;
+		buf_reserve(&s->tval[i], 0);
+		s->tnode[i]->value.p = s->tval[i].p;
+		s->tnode[i]->value.len = s->tval[i].len;
+	}
+	return s->tmpl;
+}
+
 struct tablesnap *
 tablesnap_new(const struct ldaptable *t, const char *const *key_attrs,
     size_t nkey_attrs, tablesnap_rule_fn rule, void *arg)
@@ -321,13 +400,25 @@ tablesnap_new(const struct ldaptable *t, const char *const *key_attrs,
 	}
 	if (nkey_attrs == 0)
 		cannot(s, "no attribute holds the key", NULL);
+	template_init(s);
 	return s;
 }
 
+/* The rule of attr, asked once per name (the subschema's lookup is
+ * not made for a call per value). */
 static const char *
-rule_of(const struct tablesnap *s, const char *attr)
+rule_of(struct tablesnap *s, const char *attr)
 {
-	return s->rule ? s->rule(attr, s->arg) : NULL;
+	const char *r;
+
+	for (size_t i = 0; i < s->nrules; i++)
+		if (strcasecmp(s->rules[i].name, attr) == 0)
+			return s->rules[i].rule;
+	r = s->rule ? s->rule(attr, s->arg) : NULL;
+	s->rules = xreallocarray(s->rules, s->nrules + 1, sizeof(*s->rules));
+	s->rules[s->nrules].name = xstrdup(attr);
+	s->rules[s->nrules++].rule = r;
+	return r;
 }
 
 void
@@ -338,7 +429,9 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 	struct tentry *e;
 
 	s->cur = NULL;
-	if (mr_dn_norm(dn, strlen(dn), &norm) == 0) {
+	if (!s->has_special) {
+		/* no DN is ever looked up */
+	} else if (mr_dn_norm(dn, strlen(dn), &norm) == 0) {
 		h = hget(&s->dns, norm.p, norm.len, 1);
 		if (h->nv > 0 && h->v[0] != ABSENT && h->v[0] != PENDING) {
 			buf_free(&norm);
@@ -352,7 +445,10 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 	e = xcalloc(1, sizeof(*e));
 	e->dn = xstrdup(dn);
 	e->candidate = candidate;
-	s->e = xreallocarray(s->e, s->n + 1, sizeof(*s->e));
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 1024;
+		s->e = xreallocarray(s->e, s->cap, sizeof(*s->e));
+	}
 	s->e[s->n] = e;
 	if (h) {
 		h->nv = 0;
@@ -790,11 +886,19 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
 	    !pct_expand(&t->ctx, t->query_filter, key, NULL, &filter,
 	    PCT_QUOTE_FILTER))
 		goto done;	/* Postfix does not search: not found */
-	if (filter_parse(filter.p, filter.len, &f, ferr, sizeof(ferr)) < 0) {
+	if (s->tmpl != NULL) {
+		const struct filter *tf = template_for(s, key);
+
+		if (tf == NULL)
+			goto done;
+		n = matching(s, key, tf, &idx);
+	} else if (filter_parse(filter.p, filter.len, &f, ferr,
+	    sizeof(ferr)) < 0) {
 		cannot(s, "the filter of a key does not parse", ferr);
 		goto done;
+	} else {
+		n = matching(s, key, f, &idx);
 	}
-	n = matching(s, key, f, &idx);
 	if (s->cannot)
 		goto done;
 	memset(&w, 0, sizeof(w));
@@ -867,8 +971,10 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 					if (h->nv)
 						continue;
 					hpush(h, 1);
-					order = xreallocarray(order, norder +
-					    1, sizeof(*order));
+					if ((norder & (norder - 1)) == 0)
+						order = xreallocarray(order,
+						    norder ? 2 * norder : 1,
+						    sizeof(*order));
 					order[norder++] = xstrndup(k.p, k.len);
 				}
 			}
@@ -915,6 +1021,10 @@ tablesnap_free(struct tablesnap *s)
 	free(s->cover);
 	hfree(&s->dns);
 	hfree(&s->vals);
+	template_free(s);
+	for (size_t i = 0; i < s->nrules; i++)
+		free(s->rules[i].name);
+	free(s->rules);
 	free(s);
 }
 
