@@ -3,8 +3,7 @@
  * main.cf (or `postconf -n` output; "-" is stdin) with common/mainscan,
  * finds every ldap: (or proxy:ldap:) table, and prints an ldapmail.conf
  * with one [map NAME] per table (ldap_table = its file) and, as comment
- * lines
- * "# postconf ...", the commands that switch Postfix over.  It runs no
+ * lines "# postconf ...", the commands that switch Postfix over.  It runs no
  * program and changes nothing but the files -d asks for.
  *
  * Which parameters it switches, and how (the table below): the kind
