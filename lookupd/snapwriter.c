@@ -34,19 +34,26 @@
  * key it names, in its place in the batch; a hash naming two keys makes
  * the commit refuse (2) rather than lose or keep a wrong answer.
  *
- * What a commit costs: `python3 bench/snapwriter.py --rounds 5` (snaptool
+ * What a commit costs: `python3 bench/snapwriter.py --rounds 3` (snaptool
  * build and batch; keys of 25 bytes, values of 28, a third of the
  * changes replaces, a third deletes, a third new keys), medians, on the
- * development machine (2 vCPUs shared with other jobs, ext4), 2026-12-04:
+ * development machine (2 vCPUs shared with other jobs, load 5-7, ext4),
+ * 2026-12-05:
  *                            batch of 1,000   of 10,000   full build
- *     100,000 keys (7.6 MB)      0.12 s        0.11 s      0.31 s
- *   1,000,000 keys (76 MB)       1.32 s        1.20 s      4.6 s
+ *     100,000 keys (7.6 MB)      0.055 s       0.063 s     0.095 s
+ *   1,000,000 keys (76 MB)       0.46 s        0.47 s      1.20 s
  * (full build: the commit alone, records in LDAP's random order; the
- * directory read before it takes 6 s more at 1,000,000).  In a quiet
- * moment, records in key order: 0.047 / 0.044 s at 100,000 and 0.65 /
- * 0.80 s at 1,000,000.  A batch costs about one writing of the whole
- * file (tinycdb's hash tables, write, fsync, and the digest reading it
- * back); the number of changes hardly counts below 10,000.
+ * directory read before it takes 6 s more at 1,000,000).  The day
+ * before, with the base copied out record by record and the file read
+ * back for its digest, under more load: 0.12 / 0.11 / 0.31 s and 1.32 /
+ * 1.20 / 4.6 s.  A batch costs about one writing of the whole file
+ * (tinycdb's hash tables, write, fsync, the digest through the mapping);
+ * the number of changes hardly counts below 10,000.  In lookupd, persist
+ * sync's batches also delete by hash (every base key hashed once more:
+ * about 22 ms of CPU at 100,000 keys, a quarter of the commit), and a
+ * commit of the 1,000,000-entry alias and mailbox maps (334 MB) took
+ * about 2.9 s there (the cdb p50 less persist_flush) under load 7-14
+ * (bench/sync.py; README).
  *
  * Committing.  The file goes to a mkstemp(3) name in <dir> (mode 0640),
  * is fsynced, mapped and digested through the mapping (tinycdb writes
@@ -54,15 +61,16 @@
  * digest goes to a second temporary file.  snapwriter_commit_open gives
  * that mapping back as the new snapshot (snapshot_adopt): persist sync
  * keeps it as the base of its next batch and answers from it, so the
- * file it wrote is never read and verified again.  The digest is renamed into place first, then
- * the cdb; a reader that sees the new digest beside the old file retries
- * once (snapshot.c).  If the second rename fails the old digest is put
- * back (it was swapped out with RENAME_EXCHANGE, or kept in memory where
- * that is unsupported), so a failed commit leaves what was in place as
- * it was.  Two writers of one map (the daemon and a cron `lookupd sync`)
- * hold an flock on the directory around their two renames, so that one's
- * digest never ends beside the other's file; a writer whose data was read
- * before that of the file in place drops its own.  Temporary files of the
+ * file it wrote is never read and verified again.  The digest is
+ * renamed into place first, then the cdb; a reader that sees the new
+ * digest beside the old file retries once (snapshot.c).  If the second
+ * rename fails the old digest is put back (it was swapped out with
+ * RENAME_EXCHANGE, or kept in memory where that is unsupported), so a
+ * failed commit leaves what was in place as it was.  Two writers of one
+ * map (the daemon and a cron `lookupd sync`) hold an flock on the
+ * directory around their two renames, so that one's digest never ends
+ * beside the other's file; a writer whose data was read before that of
+ * the file in place drops its own.  Temporary files of the
  * map older than an hour (a crashed build) are removed after a commit.
  *
  * Limits: keys up to SNAP_KEY_MAX bytes, single values up to
