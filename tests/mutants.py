@@ -586,4 +586,15 @@ MUTANTS = [
         tests=["test_route_tables.py"],
         only=["server down"],
     ),
+    dict(
+        name="tables-not-polled-under-persist",
+        why="with sync = persist, ldap_table maps are polled every "
+            "refresh",
+        file="lookupd/engine.c",
+        old="\t\treturn has_tables(e->build_cr->cfg) && now >= "
+            "e->next_build;",
+        new="\t\treturn 0;",
+        tests=["test_ldaptable_snapshot.py"],
+        only=["persist polls"],
+    ),
 ]

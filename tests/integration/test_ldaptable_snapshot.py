@@ -27,7 +27,9 @@ After ldapmodify (an alias added, an account deactivated, an entry
 deleted, a member added to a group) the snapshot answers what Postfix
 answers again within `refresh`.  With slapd stopped, enumerable maps
 still give their answers over socketmap, live-only maps answer TEMP, and
-no key Postfix finds answers NOTFOUND.
+no key Postfix finds answers NOTFOUND.  With sync = persist (a syncprov
+slapd of its own) the ldap_table map is polled: its snapshot is made and
+a new alias is in it within refresh.
 """
 import concurrent.futures
 import os
@@ -278,6 +280,39 @@ def outage_keeps_answers():
                  "with slapd stopped" % n)
     finally:
         s.start()
+
+
+@t.test
+def persist_polls_tables():
+    """sync = persist: the stream keeps the native maps, ldap_table maps
+    are polled every refresh."""
+    s = t.Slapd(ldifs=[t.fixture_path(), os.path.join(d.FIX, "tables.ldif")],
+                syncprov=True).start()
+    dir = t.tmpdir("ldapmail-tablesnap-persist-")
+    cf = os.path.join(dir, "alias.cf")
+    t.write(cf, "server_host = %s\nversion = 3\nbind_dn = %s\n"
+            "bind_pw = %s\n%s" % (s.uri.rstrip("/"), t.SYSTEM_DN,
+                                   t.SYSTEM_PW, d.CONFIGS["howto_alias"][0]),
+            mode=0o600)
+    lk = t.Lookupd(t.lookupd_config(
+        s, dir, sync="persist", refresh="2", min_refresh="1",
+        extra="[map talias]\nldap_table = %s\n" % cf), dir=dir).start()
+    table = "cdb:" + os.path.join(dir, "cache", "talias")
+    key = "persist.new@example.com"
+    t.ok(t.wait_until(lambda: os.path.exists(os.path.join(
+        dir, "cache", "talias.cdb")), 20 * t.SLOW),
+         "sync = persist: the ldap_table map has its snapshot",
+         lk.errors()[-500:])
+    t.eq(lk.stats().get("sync.mode"), "persist", "the stream runs")
+    t.eq(t.postmap_q(key, table)[0], 1, "a new alias: not there yet")
+    s.modify("dn: uid=bob,%s\nchangetype: modify\nadd: "
+             "mailAlternateAddress\nmailAlternateAddress: %s\n"
+             % (PEOPLE, key))
+    t.ok(t.wait_until(lambda: t.postmap_q(key, table) ==
+                      (0, "bob@example.com"), 2 + 10 * t.SLOW),
+         "the ldap_table snapshot is polled: the new alias within refresh")
+    lk.stop()
+    s.stop()
 
 
 if __name__ == "__main__":
