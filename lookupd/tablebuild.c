@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/cfg.h"
+#include "common/clock.h"
 #include "common/ldapconn.h"
 #include "common/ldaptable.h"
 #include "common/log.h"
@@ -151,6 +152,9 @@ tablebuild_answers(struct pfldap *p, tablesnap_emit_fn emit, void *arg,
 	const char **attrs = NULL;
 	enum tablebuild_status rc;
 
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (entries)
 		*entries = 0;
 	memset(&tc, 0, sizeof(tc));
@@ -177,8 +181,13 @@ tablebuild_answers(struct pfldap *p, tablesnap_emit_fn emit, void *arg,
 		if (rc != TABLEBUILD_OK)
 			goto out;
 	}
+	log_debug("tablebuild: %s: %zu entries read in %.0f ms", t->file,
+	    r.entries, clock_ms_since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = tablesnap_answers(r.s, emit, arg, err, errsz) == 0 ?
 	    TABLEBUILD_OK : TABLEBUILD_CANNOT;
+	log_debug("tablebuild: %s: answers computed in %.0f ms", t->file,
+	    clock_ms_since(&t0));
 out:
 	if (entries)
 		*entries = r.entries;
