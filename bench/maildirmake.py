@@ -208,8 +208,9 @@ def main():
               ", quotas and default_folders = " + FOLDERS if a.lifecycle
               else ""))
     if scripts:
-        print("  names built: script %d, ldap-maildirmake %d (the script "
-              "leaves subscribers out)" % (counts["script"], counts["ours"]))
+        print("  names built: script %d, ldap-maildirmake %d%s" % (
+            counts["script"], counts["ours"], "" if a.lifecycle else
+            " (the script leaves subscribers out)"))
     keys = [n + w for n, _ in scripts for w in (" cold", " warm")]
     keys += [who + w for who, _ in progs for w in (" cold", " warm")]
     for k in keys:
