@@ -779,6 +779,7 @@ quotas(struct state *s)
 {
 	char err[1024];
 
+	s->t0 = clock_ms();
 	for (size_t e = 0; e < s->col.n; e++) {
 		const struct mdm_entry *me = &s->col.v[e];
 		const size_t *objs;
@@ -814,6 +815,7 @@ quotas(struct state *s)
 			}
 		}
 	}
+	log_debug("quotas in %.0f ms", clock_ms() - s->t0);
 	return GO_ON;
 }
 
@@ -833,6 +835,7 @@ record(struct state *s)
 			    s->state_dir, s->ntaken);
 		return GO_ON;
 	}
+	s->t0 = clock_ms();
 	for (size_t e = 0; e < s->col.n; e++) {
 		const size_t *objs;
 		size_t n;
@@ -854,7 +857,10 @@ record(struct state *s)
 		}
 		free(id);
 	}
-	if ((r = mdm_claims_write(s->claims, err, sizeof(err))) < 0) {
+	r = mdm_claims_write(s->claims, err, sizeof(err));
+	log_debug("record %s in %.0f ms", r > 0 ? "written" : "unchanged",
+	    clock_ms() - s->t0);
+	if (r < 0) {
 		log_error("%s: the next run cannot tell an orphan's maildir "
 		    "from an account's", err);
 		s->nclaim_failed++;
