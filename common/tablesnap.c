@@ -44,8 +44,8 @@ struct hmap {
 };
 
 struct tattr {
-	char *name;
-	struct mr_value *vals;	/* NUL-terminated copies */
+	char *name;		/* inside the block of vals */
+	struct mr_value *vals;	/* NUL-terminated copies, one block */
 	size_t n;
 };
 
@@ -86,6 +86,8 @@ struct tablesnap {
 	struct filter_val *torig;
 	struct buf *tval;
 	size_t ntnode;
+	/* scratch buffers of answer(), kept from key to key */
+	struct buf sfilter, sout, sone, scoarse;
 	int cannot;
 	char why[400];
 };
@@ -493,17 +495,29 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 		return;
 	e->a = xreallocarray(e->a, e->n + 1, sizeof(*e->a));
 	a = &e->a[e->n++];
-	a->name = xstrndup(name, len);
-	a->vals = xcalloc(nvals ? nvals : 1, sizeof(*a->vals));
-	a->n = nvals;
-	for (size_t i = 0; i < nvals; i++) {
-		char *c = xmalloc(vals[i].len + 1);
+	/* one block: the value array, the name, the values (each
+	 * NUL-terminated); vals owns it */
+	{
+		size_t total = (nvals ? nvals : 1) * sizeof(*a->vals) + len + 1;
+		char *p;
 
-		memcpy(c, vals[i].p, vals[i].len);
-		c[vals[i].len] = '\0';
-		a->vals[i].p = c;
-		a->vals[i].len = vals[i].len;
+		for (size_t i = 0; i < nvals; i++)
+			total += vals[i].len + 1;
+		a->vals = xmalloc(total);
+		p = (char *)(a->vals + (nvals ? nvals : 1));
+		memcpy(p, name, len);
+		p[len] = '\0';
+		a->name = p;
+		p += len + 1;
+		for (size_t i = 0; i < nvals; i++) {
+			memcpy(p, vals[i].p, vals[i].len);
+			p[vals[i].len] = '\0';
+			a->vals[i].p = p;
+			a->vals[i].len = vals[i].len;
+			p += vals[i].len + 1;
+		}
 	}
+	a->n = nvals;
 	if (!e->candidate || !is_key_attr(s, a->name))
 		return;
 	{
@@ -723,13 +737,14 @@ static void
 add_value(struct sim *w, const char *v)
 {
 	const struct ldaptable *t = w->s->t;
-	struct buf one = BUF_INIT;
+	struct buf *one = &w->s->sone;
 
-	if (pct_expand(&t->ctx, t->result_format, v, w->key, &one,
+	buf_reset(one);
+	if (pct_expand(&t->ctx, t->result_format, v, w->key, one,
 	    PCT_QUOTE_NONE)) {
 		if (w->out->len > 0)
 			buf_putc(w->out, ',');
-		buf_append(w->out, one.p ? one.p : "", one.len);
+		buf_append(w->out, one->p ? one->p : "", one->len);
 		if (t->expansion_limit > 0 &&
 		    ++w->expansion > t->expansion_limit) {
 			snprintf(w->err, sizeof(w->err), "%s: expansion "
@@ -738,7 +753,6 @@ add_value(struct sim *w, const char *v)
 			w->error = 1;
 		}
 	}
-	buf_free(&one);
 }
 
 static void
@@ -836,14 +850,13 @@ static size_t
 matching(struct tablesnap *s, const char *key, const struct filter *f,
     size_t **out)
 {
-	struct buf c = BUF_INIT;
+	struct buf *c = &s->scoarse;
 	struct hnode *h;
 	size_t n = 0;
 
 	*out = NULL;
-	coarse(key, strlen(key), &c);
-	h = hget(&s->vals, c.p ? c.p : "", c.len, 0);
-	buf_free(&c);
+	coarse(key, strlen(key), c);
+	h = hget(&s->vals, c->p ? c->p : "", c->len, 0);
 	if (h == NULL)
 		return 0;
 	*out = xcalloc(h->nv ? h->nv : 1, sizeof(**out));
@@ -876,14 +889,16 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
     void *arg)
 {
 	const struct ldaptable *t = s->t;
-	struct buf filter = BUF_INIT, out = BUF_INIT;
+	struct buf *filter = &s->sfilter, *out = &s->sout;
 	struct filter *f = NULL;
 	struct sim w;
 	size_t *idx = NULL, n;
 	char ferr[200];
 
+	buf_reset(filter);
+	buf_reset(out);
 	if (!ldaptable_utf8(key) || !ldaptable_domain_ok(t, key) ||
-	    !pct_expand(&t->ctx, t->query_filter, key, NULL, &filter,
+	    !pct_expand(&t->ctx, t->query_filter, key, NULL, filter,
 	    PCT_QUOTE_FILTER))
 		goto done;	/* Postfix does not search: not found */
 	if (s->tmpl != NULL) {
@@ -892,7 +907,7 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
 		if (tf == NULL)
 			goto done;
 		n = matching(s, key, tf, &idx);
-	} else if (filter_parse(filter.p, filter.len, &f, ferr,
+	} else if (filter_parse(filter->p, filter->len, &f, ferr,
 	    sizeof(ferr)) < 0) {
 		cannot(s, "the filter of a key does not parse", ferr);
 		goto done;
@@ -904,7 +919,7 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
 	memset(&w, 0, sizeof(w));
 	w.s = s;
 	w.key = key;
-	w.out = &out;
+	w.out = out;
 	if (search_ok(&w, n))
 		walk_entries(&w, idx, n, 1);
 	if (s->cannot)
@@ -912,13 +927,11 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
 	if (w.error)
 		emit(key, strlen(key), TABLESNAP_TEMP, w.err, strlen(w.err),
 		    arg);
-	else if (out.len > 0)
-		emit(key, strlen(key), TABLESNAP_FOUND, out.p, out.len, arg);
+	else if (out->len > 0)
+		emit(key, strlen(key), TABLESNAP_FOUND, out->p, out->len, arg);
 done:
 	filter_free(f);
 	free(idx);
-	buf_free(&filter);
-	buf_free(&out);
 }
 
 static void
@@ -1001,12 +1014,8 @@ tablesnap_free(struct tablesnap *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct tentry *e = s->e[i];
 
-		for (size_t j = 0; j < e->n; j++) {
-			for (size_t v = 0; v < e->a[j].n; v++)
-				free((char *)e->a[j].vals[v].p);
-			free(e->a[j].vals);
-			free(e->a[j].name);
-		}
+		for (size_t j = 0; j < e->n; j++)
+			free(e->a[j].vals);	/* name and values too */
 		free(e->a);
 		free(e->view);
 		free(e->dn);
@@ -1022,6 +1031,10 @@ tablesnap_free(struct tablesnap *s)
 	hfree(&s->dns);
 	hfree(&s->vals);
 	template_free(s);
+	buf_free(&s->sfilter);
+	buf_free(&s->sout);
+	buf_free(&s->sone);
+	buf_free(&s->scoarse);
 	for (size_t i = 0; i < s->nrules; i++)
 		free(s->rules[i].name);
 	free(s->rules);
