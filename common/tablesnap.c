@@ -11,7 +11,9 @@
  * key attribute value of a candidate (lowercase, without spaces, '-'
  * or controls: values equal under any rule tablesnap accepts have the
  * same coarse form), which narrows the entries a key's filter is
- * evaluated on.
+ * evaluated on.  Everything an entry or a table holds lives in one
+ * arena (common/arena.c), freed at once: a map of 100,000 entries makes
+ * a few hundred allocations, not a million.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +21,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
+#include "common/exitcode.h"
 #include "common/filter.h"
 #include "common/ldaptable.h"
 #include "common/log.h"
@@ -30,23 +34,35 @@
 #define ABSENT		SIZE_MAX	/* DN index: known not to exist */
 #define PENDING		(SIZE_MAX - 1)	/* DN index: handed out, not read */
 
+/* A node and its key in one piece of the arena; most nodes hold one
+ * value, in v0. */
 struct hnode {
-	struct hnode *next;
-	char *k;
-	size_t klen;
 	size_t *v;
-	size_t nv;
+	size_t nv, cap;
+	size_t v0;
+	size_t klen;
+	char k[];
+};
+
+/* Open addressing, linear probing, at most half full; the hash in the
+ * slot spares a look at the node of most other keys. */
+struct hslot {
+	uint64_t h;
+	struct hnode *n;
 };
 
 struct hmap {
-	struct hnode **b;
-	size_t nb, n;
+	struct hslot *s;
+	size_t cap, n;
+	struct arena *mem;	/* where the nodes live */
 };
 
 struct tattr {
 	char *name;		/* inside the block of vals */
 	struct mr_value *vals;	/* NUL-terminated copies, one block */
 	size_t n;
+	struct hnode **grp;	/* key attribute of a candidate: the node
+				 * of each value's coarse form in vals */
 };
 
 struct tentry {
@@ -64,9 +80,13 @@ struct tablesnap {
 	tablesnap_rule_fn rule;
 	void *arg;
 	int has_special;
+	struct arena mem;	/* entries, values, index nodes */
 	struct tentry **e;
 	size_t n, cap;
 	struct tentry *cur;	/* the entry tablesnap_attr adds to */
+	struct tattr *sa;	/* cur's attributes until sealed into mem */
+	size_t sn, scap;
+	int sealed;		/* cur's attributes are in cur->a */
 	struct hmap dns;	/* normalized DN -> entry index or ABSENT */
 	struct hmap vals;	/* coarse key value -> candidate indexes */
 	char **cover;		/* normalized subtrees read whole */
@@ -87,7 +107,9 @@ struct tablesnap {
 	struct buf *tval;
 	size_t ntnode;
 	/* scratch buffers of answer(), kept from key to key */
-	struct buf sfilter, sout, sone, scoarse;
+	struct buf sfilter, sout, sone, scoarse, skeys;
+	size_t *sidx;
+	size_t sidx_cap;
 	int cannot;
 	char why[400];
 };
@@ -100,6 +122,7 @@ lower(int c)
 
 /* ---- a small hash table ---- */
 
+/* FNV-1a, then a 64-bit finalizer: the low bits pick the slot. */
 static uint64_t
 hash(const char *k, size_t n)
 {
@@ -107,77 +130,95 @@ hash(const char *k, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)k[i]) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
+}
+
+static void
+hgrow(struct hmap *m)
+{
+	size_t cap = m->cap ? 2 * m->cap : 1024;
+	struct hslot *ns = xcalloc(cap, sizeof(*ns));
+
+	for (size_t j = 0; j < m->cap; j++) {
+		size_t i;
+
+		if (m->s[j].n == NULL)
+			continue;
+		for (i = m->s[j].h & (cap - 1); ns[i].n; i = (i + 1) &
+		    (cap - 1))
+			;
+		ns[i] = m->s[j];
+	}
+	free(m->s);
+	m->s = ns;
+	m->cap = cap;
 }
 
 static struct hnode *
 hget(struct hmap *m, const char *k, size_t klen, int create)
 {
+	uint64_t h = hash(k, klen);
 	struct hnode *n;
 	size_t i;
 
-	if (m->nb == 0) {
+	if (m->cap == 0) {
 		if (!create)
 			return NULL;
-		m->nb = 1024;
-		m->b = xcalloc(m->nb, sizeof(*m->b));
+		hgrow(m);
 	}
-	i = hash(k, klen) & (m->nb - 1);
-	for (n = m->b[i]; n; n = n->next)
-		if (n->klen == klen && memcmp(n->k, k, klen) == 0)
-			return n;
+	for (i = h & (m->cap - 1); m->s[i].n; i = (i + 1) & (m->cap - 1))
+		if (m->s[i].h == h && m->s[i].n->klen == klen &&
+		    memcmp(m->s[i].n->k, k, klen) == 0)
+			return m->s[i].n;
 	if (!create)
 		return NULL;
-	if (m->n >= m->nb) {
-		size_t nb = m->nb * 2;
-		struct hnode **b = xcalloc(nb, sizeof(*b));
-
-		for (size_t j = 0; j < m->nb; j++)
-			while (m->b[j]) {
-				struct hnode *x = m->b[j];
-				size_t h = hash(x->k, x->klen) & (nb - 1);
-
-				m->b[j] = x->next;
-				x->next = b[h];
-				b[h] = x;
-			}
-		free(m->b);
-		m->b = b;
-		m->nb = nb;
-		i = hash(k, klen) & (m->nb - 1);
+	if (m->n + 1 > m->cap / 2) {
+		hgrow(m);
+		for (i = h & (m->cap - 1); m->s[i].n; i = (i + 1) &
+		    (m->cap - 1))
+			;
 	}
-	n = xcalloc(1, sizeof(*n));
-	n->k = xstrndup(k, klen);
+	if (klen > SIZE_MAX - sizeof(*n) - 1)
+		log_fatal(EXIT_TEMPFAIL, "out of memory (a key of %zu bytes)", klen);
+	n = arena_alloc(m->mem, sizeof(*n) + klen + 1);
+	n->v = NULL;
+	n->nv = n->cap = 0;
 	n->klen = klen;
-	n->next = m->b[i];
-	m->b[i] = n;
+	memcpy(n->k, k, klen);
+	n->k[klen] = '\0';
+	m->s[i].h = h;
+	m->s[i].n = n;
 	m->n++;
 	return n;
 }
 
 static void
-hpush(struct hnode *n, size_t v)
+hpush(struct hmap *m, struct hnode *n, size_t v)
 {
 	if (n->nv > 0 && n->v[n->nv - 1] == v)
 		return;
-	n->v = xreallocarray(n->v, n->nv + 1, sizeof(*n->v));
+	if (n->nv == n->cap) {
+		size_t cap = n->cap ? 2 * n->cap : 1;
+		size_t *nv = cap == 1 ? &n->v0 : arena_array(m->mem, cap,
+		    sizeof(*nv));
+
+		if (n->nv > 0)
+			memcpy(nv, n->v, n->nv * sizeof(*nv));
+		n->v = nv;
+		n->cap = cap;
+	}
 	n->v[n->nv++] = v;
 }
 
 static void
 hfree(struct hmap *m)
 {
-	for (size_t j = 0; j < m->nb; j++)
-		while (m->b[j]) {
-			struct hnode *x = m->b[j];
-
-			m->b[j] = x->next;
-			free(x->k);
-			free(x->v);
-			free(x);
-		}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
+	free(m->s);
+	m->s = NULL;
+	m->cap = m->n = 0;
 }
 
 /* ---- the read ---- */
@@ -389,6 +430,8 @@ tablesnap_new(const struct ldaptable *t, const char *const *key_attrs,
 	s->rule = rule;
 	s->arg = arg;
 	s->has_special = t->nattrs > t->num_attributes;
+	s->dns.mem = &s->mem;
+	s->vals.mem = &s->mem;
 	s->key_attrs = xcalloc(nkey_attrs ? nkey_attrs : 1,
 	    sizeof(*s->key_attrs));
 	for (size_t i = 0; i < nkey_attrs; i++) {
@@ -423,6 +466,21 @@ rule_of(struct tablesnap *s, const char *attr)
 	return r;
 }
 
+/* The attributes of the entry being read, into the arena. */
+static void
+seal(struct tablesnap *s)
+{
+	struct tentry *e = s->cur;
+
+	if (e == NULL || s->sealed)
+		return;
+	e->a = arena_array(&s->mem, s->sn ? s->sn : 1, sizeof(*e->a));
+	if (s->sn > 0)
+		memcpy(e->a, s->sa, s->sn * sizeof(*e->a));
+	e->n = s->sn;
+	s->sealed = 1;
+}
+
 void
 tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 {
@@ -430,6 +488,7 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 	struct hnode *h = NULL;
 	struct tentry *e;
 
+	seal(s);
 	s->cur = NULL;
 	if (!s->has_special) {
 		/* no DN is ever looked up */
@@ -444,8 +503,8 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 		s->unsure_dns++;
 	}
 	buf_free(&norm);
-	e = xcalloc(1, sizeof(*e));
-	e->dn = xstrdup(dn);
+	e = arena_zalloc(&s->mem, sizeof(*e));
+	e->dn = arena_strndup(&s->mem, dn, strlen(dn));
 	e->candidate = candidate;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 1024;
@@ -454,25 +513,31 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 	s->e[s->n] = e;
 	if (h) {
 		h->nv = 0;
-		hpush(h, s->n);
+		hpush(&s->dns, h, s->n);
 	}
 	s->n++;
 	s->cur = e;
+	s->sn = 0;
+	s->sealed = 0;
 }
 
 /* Lowercase, without spaces, '-' and controls. */
 static void
 coarse(const char *p, size_t n, struct buf *out)
 {
+	size_t k = 0;
+
 	buf_reset(out);
+	buf_reserve(out, n);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (c <= 0x20 || c == 0x7f || c == '-')
 			continue;
-		buf_putc(out, lower(c));
+		out->p[k++] = (char)lower(c);
 	}
-	buf_reserve(out, 0);
+	out->len = k;
+	out->p[k] = '\0';
 }
 
 static int
@@ -493,8 +558,23 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 
 	if (e == NULL)
 		return;
-	e->a = xreallocarray(e->a, e->n + 1, sizeof(*e->a));
-	a = &e->a[e->n++];
+	if (s->sealed) {	/* more after a pause: take them back */
+		s->sealed = 0;
+		s->sn = 0;
+		for (size_t i = 0; i < e->n; i++) {
+			if (s->sn == s->scap) {
+				s->scap = s->scap ? 2 * s->scap : 16;
+				s->sa = xreallocarray(s->sa, s->scap,
+				    sizeof(*s->sa));
+			}
+			s->sa[s->sn++] = e->a[i];
+		}
+	}
+	if (s->sn == s->scap) {
+		s->scap = s->scap ? 2 * s->scap : 16;
+		s->sa = xreallocarray(s->sa, s->scap, sizeof(*s->sa));
+	}
+	a = &s->sa[s->sn++];
 	/* one block: the value array, the name, the values (each
 	 * NUL-terminated); vals owns it */
 	{
@@ -503,7 +583,7 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 
 		for (size_t i = 0; i < nvals; i++)
 			total += vals[i].len + 1;
-		a->vals = xmalloc(total);
+		a->vals = arena_alloc(&s->mem, total);
 		p = (char *)(a->vals + (nvals ? nvals : 1));
 		memcpy(p, name, len);
 		p[len] = '\0';
@@ -518,10 +598,12 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 		}
 	}
 	a->n = nvals;
+	a->grp = NULL;
 	if (!e->candidate || !is_key_attr(s, a->name))
 		return;
+	a->grp = arena_array(&s->mem, nvals ? nvals : 1, sizeof(*a->grp));
 	{
-		struct buf c = BUF_INIT;
+		struct buf *c = &s->scoarse;
 		int ascii_only = mr_key_class(rule_of(s, a->name)) ==
 		    MR_KEY_ASCII_ONLY;
 
@@ -530,11 +612,10 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 				if ((unsigned char)vals[i].p[k] >= 0x80)
 					cannot(s, "a non-ASCII value under "
 					    "a Unicode rule", a->name);
-			coarse(vals[i].p, vals[i].len, &c);
-			hpush(hget(&s->vals, c.p ? c.p : "", c.len, 1),
-			    s->n - 1);
+			coarse(vals[i].p, vals[i].len, c);
+			a->grp[i] = hget(&s->vals, c->p, c->len, 1);
+			hpush(&s->vals, a->grp[i], s->n - 1);
 		}
-		buf_free(&c);
 	}
 }
 
@@ -606,6 +687,7 @@ tablesnap_unresolved(struct tablesnap *s,
 
 	if (!s->has_special)
 		return 0;
+	seal(s);
 	for (; s->scanned < s->n; s->scanned++) {
 		const struct tentry *e = s->e[s->scanned];
 
@@ -624,7 +706,7 @@ tablesnap_unresolved(struct tablesnap *s,
 				h = hget(&s->dns, norm.p, norm.len, 1);
 				if (h->nv > 0)
 					continue;	/* known or asked */
-				hpush(h, PENDING);
+				hpush(&s->dns, h, PENDING);
 				fn(dn, arg);
 				count++;
 			}
@@ -643,7 +725,7 @@ tablesnap_absent(struct tablesnap *s, const char *dn)
 		struct hnode *h = hget(&s->dns, norm.p, norm.len, 1);
 
 		if (h->nv == 0)
-			hpush(h, ABSENT);
+			hpush(&s->dns, h, ABSENT);
 		else if (h->v[0] == PENDING)
 			h->v[0] = ABSENT;
 	}
@@ -824,7 +906,8 @@ static const struct mr_entry *
 view(struct tablesnap *s, struct tentry *e, struct mr_entry *me)
 {
 	if (e->view == NULL) {
-		e->view = xcalloc(e->n ? e->n : 1, sizeof(*e->view));
+		e->view = arena_array(&s->mem, e->n ? e->n : 1,
+		    sizeof(*e->view));
 		for (size_t i = 0; i < e->n; i++) {
 			e->view[i].name = e->a[i].name;
 			e->view[i].equality = rule_of(s, e->a[i].name);
@@ -847,19 +930,19 @@ cmp_size(const void *a, const void *b)
 
 /* The entries key's own filter matches, in the order of the read. */
 static size_t
-matching(struct tablesnap *s, const char *key, const struct filter *f,
+matching(struct tablesnap *s, struct hnode *h, const struct filter *f,
     size_t **out)
 {
-	struct buf *c = &s->scoarse;
-	struct hnode *h;
 	size_t n = 0;
 
-	*out = NULL;
-	coarse(key, strlen(key), c);
-	h = hget(&s->vals, c->p ? c->p : "", c->len, 0);
+	*out = s->sidx;
 	if (h == NULL)
 		return 0;
-	*out = xcalloc(h->nv ? h->nv : 1, sizeof(**out));
+	if (h->nv > s->sidx_cap) {
+		s->sidx_cap = h->nv;
+		s->sidx = xreallocarray(s->sidx, h->nv, sizeof(*s->sidx));
+		*out = s->sidx;
+	}
 	for (size_t i = 0; i < h->nv && !s->cannot; i++) {
 		struct mr_entry me;
 		enum mr_result r = mr_eval(f, view(s, s->e[h->v[i]], &me));
@@ -870,7 +953,8 @@ matching(struct tablesnap *s, const char *key, const struct filter *f,
 			cannot(s, "lookupd cannot evaluate the filter on",
 			    s->e[h->v[i]]->dn);
 	}
-	qsort(*out, n, sizeof(**out), cmp_size);
+	if (n > 1)
+		qsort(*out, n, sizeof(**out), cmp_size);
 	/* an entry listed twice in the index (two equal values) once */
 	{
 		size_t k = 0;
@@ -883,10 +967,11 @@ matching(struct tablesnap *s, const char *key, const struct filter *f,
 	return n;
 }
 
-/* The answer for one key, emitted unless not found. */
+/* The answer for one key, emitted unless not found.  h: the node of
+ * the key's coarse form in s->vals if the caller knows it, else NULL. */
 static void
-answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
-    void *arg)
+answer(struct tablesnap *s, const char *key, struct hnode *h,
+    tablesnap_emit_fn emit, void *arg)
 {
 	const struct ldaptable *t = s->t;
 	struct buf *filter = &s->sfilter, *out = &s->sout;
@@ -897,22 +982,32 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
 
 	buf_reset(filter);
 	buf_reset(out);
-	if (!ldaptable_utf8(key) || !ldaptable_domain_ok(t, key) ||
-	    !pct_expand(&t->ctx, t->query_filter, key, NULL, filter,
-	    PCT_QUOTE_FILTER))
+	if (!ldaptable_utf8(key) || !ldaptable_domain_ok(t, key))
 		goto done;	/* Postfix does not search: not found */
+	/* Whether Postfix searches at all depends on the table's context
+	 * and the key only, not on the template (pct_expand): with the
+	 * template's expansions, template_for() decides it alone. */
+	if ((s->tmpl == NULL || s->ntnode == 0) && !pct_expand(&t->ctx,
+	    t->query_filter, key, NULL, filter, PCT_QUOTE_FILTER))
+		goto done;
+	if (h == NULL) {
+		struct buf *c = &s->scoarse;
+
+		coarse(key, strlen(key), c);
+		h = hget(&s->vals, c->p, c->len, 0);
+	}
 	if (s->tmpl != NULL) {
 		const struct filter *tf = template_for(s, key);
 
 		if (tf == NULL)
 			goto done;
-		n = matching(s, key, tf, &idx);
+		n = matching(s, h, tf, &idx);
 	} else if (filter_parse(filter->p, filter->len, &f, ferr,
 	    sizeof(ferr)) < 0) {
 		cannot(s, "the filter of a key does not parse", ferr);
 		goto done;
 	} else {
-		n = matching(s, key, f, &idx);
+		n = matching(s, h, f, &idx);
 	}
 	if (s->cannot)
 		goto done;
@@ -931,7 +1026,6 @@ answer(struct tablesnap *s, const char *key, tablesnap_emit_fn emit,
 		emit(key, strlen(key), TABLESNAP_FOUND, out->p, out->len, arg);
 done:
 	filter_free(f);
-	free(idx);
 }
 
 static void
@@ -942,30 +1036,63 @@ lower_ascii(struct buf *b)
 			b->p[i] += 32;
 }
 
+/* 1 if the entry being walked gave key already (its keys: s->skeys,
+ * NUL-separated), else 0 and key is added. */
+static int
+entry_gave(struct tablesnap *s, const char *key, size_t len)
+{
+	const char *p = s->skeys.p, *end = p + s->skeys.len;
+
+	while (p && p < end) {
+		size_t l = strlen(p);
+
+		if (l == len && memcmp(p, key, len) == 0)
+			return 1;
+		p += l + 1;
+	}
+	buf_append(&s->skeys, key, len);
+	buf_putc(&s->skeys, '\0');
+	return 0;
+}
+
+/*
+ * Each key is answered once, when the walk of the entries in read order
+ * meets it first (the order of answer() calls, and so of a "cannot",
+ * does not depend on how the keys are counted).  The entries that give
+ * a key are all in the group of its coarse form (coarse(key) is the
+ * coarse form of the value it comes from: lowering and RFC 4518's
+ * preparation of ASCII text change nothing coarse() keeps), so a key
+ * whose group holds one entry comes from that entry alone: it is
+ * counted among that entry's keys only, and the table of every key
+ * holds the others.
+ */
 int
 tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
     char *err, size_t errsz)
 {
-	struct hmap keys = { NULL, 0, 0 };
+	struct arena mem = ARENA_INIT;
+	struct hmap keys = { NULL, 0, 0, &mem };
 	struct buf k = BUF_INIT, p = BUF_INIT;
-	char **order = NULL;
-	size_t norder = 0;
+	struct buf *c = &s->scoarse;
 
+	seal(s);
 	for (size_t i = 0; i < s->n && !s->cannot; i++) {
 		const struct tentry *e = s->e[i];
 
 		if (!e->candidate)
 			continue;
-		for (size_t j = 0; j < e->n; j++) {
-			if (!is_key_attr(s, e->a[j].name))
-				continue;
+		buf_reset(&s->skeys);
+		for (size_t j = 0; j < e->n && !s->cannot; j++) {
+			if (e->a[j].grp == NULL)
+				continue;	/* not a key attribute */
 			for (size_t v = 0; v < e->a[j].n; v++) {
 				const struct mr_value *mv = &e->a[j].vals[v];
 
 				/* as stored, and prepared (" a@b" -> "a@b")
 				 * under the rules that prepare */
 				for (int pass = 0; pass < 2; pass++) {
-					struct hnode *h;
+					struct hnode *h = e->a[j].grp[v];
+					struct hnode *seen;
 
 					buf_reset(&k);
 					if (pass == 0)
@@ -978,27 +1105,30 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 						continue;
 					lower_ascii(&k);
 					if (k.len == 0 || memchr(k.p, '\0',
-					    k.len))
+					    k.len) || entry_gave(s, k.p, k.len))
 						continue;
-					h = hget(&keys, k.p, k.len, 1);
-					if (h->nv)
-						continue;
-					hpush(h, 1);
-					if ((norder & (norder - 1)) == 0)
-						order = xreallocarray(order,
-						    norder ? 2 * norder : 1,
-						    sizeof(*order));
-					order[norder++] = xstrndup(k.p, k.len);
+					/* the value's group is the key's:
+					 * checked, not assumed */
+					coarse(k.p, k.len, c);
+					if (c->len != h->klen || memcmp(c->p,
+					    h->k, c->len) != 0)
+						h = NULL;
+					if (h == NULL || h->nv != 1) {
+						seen = hget(&keys, k.p, k.len,
+						    1);
+						if (seen->nv)
+							continue;
+						hpush(&keys, seen, 1);
+					}
+					answer(s, k.p, h, emit, arg);
+					if (s->cannot)
+						break;
 				}
 			}
 		}
 	}
-	for (size_t i = 0; i < norder && !s->cannot; i++)
-		answer(s, order[i], emit, arg);
-	for (size_t i = 0; i < norder; i++)
-		free(order[i]);
-	free(order);
 	hfree(&keys);
+	arena_free(&mem);
 	buf_free(&k);
 	buf_free(&p);
 	if (s->cannot)
@@ -1011,17 +1141,10 @@ tablesnap_free(struct tablesnap *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		struct tentry *e = s->e[i];
-
-		for (size_t j = 0; j < e->n; j++)
-			free(e->a[j].vals);	/* name and values too */
-		free(e->a);
-		free(e->view);
-		free(e->dn);
-		free(e);
-	}
+	arena_free(&s->mem);	/* entries, their values, nodes */
 	free(s->e);
+	free(s->sa);
+	free(s->sidx);
 	for (size_t i = 0; i < s->nkey; i++)
 		free(s->key_attrs[i]);
 	free(s->key_attrs);
@@ -1035,6 +1158,7 @@ tablesnap_free(struct tablesnap *s)
 	buf_free(&s->sout);
 	buf_free(&s->sone);
 	buf_free(&s->scoarse);
+	buf_free(&s->skeys);
 	for (size_t i = 0; i < s->nrules; i++)
 		free(s->rules[i].name);
 	free(s->rules);

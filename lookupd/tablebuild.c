@@ -26,6 +26,8 @@ struct reader {
 	struct tablesnap *s;
 	int candidate;
 	size_t entries;
+	struct mr_value *mv;	/* one attribute's values, reused */
+	size_t nmv;
 };
 
 static int
@@ -33,7 +35,6 @@ take_entry(const struct lentry *le, void *arg)
 {
 	struct reader *r = arg;
 	size_t na = lentry_nattrs(le);
-	struct mr_value *mv = NULL;
 
 	r->entries++;
 	tablesnap_entry(r->s, lentry_dn(le), r->candidate);
@@ -43,14 +44,16 @@ take_entry(const struct lentry *le, void *arg)
 		size_t len, nv;
 		const char *name = lentry_attr(le, i, &len, &v, &nv);
 
-		mv = xreallocarray(mv, nv ? nv : 1, sizeof(*mv));
-		for (size_t j = 0; j < nv; j++) {
-			mv[j].p = v[j].ptr;
-			mv[j].len = v[j].len;
+		if (nv > r->nmv) {
+			r->mv = xreallocarray(r->mv, nv, sizeof(*r->mv));
+			r->nmv = nv;
 		}
-		tablesnap_attr(r->s, name, len, mv, nv);
+		for (size_t j = 0; j < nv; j++) {
+			r->mv[j].p = v[j].ptr;
+			r->mv[j].len = v[j].len;
+		}
+		tablesnap_attr(r->s, name, len, r->mv, nv);
 	}
-	free(mv);
 	return 0;
 }
 
@@ -147,7 +150,7 @@ tablebuild_answers(struct pfldap *p, tablesnap_emit_fn emit, void *arg,
 	const struct ldaptable *t = pfldap_table(p);
 	struct subschema *ss = NULL;
 	struct tableclass tc;
-	struct reader r = { NULL, 1, 0 };
+	struct reader r = { NULL, 1, 0, NULL, 0 };
 	struct buf filter = BUF_INIT;
 	const char **attrs = NULL;
 	enum tablebuild_status rc;
@@ -192,6 +195,7 @@ out:
 	if (entries)
 		*entries = r.entries;
 	tablesnap_free(r.s);
+	free(r.mv);
 	free(attrs);
 	buf_free(&filter);
 	tableclass_free(&tc);

@@ -1,0 +1,117 @@
+/*
+ * arena: allocations freed together (see arena.h).  Chunks of
+ * ARENA_CHUNK bytes; a request larger than a quarter of that gets a
+ * chunk of its own, put behind the current one so the current one's
+ * free space stays in use.
+ */
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/exitcode.h"
+#include "common/log.h"
+
+#define ARENA_CHUNK	(1u << 20)
+#define ALIGN		alignof(max_align_t)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	max_align_t data[];
+};
+
+static void __attribute__((noreturn))
+nomem(void)
+{
+	log_fatal(EXIT_TEMPFAIL, "out of memory (arena)");
+}
+
+static void *
+new_chunk(struct arena *a, size_t size, int current)
+{
+	struct arena_chunk *c;
+
+	if (size > SIZE_MAX - sizeof(*c))
+		nomem();
+	c = xmalloc(sizeof(*c) + size);
+	if (current || a->head == NULL) {
+		c->next = a->head;
+		a->head = c;
+		if (current) {
+			a->p = (char *)c->data;
+			a->left = size;
+		}
+	} else {
+		c->next = a->head->next;
+		a->head->next = c;
+	}
+	return c->data;
+}
+
+void *
+arena_alloc(struct arena *a, size_t n)
+{
+	size_t r;
+	void *p;
+
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX - ALIGN)
+		nomem();
+	r = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	if (r > ARENA_CHUNK / 4) {
+		return new_chunk(a, r, 0);
+	}
+	if (a->left < r)
+		(void)new_chunk(a, ARENA_CHUNK, 1);
+	p = a->p;
+	a->p += r;
+	a->left -= r;
+	return p;
+}
+
+void *
+arena_zalloc(struct arena *a, size_t n)
+{
+	void *p = arena_alloc(a, n);
+
+	memset(p, 0, n ? n : 1);
+	return p;
+}
+
+void *
+arena_array(struct arena *a, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		nomem();
+	return arena_alloc(a, n * size);
+}
+
+char *
+arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p;
+
+	if (n == SIZE_MAX)
+		nomem();
+	p = arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+arena_free(struct arena *a)
+{
+	while (a->head) {
+		struct arena_chunk *c = a->head;
+
+		a->head = c->next;
+		free(c);
+	}
+	a->p = NULL;
+	a->left = 0;
+}
