@@ -102,6 +102,16 @@ prep(const char *s, size_t n, int fold, const char *drop, int all_space,
 	buf_reserve(out, 0);
 }
 
+/* No space, control or DEL (what prep() maps or drops) in s. */
+static int
+plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 static enum mr_result
 string_equal(const char *a, size_t an, const char *v, size_t vn, int fold,
     const char *drop, int all_space)
@@ -113,6 +123,16 @@ string_equal(const char *a, size_t an, const char *v, size_t vn, int fold,
 		return MR_TRUE;
 	if (has_high(a, an) || has_high(v, vn))
 		return MR_CANNOT;
+	if (drop == NULL && plain(a, an) && plain(v, vn)) {
+		/* nothing for prep() to map or drop: it only folds */
+		if (an != vn)
+			return MR_FALSE;
+		for (size_t i = 0; i < an; i++)
+			if (fold ? lower((unsigned char)a[i]) !=
+			    lower((unsigned char)v[i]) : a[i] != v[i])
+				return MR_FALSE;
+		return MR_TRUE;
+	}
 	prep(a, an, fold, drop, all_space, &pa);
 	prep(v, vn, fold, drop, all_space, &pv);
 	r = pa.len == pv.len && memcmp(pa.p, pv.p, pa.len) == 0 ?

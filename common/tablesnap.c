@@ -63,6 +63,7 @@ struct tattr {
 	size_t n;
 	struct hnode **grp;	/* key attribute of a candidate: the node
 				 * of each value's coarse form in vals */
+	size_t ai;		/* attr_index() of name */
 };
 
 struct tentry {
@@ -139,7 +140,7 @@ hash(const char *k, size_t n)
 static void
 hgrow(struct hmap *m)
 {
-	size_t cap = m->cap ? 2 * m->cap : 1024;
+	size_t cap = m->cap ? 4 * m->cap : 1024;
 	struct hslot *ns = xcalloc(cap, sizeof(*ns));
 
 	for (size_t j = 0; j < m->cap; j++) {
@@ -540,6 +541,28 @@ coarse(const char *p, size_t n, struct buf *out)
 	out->p[k] = '\0';
 }
 
+/* pfldap's subtype(a1, a2): a2 is a1 or a1 with options. */
+static int
+subtype(const char *a1, const char *a2)
+{
+	while (*a1 && lower((unsigned char)*a1) == lower((unsigned char)*a2))
+		a1++, a2++;
+	return *a1 == '\0' && (*a2 == '\0' || *a2 == ';');
+}
+
+/* The index in t->attrs of the first attribute a is a subtype of, or
+ * t->nattrs. */
+static size_t
+attr_index(const struct ldaptable *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nattrs; i++)
+		if (subtype(t->attrs[i], name))
+			break;
+	return i;
+}
+
 static int
 is_key_attr(const struct tablesnap *s, const char *name)
 {
@@ -599,6 +622,7 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 	}
 	a->n = nvals;
 	a->grp = NULL;
+	a->ai = attr_index(s->t, a->name);
 	if (!e->candidate || !is_key_attr(s, a->name))
 		return;
 	a->grp = arena_array(&s->mem, nvals ? nvals : 1, sizeof(*a->grp));
@@ -655,28 +679,6 @@ is_url(const char *v)
 	    strncasecmp(v, "ldapi://", 8) == 0;
 }
 
-/* pfldap's subtype(a1, a2): a2 is a1 or a1 with options. */
-static int
-subtype(const char *a1, const char *a2)
-{
-	while (*a1 && lower((unsigned char)*a1) == lower((unsigned char)*a2))
-		a1++, a2++;
-	return *a1 == '\0' && (*a2 == '\0' || *a2 == ';');
-}
-
-/* The index in t->attrs of the first attribute a is a subtype of, or
- * t->nattrs. */
-static size_t
-attr_index(const struct ldaptable *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->nattrs; i++)
-		if (subtype(t->attrs[i], name))
-			break;
-	return i;
-}
-
 size_t
 tablesnap_unresolved(struct tablesnap *s,
     void (*fn)(const char *dn, void *arg), void *arg)
@@ -692,7 +694,7 @@ tablesnap_unresolved(struct tablesnap *s,
 		const struct tentry *e = s->e[s->scanned];
 
 		for (size_t j = 0; j < e->n; j++) {
-			size_t i = attr_index(t, e->a[j].name);
+			size_t i = e->a[j].ai;
 
 			if (i < t->num_attributes || i >= t->nattrs)
 				continue;
@@ -879,7 +881,7 @@ walk_entries(struct sim *w, const size_t *idx, size_t n, int depth)
 
 			if (w->error || a->n == 0)
 				continue;
-			i = attr_index(t, a->name);
+			i = a->ai;
 			if (i < t->num_attributes || is_terminal) {
 				if ((is_terminal && i >= t->num_terminal) ||
 				    (!is_leaf &&

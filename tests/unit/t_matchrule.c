@@ -33,6 +33,11 @@ static const struct ecase ecases[] = {
 	{ "caseIgnoreIA5Match", "user@example.com ", "user@example.com",
 	  MR_TRUE },
 	{ "caseIgnoreIA5Match", "us er@x", "user@x", MR_FALSE },
+	/* without spaces or controls: folded and compared as they are */
+	{ "caseIgnoreIA5Match", "User@X", "user@xy", MR_FALSE },
+	{ "caseIgnoreIA5Match", "u-1@X", "U1@x", MR_FALSE },
+	{ "caseIgnoreMatch", "Ab", "aB", MR_TRUE },
+	{ "caseExactMatch", "Ab", "AB", MR_FALSE },
 	{ "caseIgnoreIA5Match", "\xc3\xa9@x", "e@x", MR_UNDEFINED },
 	{ "caseExactIA5Match", "/Home/a", "/home/a", MR_FALSE },
 	{ "caseExactIA5Match", "/home/a", "/home/a", MR_TRUE },
