@@ -5,6 +5,7 @@ pass/fail).
 
     bench/sync.py [--users 100000] [--changes 300] [--rounds 3]
                   [--big 0] [--no-latency] [--no-consumer]
+                  [--log FILE]
 
 A provider (syncprov) loaded with --users accounts (bench/lookupd.py's
 generator) and a consumer replicating it (scripts/test-slapd), on
@@ -36,6 +37,9 @@ takes many minutes here): the reads, lookupd and the latency run against
 the provider, which is then also the "replica" of step 3.  The 1M run:
     nice python3 bench/sync.py --users 1000000 --changes 200 --rounds 1 \
         --no-consumer
+
+--log FILE: lookupd runs with -v and its log is copied to FILE at the
+end (each commit's phases: snapshot ... and persist ... debug lines).
 
 Needs the release build (`make && make bench-tools`) and slapd.
 """
@@ -130,7 +134,7 @@ def status_kb(pid, field):
     return None
 
 
-def persist_lookupd(d, slapd, n):
+def persist_lookupd(d, slapd, n, args=()):
     """lookupd (sync = persist) against slapd, started and waited for
     until its first full refresh answers: (Lookupd, seconds)."""
     ld = os.path.join(d, "persist")
@@ -138,7 +142,7 @@ def persist_lookupd(d, slapd, n):
     cfg = t.lookupd_config(slapd, ld, sync="persist", ldap_timeout=30,
                            miss_lookup="no", refresh=36000)
     t0 = time.monotonic()
-    lk = t.Lookupd(cfg, dir=ld, wait_timeout=60).start()
+    lk = t.Lookupd(cfg, dir=ld, args=args, wait_timeout=60).start()
 
     def ready():
         try:
@@ -191,6 +195,7 @@ def main():
     ap.add_argument("--big", type=int, default=0)
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--no-consumer", action="store_true")
+    ap.add_argument("--log", help="lookupd -v, its log copied here")
     args = ap.parse_args()
     lat = os.path.join(BENCH_BIN, "sync-latency")
     for f in (t.LOOKUPD, PROBE, lat):
@@ -224,7 +229,8 @@ def main():
         cconf = config(d, "consumer", c)
     reads("{:,}".format(args.users), c, cconf, args.users, args.rounds)
 
-    lk, secs = persist_lookupd(d, c, args.users)
+    lk, secs = persist_lookupd(d, c, args.users,
+                               ["-v"] if args.log else [])
     say("\nlookupd sync = persist, first full refresh (stream + 3 cdb "
         "files) until it answers: %.2f s = %.2f× the unpaged ldapsearch" %
         (secs, secs / reads.base))
@@ -274,6 +280,9 @@ def main():
             100.0 * anon * 1024 / cdbs, status_kb(lk.pid, "VmHWM") / 1024))
     say("# load average at the end: %.1f %.1f %.1f" % os.getloadavg())
     lk.stop()
+    if args.log:
+        with open(lk.err_path, "rb") as src, open(args.log, "wb") as dst:
+            dst.write(src.read())
     if c is not p:
         c.stop()
     p.stop()

@@ -9,6 +9,9 @@
  * them, the cookie) to its flusher thread, which writes the commit while
  * the stream goes on being read: a commit of a large map takes a good
  * part of a second, which changes arriving meanwhile must not wait for.
+ * A change waits persist_flush less the time the last commit took, so
+ * that it reaches the files within about persist_flush (at once when
+ * commits take longer: then each starts when the one before ends).
  * A commit handed over while one is written is merged into the next.  A
  * full refresh drops what is queued and waits for the commit under way
  * before writing the files whole.  Only the few words `stats` shows
@@ -44,6 +47,7 @@
 #include "lookupd/sync.h"
 
 #define RUN_MS		250		/* one ldapsync_run, stop checked */
+#define MIN_RUN_MS	10
 #define RETRY_MS	2000		/* after a failed full commit */
 /* Silence after which the stream's server is asked whether it lives:
  * a frozen one is left within this + ldap_timeout. */
@@ -98,6 +102,10 @@ struct group {
 	pthread_cond_t fcv;
 	struct fjob *queued;		/* the next commit, merged into */
 	int busy;			/* a commit is being written */
+	/* How long the last commit of changes took (ms): a change waits
+	 * persist_flush less that, so it reaches the files within about
+	 * persist_flush (at once when commits take longer). */
+	double commit_ms;
 	int fstop;
 	int failed;			/* a commit failed: full refresh */
 	time_t next_full;		/* the safety full reload */
@@ -118,6 +126,7 @@ struct fjob {
 	size_t ilen;
 	struct buf cookie;
 	char server[300];		/* "": no cookie to keep */
+	double first, handed;		/* clock_ms(): first change, flush() */
 };
 
 struct persist {
@@ -695,6 +704,7 @@ flush_job(struct group *gr, struct fjob *j)
 {
 	char err[512];
 	struct timespec now;
+	double t0 = clock_ms(), t1 = t0, t2;
 
 	if (j->b.n) {
 		size_t *maps = xcalloc(gr->n, sizeof(*maps));
@@ -730,6 +740,10 @@ flush_job(struct group *gr, struct fjob *j)
 		gr->p->h->committed(gr->p->arg, j->seq, maps, gr->base,
 		    gr->n);
 		free(maps);
+		t1 = clock_ms();
+		pthread_mutex_lock(&gr->fmu);
+		gr->commit_ms = t1 - t0;
+		pthread_mutex_unlock(&gr->fmu);
 	}
 	if (j->index && index_write(gr, j->index, j->ilen, err,
 	    sizeof(err)) != 0) {
@@ -741,6 +755,16 @@ flush_job(struct group *gr, struct fjob *j)
 	    gr->name, j->server, j->cookie.p, j->cookie.len, err,
 	    sizeof(err)) != 0)
 		log_warn("persist %s: cookie not kept: %s", gr->name, err);
+	t2 = clock_ms();
+	if (j->b.n)
+		log_debug("persist %s: %zu changes: handed over %.0f ms after "
+		    "the first, started %.0f ms later, files %.0f ms, index "
+		    "%s%.0f ms", gr->name, j->b.n, j->handed - j->first,
+		    t0 - j->handed, t1 - t0, j->index ? "" : "(none) ",
+		    t2 - t1);
+	else
+		log_debug("persist %s: no changes, index %s%.0f ms", gr->name,
+		    j->index ? "" : "(none) ", t2 - t1);
 	return 0;
 }
 
@@ -808,6 +832,8 @@ flush(struct group *gr)
 		j->b = gr->pending;
 		memset(&gr->pending, 0, sizeof(gr->pending));
 		j->seq = gr->pending_seq;
+		j->first = gr->pending_since;
+		j->handed = now;
 		gr->pending_since = 0;
 		gr->unindexed = 1;
 	}
@@ -846,8 +872,13 @@ flush(struct group *gr)
 			}
 			q->b.v[q->b.n++] = j->b.v[i];
 		}
-		if (j->b.n)
+		if (j->b.n) {
 			q->seq = j->seq;
+			if (q->first == 0)
+				q->first = j->first;
+			if (q->handed == 0)
+				q->handed = j->handed;
+		}
 		j->b.n = 0;
 		if (j->index) {
 			free(q->index);
@@ -899,10 +930,21 @@ stream_new(struct group *gr, int resume)
 	free(cookie);
 }
 
+static double
+last_commit_ms(struct group *gr)
+{
+	double ms;
+
+	pthread_mutex_lock(&gr->fmu);
+	ms = gr->commit_ms;
+	pthread_mutex_unlock(&gr->fmu);
+	return ms;
+}
+
 /* When the flush has something to do: ms from now (0: now), or -1
  * for nothing to do. */
 static double
-flush_due(const struct group *gr)
+flush_due(struct group *gr)
 {
 	double now = clock_ms(), due = 0;
 	int any = 0;
@@ -912,7 +954,8 @@ flush_due(const struct group *gr)
 	if (gr->cookie_dirty && !gr->unindexed && !gr->pending.n)
 		return 0;
 	if (gr->pending.n) {
-		due = gr->pending_since + gr->p->cfg->persist_flush - now;
+		due = gr->pending_since + gr->p->cfg->persist_flush - now -
+		    last_commit_ms(gr);
 		any = 1;
 	}
 	if (gr->unindexed && (!any || gr->index_due - now < due)) {
@@ -924,12 +967,20 @@ flush_due(const struct group *gr)
 	return due < 0 ? 0 : due;
 }
 
-/* How long the stream may run before the flush is due. */
+/* How long the stream may run before the flush is due.  A change that
+ * comes during the run waits for its end: the run is no longer than
+ * such a change would wait (MIN_RUN_MS at least) when nothing is
+ * pending. */
 static int
-run_ms(const struct group *gr)
+run_ms(struct group *gr)
 {
 	double due = flush_due(gr);
 
+	if (due == -1 && !gr->full) {
+		due = gr->p->cfg->persist_flush - last_commit_ms(gr);
+		if (due < MIN_RUN_MS)
+			return MIN_RUN_MS;
+	}
 	if (due == -1 || due >= RUN_MS)
 		return RUN_MS;
 	return due < 1 ? 1 : (int)due;

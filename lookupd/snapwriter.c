@@ -56,7 +56,9 @@
  * (bench/sync.py; README).
  *
  * Committing.  The file goes to a mkstemp(3) name in <dir> (mode 0640),
- * is fsynced, mapped and digested through the mapping (tinycdb writes
+ * its writeback started every SYNC_STEP written (sync_file_range), so
+ * the disk works while the rest is merged, is fsynced,
+ * mapped and digested through the mapping (tinycdb writes
  * the header last, so the digest cannot be taken while writing), and the
  * digest goes to a second temporary file.  snapwriter_commit_open gives
  * that mapping back as the new snapshot (snapshot_adopt): persist sync
@@ -99,6 +101,7 @@
 #include <cdb.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "lookupd/snapfile.h"
@@ -107,6 +110,7 @@
 
 #define ARENA_CHUNK	((size_t)4 << 20)
 #define STALE_AGE	3600		/* s: older temporaries: debris */
+#define SYNC_STEP	((uint64_t)8 << 20)	/* writeback started */
 #define BASE_DN		"(snapshot: DN not recorded)"
 
 /* Large blocks straight from the kernel, so that they go back to it. */
@@ -499,6 +503,8 @@ struct emit {
 	size_t nv, cap;
 	struct buf merged;
 	uint64_t dpos, nrec;
+	uint64_t synced;	/* written back up to here (started) */
+	int fd;
 	char *err;
 	size_t errsz;
 };
@@ -647,6 +653,15 @@ emit_key(struct emit *em, const char *key, size_t klen)
 		    strerror(errno));
 	em->dpos += 8 + klen + vlen;
 	em->nrec++;
+	if (em->dpos - em->synced >= SYNC_STEP) {
+		/* Start the disk on what is written while the rest is
+		 * merged: the fsync before the rename then waits for the
+		 * tail only.  Advice: a failure is the fsync's to see. */
+		(void)sync_file_range(em->fd, (off_t)em->synced,
+		    (off_t)(em->dpos - em->synced - 4096),
+		    SYNC_FILE_RANGE_WRITE);
+		em->synced = em->dpos - 4096;
+	}
 	return 0;
 }
 
@@ -1174,7 +1189,9 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	unsigned char md[32];
 	char line[SNAP_NAME_MAX + 80];
 	int rc = -1, made = 0, locked, r, merge = 0;
+	double t[8];
 
+	t[0] = clock_ms();
 	if (out != NULL)
 		*out = NULL;
 	memset(&cc, 0, sizeof(cc));
@@ -1210,6 +1227,7 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 		}
 	}
 	sort_index(w);
+	t[1] = clock_ms();
 
 	cc.dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cc.dirfd < 0) {
@@ -1231,6 +1249,7 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	em.conflict = conflict;
 	em.arg = arg;
 	em.dpos = CDB_TOC;
+	em.fd = cc.fd;
 	em.err = err;
 	em.errsz = errsz;
 	if (merge)
@@ -1244,12 +1263,14 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	 * tinycdb allocates its hash tables. */
 	arena_free(w);
 	made = 0;
+	t[2] = clock_ms();
 	if (cdb_make_finish(&cm) != 0 && r == 0) {
 		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
 		r = -1;
 	}
 	if (r != 0)
 		goto out;
+	t[3] = clock_ms();
 	if (fsync(cc.fd) != 0) {
 		log_errf(err, errsz, "fsync %s: %s", cc.tmp, strerror(errno));
 		goto out;
@@ -1267,6 +1288,7 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	/* Mapped once: digested in place (no copy into a buffer), and
 	 * given back open when asked.  Its keys went out strictly
 	 * increasing, one record each. */
+	t[4] = clock_ms();
 	if (snapshot_adopt(cc.path, cc.fd, (size_t)em.nrec, 1, &mine, err,
 	    errsz) != SNAP_OK)
 		goto out;
@@ -1286,6 +1308,7 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	}
 	cc.fd = -1;
 
+	t[5] = clock_ms();
 	r = snapfile_digest_line(md, w->map, line, sizeof(line));
 	if (r < 0) {
 		log_errf(err, errsz, "digest line too long");
@@ -1315,6 +1338,7 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	 * other's file.  Best effort: some file systems refuse flock on a
 	 * directory.
 	 */
+	t[6] = clock_ms();
 	while ((r = flock(cc.dirfd, LOCK_EX)) != 0 && errno == EINTR)
 		;
 	locked = r == 0;
@@ -1348,6 +1372,11 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 		/* Both files are in place and complete; only their names
 		 * might not survive a crash. */
 		log_warn("fsync of directory %s: %s", w->dir, strerror(errno));
+	t[7] = clock_ms();
+	log_debug("snapshot %s: %llu records: resolve+sort %.0f, write %.0f, tables "
+	    "%.0f, fsync %.0f, digest %.0f, digest file %.0f, rename %.0f ms",
+	    w->map, (unsigned long long)em.nrec, t[1] - t[0], t[2] - t[1],
+	    t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
 	rc = 0;
 	if (out != NULL) {
 		*out = mine;

@@ -21,6 +21,8 @@
  * "conflict: MAP KEY: DN; DN", then the commit's time, and exit 1 when
  * the commit fails (batch: 3 when the snapshot was replaced meanwhile).
  * Keys given to get are lowercased first, as Postfix and lookupd do.
+ * SNAPTOOL_VERBOSE=1 in the environment shows the commit's debug lines
+ * (its phases, bench/snapwriter.py --phases).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -368,6 +370,8 @@ int
 main(int argc, char **argv)
 {
 	log_open("snaptool", 1);
+	if (getenv("SNAPTOOL_VERBOSE") != NULL)
+		log_set_verbose(1);
 	if (argc < 4)
 		usage();
 	if (strcmp(argv[1], "build") == 0 || strcmp(argv[1], "batch") == 0) {
