@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
@@ -137,11 +138,33 @@ hash(const char *k, size_t n)
 	return h;
 }
 
+/* Slots for cap entries, zeroed; from 2 MiB on, in huge pages where
+ * the kernel has them (one fault, not one per 4 KiB). */
+static struct hslot *
+slots(size_t cap)
+{
+	size_t huge = (size_t)2 << 20, n;
+	struct hslot *p;
+
+	if (cap > SIZE_MAX / sizeof(*p) / 2)
+		log_fatal(EXIT_TEMPFAIL, "out of memory (an index of %zu)",
+		    cap);
+	n = cap * sizeof(*p);
+	if (n < huge)
+		return xcalloc(cap, sizeof(*p));
+	n = (n + huge - 1) & ~(huge - 1);
+	if ((p = aligned_alloc(huge, n)) == NULL)
+		log_fatal(EXIT_TEMPFAIL, "out of memory (%zu bytes)", n);
+	(void)madvise(p, n, MADV_HUGEPAGE);
+	memset(p, 0, n);
+	return p;
+}
+
 static void
 hgrow(struct hmap *m)
 {
-	size_t cap = m->cap ? 4 * m->cap : 1024;
-	struct hslot *ns = xcalloc(cap, sizeof(*ns));
+	size_t cap = m->cap ? 2 * m->cap : 1024;
+	struct hslot *ns = slots(cap);
 
 	for (size_t j = 0; j < m->cap; j++) {
 		size_t i;
