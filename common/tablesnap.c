@@ -1061,6 +1061,17 @@ lower_ascii(struct buf *b)
 			b->p[i] += 32;
 }
 
+/* 1 if s holds no space, control, DEL or non-ASCII byte: RFC 4518's
+ * preparation (mr_prep_fold) only lowers it. */
+static int
+plain_ascii(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* 1 if the entry being walked gave key already (its keys: s->skeys,
  * NUL-separated), else 0 and key is added. */
 static int
@@ -1122,6 +1133,8 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 					buf_reset(&k);
 					if (pass == 0)
 						buf_append(&k, mv->p, mv->len);
+					else if (plain_ascii(mv->p, mv->len))
+						continue; /* prepared: pass 0's */
 					else if (mr_prep_fold(mv->p, mv->len,
 					    &p) == 0)
 						buf_append(&k, p.p ? p.p : "",
