@@ -48,6 +48,7 @@
 
 #define RUN_MS		250		/* one ldapsync_run, stop checked */
 #define MIN_RUN_MS	10
+#define TRIM_IDLE_S	1		/* the flusher's memory given back */
 #define RETRY_MS	2000		/* after a failed full commit */
 /* Silence after which the stream's server is asked whether it lives:
  * a frozen one is left within this + ldap_timeout. */
@@ -773,13 +774,39 @@ flusher_main(void *arg)
 {
 	struct group *gr = arg;
 
+	int trim = 0;
+
 	pthread_mutex_lock(&gr->fmu);
 	for (;;) {
 		struct fjob *j;
 		int r;
 
-		while (gr->queued == NULL && !gr->fstop)
-			pthread_cond_wait(&gr->fcv, &gr->fmu);
+		while (gr->queued == NULL && !gr->fstop) {
+			struct timespec ts;
+			double t0;
+
+			if (!trim) {
+				pthread_cond_wait(&gr->fcv, &gr->fmu);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += TRIM_IDLE_S;
+			if (pthread_cond_timedwait(&gr->fcv, &gr->fmu, &ts) !=
+			    ETIMEDOUT || gr->queued != NULL || gr->fstop)
+				continue;
+			/* Idle: a commit's buffers (the index's encoding,
+			 * tinycdb's lists) go back to the system.  Not
+			 * after every commit: with a large heap it takes a
+			 * good part of a second, which the next change
+			 * would wait for. */
+			pthread_mutex_unlock(&gr->fmu);
+			t0 = clock_ms();
+			(void)malloc_trim(0);
+			log_debug("persist %s: malloc_trim %.0f ms", gr->name,
+			    clock_ms() - t0);
+			trim = 0;
+			pthread_mutex_lock(&gr->fmu);
+		}
 		if (gr->queued == NULL)
 			break;
 		j = gr->queued;
@@ -788,9 +815,7 @@ flusher_main(void *arg)
 		pthread_mutex_unlock(&gr->fmu);
 		r = flush_job(gr, j);
 		fjob_free(j);
-		/* A commit's buffers (the index's encoding, the writer's
-		 * merge) go back to the system. */
-		(void)malloc_trim(0);
+		trim = 1;
 		pthread_mutex_lock(&gr->fmu);
 		gr->busy = 0;
 		if (r != 0)
