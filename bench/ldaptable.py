@@ -10,12 +10,14 @@ side in one run (never pass/fail).
 --snapshot: an enumerable ldap_table map's snapshot (lookupd/tablebuild.c)
 beside the equivalent native map's: `lookupd sync` of the howto's alias
 filter as an ldap_table file and as a [map] section (profile = none, one
-map each; medians of --rounds); then sequential lookups (postmap -q -,
-found keys) through the floor socketmap server (bench/floor-sockmap),
-lookupd answering the ldap_table map from its snapshot, and Postfix's
-ldap: on the same file with slapd 1 ms of round trip away; then a group
-map (--groups groups of 50 members each, special_result_attribute =
-member): snapshot time and size.
+map each; --rounds rounds, native and ldap_table in turn, medians; `-v
+sync` prints each phase's time: the read, the answers, the writing);
+then sequential lookups (postmap -q -, found keys) through the floor
+socketmap server (bench/floor-sockmap), lookupd answering the
+ldap_table map from its snapshot, and Postfix's ldap: on the same file
+with slapd 1 ms of round trip away; then a group map (--groups groups
+of 50 members each, special_result_attribute = member): snapshot time
+and size.
 
 slapd holds --users accounts (bench/lookupd.py's generator); the table is
 the howto's alias filter.  Both programs read the same keys (half found,
@@ -119,20 +121,34 @@ def groups_ldif(path, ngroups, nusers, members=50):
 
 
 def sync_secs(d, name, cfg, rounds):
-    ld = os.path.join(d, name)
-    os.makedirs(ld, exist_ok=True)
-    conf = os.path.join(ld, "ldapmail.conf")
-    t.write(conf, cfg(ld))
-    secs = []
+    return syncs_secs(d, [(name, cfg)], rounds)[0]
+
+
+def syncs_secs(d, runs, rounds):
+    """lookupd sync of each (name, cfg) in turn, rounds times (the
+    rounds interleaved: a change of load hits every one alike); for each
+    the median seconds, its directory and its last output."""
+    confs = []
+    for name, cfg in runs:
+        ld = os.path.join(d, name)
+        os.makedirs(ld, exist_ok=True)
+        conf = os.path.join(ld, "ldapmail.conf")
+        t.write(conf, cfg(ld))
+        confs.append((ld, conf))
+    secs = [[] for _ in runs]
+    outs = [None for _ in runs]
     for _ in range(rounds):
-        t0 = time.monotonic()
-        r = subprocess.run([t.LOOKUPD, "-c", conf, "sync"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
-        secs.append(time.monotonic() - t0)
-        if r.returncode != 0:
-            raise RuntimeError("lookupd sync: " + r.stderr[-400:])
-    return statistics.median(secs), ld, r.stdout
+        for i, (ld, conf) in enumerate(confs):
+            t0 = time.monotonic()
+            r = subprocess.run([t.LOOKUPD, "-c", conf, "sync"],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            secs[i].append(time.monotonic() - t0)
+            if r.returncode != 0:
+                raise RuntimeError("lookupd sync: " + r.stderr[-400:])
+            outs[i] = r.stdout
+    return [(statistics.median(secs[i]), confs[i][0], outs[i])
+            for i in range(len(runs))]
 
 
 def snapshot_bench(args):
@@ -155,12 +171,12 @@ def snapshot_bench(args):
               % (base, FILTER))
     say("slapd with %d accounts and %d groups of 50" % (args.users,
                                                         args.groups))
-    n_secs, n_dir, _ = sync_secs(d, "native", conf(native), args.rounds)
-    t_secs, t_dir, out = sync_secs(
-        d, "table", conf("[map alias]\nldap_table = %s\n" % cf),
+    (n_secs, n_dir, _), (t_secs, t_dir, out) = syncs_secs(
+        d, [("native", conf(native)),
+            ("table", conf("[map alias]\nldap_table = %s\n" % cf))],
         args.rounds)
     say("\n## Snapshot of the howto's alias filter (lookupd sync, median "
-        "of %d)" % args.rounds)
+        "of %d interleaved rounds)" % args.rounds)
     for label, secs, ld in (("native [map]", n_secs, n_dir),
                             ("ldap_table", t_secs, t_dir)):
         size = os.path.getsize(os.path.join(ld, "cache", "alias.cdb"))
