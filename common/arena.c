@@ -19,7 +19,9 @@
 #include "common/log.h"
 
 #define ARENA_CHUNK	((size_t)2 << 20)	/* a huge page */
-#define ALIGN		alignof(max_align_t)
+/* pointers and 64-bit integers; not long double: 16 would cost a
+ * snapshot of 100,000 entries about 8 MB of padding */
+#define ALIGN		8
 
 struct arena_chunk {
 	struct arena_chunk *next;

@@ -21,7 +21,8 @@ struct arena {
 
 #define ARENA_INIT	{ NULL, NULL, 0 }
 
-/* n bytes, aligned for any type, uninitialized. */
+/* n bytes, aligned to 8 (pointers, 64-bit integers; not long
+ * double), uninitialized. */
 void *arena_alloc(struct arena *a, size_t n);
 /* n bytes, zeroed. */
 void *arena_zalloc(struct arena *a, size_t n);
