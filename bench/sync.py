@@ -4,7 +4,7 @@ own replication and against a plain read, side by side in one run (never
 pass/fail).
 
     bench/sync.py [--users 100000] [--changes 300] [--rounds 3]
-                  [--big 0] [--no-latency] [--no-consumer]
+                  [--big 0] [--no-latency] [--no-consumer] [--full-only]
                   [--log FILE]
 
 A provider (syncprov) loaded with --users accounts (bench/lookupd.py's
@@ -31,6 +31,12 @@ loopback.
    that lookupd answers it over socketmap, until its mailbox.cdb has it;
    p50/p90/p99/max.  Then lookupd's RssAnon beside the size of its cdb
    files.
+
+--full-only: only the unpaged ldapsearch, the stream and lookupd's first
+full refresh, interleaved in each of --rounds rounds (medians), no
+latency run: the 1M full-snapshot target alone,
+    nice python3 bench/sync.py --users 1000000 --rounds 2 --no-consumer \
+        --full-only
 
 --no-consumer: no consumer (a syncrepl refresh of 1,000,000 entries
 takes many minutes here): the reads, lookupd and the latency run against
@@ -156,7 +162,15 @@ def persist_lookupd(d, slapd, n, args=()):
     return lk, time.monotonic() - t0
 
 
-def reads(label, slapd, conf, n, rounds):
+def persist_once(d, slapd, n):
+    lk, secs = persist_lookupd(d, slapd, n)
+    lk.stop()
+    import shutil
+    shutil.rmtree(os.path.join(d, "persist"), ignore_errors=True)
+    return secs
+
+
+def reads(label, slapd, conf, n, rounds, full_only=False, d=None):
     kinds = [
         ("ldapsearch rootdn, unpaged", lambda: ldapsearch(slapd, ROOT)),
         ("system DN, paged 500", lambda: ldapsearch(
@@ -167,6 +181,10 @@ def reads(label, slapd, conf, n, rounds):
         ("lookupd sync (3 maps)", lambda: run_to_null(
             [t.LOOKUPD, "-c", conf, "sync"])),
     ]
+    if full_only:
+        kinds = [kinds[0], kinds[3], (
+            "lookupd sync = persist, first full refresh",
+            lambda: persist_once(d, slapd, n))]
     times = {k: [] for k, _ in kinds}
     # Not counted: the first read after slapadd pulls the database into
     # the page cache (at 1,000,000 it took 2.5x a warm one), which would
@@ -196,6 +214,7 @@ def main():
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--no-consumer", action="store_true")
     ap.add_argument("--log", help="lookupd -v, its log copied here")
+    ap.add_argument("--full-only", action="store_true")
     args = ap.parse_args()
     lat = os.path.join(BENCH_BIN, "sync-latency")
     for f in (t.LOOKUPD, PROBE, lat):
@@ -227,7 +246,14 @@ def main():
         say("# consumer: replicated them (syncrepl refresh) in %.1f s" % (
             time.monotonic() - t0))
         cconf = config(d, "consumer", c)
-    reads("{:,}".format(args.users), c, cconf, args.users, args.rounds)
+    reads("{:,}".format(args.users), c, cconf, args.users, args.rounds,
+          args.full_only, d)
+    if args.full_only:
+        say("# load average at the end: %.1f %.1f %.1f" % os.getloadavg())
+        if c is not p:
+            c.stop()
+        p.stop()
+        return
 
     lk, secs = persist_lookupd(d, c, args.users,
                                ["-v"] if args.log else [])
