@@ -104,13 +104,13 @@
 #include "common/clock.h"
 #include "common/exitcode.h"
 #include "common/log.h"
+#include "lookupd/cdbout.h"
 #include "lookupd/snapfile.h"
 #include "lookupd/snapshot.h"
 #include "lookupd/snapwriter.h"
 
 #define ARENA_CHUNK	((size_t)4 << 20)
 #define STALE_AGE	3600		/* s: older temporaries: debris */
-#define SYNC_STEP	((uint64_t)8 << 20)	/* writeback started */
 #define BASE_DN		"(snapshot: DN not recorded)"
 
 /* Large blocks straight from the kernel, so that they go back to it. */
@@ -495,16 +495,14 @@ struct val {
 /* Where the records of a commit go. */
 struct emit {
 	struct snapwriter *w;
-	struct cdb_make *cm;
+	struct cdbout *out;
 	const char *tmp;	/* the file, for messages */
 	snap_conflict_fn conflict;
 	void *arg;
 	struct val *v;		/* the values of the key at hand */
 	size_t nv, cap;
 	struct buf merged;
-	uint64_t dpos, nrec;
-	uint64_t synced;	/* written back up to here (started) */
-	int fd;
+	uint64_t nrec;
 	char *err;
 	size_t errsz;
 };
@@ -606,6 +604,20 @@ report_conflict(struct emit *em, const char *key, size_t klen)
 	free(dns);
 }
 
+/* Room in the file for one more record of klen + vlen bytes: data, then
+ * two hash slots (16 bytes) per record.  0, or -1 with err. */
+static int
+limit_ok(struct emit *em, size_t klen, uint64_t vlen)
+{
+	uint64_t dpos = cdbout_pos(em->out);
+
+	if (8 + klen + vlen > CDB_LIMIT - dpos ||
+	    16 * (em->nrec + 1) > CDB_LIMIT - dpos - 8 - klen - vlen)
+		return log_errf(em->err, em->errsz, "snapshot of map %s would "
+		    "exceed the 4 GiB limit of a cdb file", em->w->map);
+	return 0;
+}
+
 /* The values of em->v become key's cdb record (or, in a single map with
  * several of them, a reported conflict).  0, or -1 with err. */
 static int
@@ -642,26 +654,12 @@ emit_key(struct emit *em, const char *key, size_t klen)
 		val = em->merged.p;
 		vlen = em->merged.len;
 	}
-	/* Data, then two hash slots (16 bytes) per record. */
-	if (8 + klen + vlen > CDB_LIMIT - em->dpos ||
-	    16 * (em->nrec + 1) > CDB_LIMIT - em->dpos - 8 - klen - vlen)
-		return log_errf(em->err, em->errsz, "snapshot of map %s would "
-		    "exceed the 4 GiB limit of a cdb file", em->w->map);
-	if (cdb_make_add(em->cm, key, (unsigned)klen, val,
-	    (unsigned)vlen) != 0)
+	if (limit_ok(em, klen, vlen) != 0)
+		return -1;
+	if (cdbout_add(em->out, key, klen, val, vlen) != 0)
 		return log_errf(em->err, em->errsz, "writing %s: %s", em->tmp,
 		    strerror(errno));
-	em->dpos += 8 + klen + vlen;
 	em->nrec++;
-	if (em->dpos - em->synced >= SYNC_STEP) {
-		/* Start the disk on what is written while the rest is
-		 * merged: the fsync before the rename then waits for the
-		 * tail only.  Advice: a failure is the fsync's to see. */
-		(void)sync_file_range(em->fd, (off_t)em->synced,
-		    (off_t)(em->dpos - em->synced - 4096),
-		    SYNC_FILE_RANGE_WRITE);
-		em->synced = em->dpos - 4096;
-	}
 	return 0;
 }
 
@@ -769,6 +767,19 @@ merge_base(const char *key, size_t klen, const char *val, size_t vlen,
 	if (mg->i < w->n && bytes_cmp(REC_KEY(w->idx[mg->i]),
 	    w->idx[mg->i]->klen, key, klen) == 0)
 		n = run_len(w, mg->i);
+	if (n == 0 && val == key + klen && !bad_val(val, vlen)) {
+		/* No change to it: the base's record, bytes as they are
+		 * (what apply_run and emit_key would make of it). */
+		if (limit_ok(mg->em, klen, vlen) != 0)
+			goto fail;
+		if (cdbout_copy(mg->em->out, key - 8, klen, vlen) != 0) {
+			log_errf(mg->em->err, mg->em->errsz, "writing %s: %s",
+			    mg->em->tmp, strerror(errno));
+			goto fail;
+		}
+		mg->em->nrec++;
+		return 0;
+	}
 	apply_run(mg->em, val, (uint32_t)vlen, w->idx + mg->i, n);
 	mg->i += n;
 	if (emit_key(mg->em, key, klen) != 0)
@@ -1184,11 +1195,10 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 {
 	struct snapshot *mine = NULL;
 	struct commit cc;
-	struct cdb_make cm;
 	struct emit em;
 	unsigned char md[32];
 	char line[SNAP_NAME_MAX + 80];
-	int rc = -1, made = 0, locked, r, merge = 0;
+	int rc = -1, locked, r, merge = 0;
 	double t[8];
 
 	t[0] = clock_ms();
@@ -1238,18 +1248,11 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	}
 	if (make_temp(cc.tmp, &cc.fd, err, errsz) != 0)
 		goto out;
-	if (cdb_make_start(&cm, cc.fd) != 0) {
-		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
-		goto out;
-	}
-	made = 1;
+	em.out = cdbout_new(cc.fd);
 	em.w = w;
-	em.cm = &cm;
 	em.tmp = cc.tmp;
 	em.conflict = conflict;
 	em.arg = arg;
-	em.dpos = CDB_TOC;
-	em.fd = cc.fd;
 	em.err = err;
 	em.errsz = errsz;
 	if (merge)
@@ -1262,9 +1265,8 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	/* The records are in the file: give their memory back before
 	 * tinycdb allocates its hash tables. */
 	arena_free(w);
-	made = 0;
 	t[2] = clock_ms();
-	if (cdb_make_finish(&cm) != 0 && r == 0) {
+	if (r == 0 && cdbout_finish(em.out) != 0) {
 		log_errf(err, errsz, "writing %s: %s", cc.tmp, strerror(errno));
 		r = -1;
 	}
@@ -1384,8 +1386,7 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	}
 out:
 	snapshot_close(mine);
-	if (made)
-		(void)cdb_make_finish(&cm);	/* frees tinycdb's lists */
+	cdbout_free(em.out);
 	commit_cleanup(&cc);
 	buf_free(&em.merged);
 	free(em.v);

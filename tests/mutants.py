@@ -158,6 +158,24 @@ MUTANTS = [
         tests=["test_snapshot_durability.py"],
     ),
     dict(
+        name="cdbout-probe-start",
+        why="snapshots are cdb files tinycdb and Postfix read: a record's "
+            "hash slot search starts at (hash >> 8) mod the table's slots",
+        file="lookupd/cdbout.c",
+        old="\t\t\tuint32_t hi = (r->hash >> 8) % len;",
+        new="\t\t\tuint32_t hi = (r->hash >> 7) % len;",
+        tests=["t_cdbout"],
+    ),
+    dict(
+        name="cdbout-copy-run-split",
+        why="a batch commit copies the base's unchanged records as they "
+            "stand: the new file is the bytes a full build writes",
+        file="lookupd/cdbout.c",
+        old="\tc->runlen += 8 + klen + vlen;",
+        new="\tc->runlen += 8 + klen;",
+        tests=["t_cdbout", "t_snapwriter"],
+    ),
+    dict(
         name="answer-damaged-snapshot",
         why="a snapshot whose digest does not match is never answered "
             "from",
