@@ -19,7 +19,10 @@
  * snapshot_sorted): it is merged with the sorted changes as it streams into
  * the new file, so a commit costs one sequential read of the old file and
  * the writing of the new one, and memory for the changes only; never an
- * LDAP read.  A base in another order (made by postmap, or with a key
+ * LDAP read.  A base record no change touches is the record the merge
+ * would write, byte for byte: it is copied as it stands (cdbout_copy),
+ * and runs of such records go out in one write from the base's mapping;
+ * only its key is hashed, for the tables.  A base in another order (made by postmap, or with a key
  * twice) is first copied into the arena and sorted with the changes.
  * Either way the new file holds exactly what a full build of the same
  * data holds, record for record, so it is the same bytes.  The base must
@@ -56,11 +59,12 @@
  * (bench/sync.py; README).
  *
  * Committing.  The file goes to a mkstemp(3) name in <dir> (mode 0640),
- * its writeback started every SYNC_STEP written (sync_file_range), so
- * the disk works while the rest is merged, is fsynced,
- * mapped and digested through the mapping (tinycdb writes
- * the header last, so the digest cannot be taken while writing), and the
- * digest goes to a second temporary file.  snapwriter_commit_open gives
+ * written by cdbout.c (the bytes tinycdb's cdb_make would write), its
+ * writeback started as it is written, so the disk works while the rest
+ * is merged; then it is fsynced (in a thread) while it is mapped and
+ * digested through the mapping here (the table of contents is written
+ * last, so the digest cannot be taken while writing), and the digest
+ * goes to a second temporary file once both are done.  snapwriter_commit_open gives
  * that mapping back as the new snapshot (snapshot_adopt): persist sync
  * keeps it as the base of its next batch and answers from it, so the
  * file it wrote is never read and verified again.  The digest is
@@ -91,6 +95,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1182,6 +1187,23 @@ remove_stale(int dirfd, const char *map)
 	closedir(d);
 }
 
+/* fsync(2) of a file, in a thread of its own while the file is digested. */
+struct fsync_job {
+	int fd;
+	int rc;
+	int err;
+};
+
+static void *
+fsync_thread(void *arg)
+{
+	struct fsync_job *fs = arg;
+
+	fs->rc = fsync(fs->fd);
+	fs->err = fs->rc != 0 ? errno : 0;
+	return NULL;
+}
+
 int
 snapwriter_commit(struct snapwriter *w, snap_conflict_fn conflict,
     void *arg, char *err, size_t errsz)
@@ -1196,10 +1218,13 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	struct snapshot *mine = NULL;
 	struct commit cc;
 	struct emit em;
+	struct fsync_job fs;
+	pthread_t fs_thread;
+	int fsyncing = 0;
 	unsigned char md[32];
 	char line[SNAP_NAME_MAX + 80];
 	int rc = -1, locked, r, merge = 0;
-	double t[8];
+	double t[9];
 
 	t[0] = clock_ms();
 	if (out != NULL)
@@ -1273,10 +1298,6 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	if (r != 0)
 		goto out;
 	t[3] = clock_ms();
-	if (fsync(cc.fd) != 0) {
-		log_errf(err, errsz, "fsync %s: %s", cc.tmp, strerror(errno));
-		goto out;
-	}
 	if (w->read_time.tv_sec != 0) {
 		/* The file's mtime says when its data was read. */
 		struct timespec ts[2] = { w->read_time, w->read_time };
@@ -1287,6 +1308,14 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 			goto out;
 		}
 	}
+	/* The disk works (fsync, in a thread) while the file is digested
+	 * here: both must be done before the digest file is written. */
+	fs.fd = cc.fd;
+	fs.rc = -1;
+	fs.err = 0;
+	fsyncing = pthread_create(&fs_thread, NULL, fsync_thread, &fs) == 0;
+	if (!fsyncing)
+		fsync_thread(&fs);
 	/* Mapped once: digested in place (no copy into a buffer), and
 	 * given back open when asked.  Its keys went out strictly
 	 * increasing, one record each. */
@@ -1297,6 +1326,16 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 	if (snapshot_sha256(mine, md) != 0) {
 		log_errf(err, errsz, "reading back %s: %s", cc.tmp,
 		    errno ? strerror(errno) : "damaged");
+		goto out;
+	}
+	t[8] = clock_ms();
+	if (fsyncing) {
+		pthread_join(fs_thread, NULL);
+		fsyncing = 0;
+	}
+	if (fs.rc != 0) {
+		log_errf(err, errsz, "fsync %s: %s", cc.tmp,
+		    strerror(fs.err));
 		goto out;
 	}
 	if (out == NULL) {
@@ -1376,15 +1415,18 @@ snapwriter_commit_open(struct snapwriter *w, snap_conflict_fn conflict,
 		log_warn("fsync of directory %s: %s", w->dir, strerror(errno));
 	t[7] = clock_ms();
 	log_debug("snapshot %s: %llu records: resolve+sort %.0f, write %.0f, tables "
-	    "%.0f, fsync %.0f, digest %.0f, digest file %.0f, rename %.0f ms",
+	    "%.0f, digest %.0f (fsync beside it, %.0f more), digest file "
+	    "%.0f, rename %.0f ms",
 	    w->map, (unsigned long long)em.nrec, t[1] - t[0], t[2] - t[1],
-	    t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
+	    t[3] - t[2], t[8] - t[4], t[5] - t[8], t[6] - t[5], t[7] - t[6]);
 	rc = 0;
 	if (out != NULL) {
 		*out = mine;
 		mine = NULL;
 	}
 out:
+	if (fsyncing)
+		pthread_join(fs_thread, NULL);
 	snapshot_close(mine);
 	cdbout_free(em.out);
 	commit_cleanup(&cc);

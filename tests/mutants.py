@@ -153,8 +153,8 @@ MUTANTS = [
         name="cdb-without-fsync",
         why="a snapshot is on the disk before it replaces the old one",
         file="lookupd/snapwriter.c",
-        old="\tif (fsync(cc.fd) != 0) {",
-        new="\tif (0) {",
+        old="\tfs->rc = fsync(fs->fd);",
+        new="\tfs->rc = 0;",
         tests=["test_snapshot_durability.py"],
     ),
     dict(
