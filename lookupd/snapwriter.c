@@ -46,7 +46,17 @@
  *     100,000 keys (7.6 MB)      0.055 s       0.063 s     0.095 s
  *   1,000,000 keys (76 MB)       0.46 s        0.47 s      1.20 s
  * (full build: the commit alone, records in LDAP's random order; the
- * directory read before it takes 6 s more at 1,000,000).  The day
+ * directory read before it takes 6 s more at 1,000,000).  Since the
+ * base's unchanged records are copied as they stand (cdbout_copy) and
+ * the fsync runs beside the digest, a batch of 200 on 1,000,000 keys
+ * (`SNAPTOOL_VERBOSE=1 snaptool batch`, 3 runs each, quiet machine,
+ * 2026-12-05 night): the merge and write 140-151 ms (was 256-308), the
+ * whole commit 0.43-0.45 s (was 0.56-0.58 s); at 2,000,000 keys (152
+ * MB): write 256-280 ms, tables 81-111 ms, digest 177-188 ms.  The
+ * bench above, before and after in turn, twice (load 1.5-2.0): at
+ * 1,000,000 keys a batch of 200 0.45 / 0.53 s -> 0.31 / 0.37 s, of
+ * 10,000 0.47 / 0.52 s -> 0.21 / 0.28 s, full build 1.14 / 1.26 s ->
+ * 0.80 / 0.94 s.  The day
  * before, with the base copied out record by record and the file read
  * back for its digest, under more load: 0.12 / 0.11 / 0.31 s and 1.32 /
  * 1.20 / 4.6 s.  A batch costs about one writing of the whole file
