@@ -46,6 +46,11 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
+/* The pages of [p, p + len) (whole pages inside it only) made present
+ * and writable now, in one call, rather than by a fault on each first
+ * write: for large buffers about to be filled.  A hint: ignored where
+ * the kernel cannot (before Linux 5.14). */
+void mem_prefault(void *p, size_t len);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* A fresh string, printf-formatted ("(message could not be formatted)"

@@ -235,6 +235,11 @@ arena_alloc(struct snapwriter *w, size_t n)
 		    ARENA_CHUNK;
 		struct chunk *c = big_alloc(size);
 
+		/* A writer past its first chunk is a big one (a full
+		 * build): the chunk is filled at once, its pages made
+		 * present in one call, not faulted in one by one. */
+		if (w->chunks != NULL)
+			mem_prefault(c, size);
 		c->next = w->chunks;
 		c->size = size;
 		w->chunks = c;
@@ -329,6 +334,9 @@ idx_push(struct snapwriter *w, struct rec *r)
 
 		w->idx = big_grow(w->idx, w->cap * sizeof(*w->idx),
 		    ncap * sizeof(*w->idx));
+		if (w->cap)	/* the new half is filled next */
+			mem_prefault(w->idx + w->cap,
+			    (ncap - w->cap) * sizeof(*w->idx));
 		w->cap = ncap;
 	}
 	w->idx[w->n++] = r;

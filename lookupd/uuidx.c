@@ -178,6 +178,8 @@ table_grow(struct uuidx *x, size_t tcap)
 	free(x->table);
 	x->tcap = tcap;
 	x->table = xcalloc(tcap, sizeof(*x->table));
+	if (tcap >= 65536)	/* every page is written below */
+		mem_prefault(x->table, tcap * sizeof(*x->table));
 	for (size_t off = 1; off < x->used; off += rec_words(x,
 	    rec_n(x, off)))
 		if (!(*hdr(x, off) & F_DEAD))
