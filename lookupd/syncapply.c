@@ -226,11 +226,14 @@ syncapply_entry(struct syncgroup *g, const unsigned char *uuid,
 				continue;
 			c = batch_add(out, m, known && has_key(old, on, p->hash,
 			    m) ? KEYCHANGE_REPLACE : KEYCHANGE_ADD, p->hash);
-			c->key = xstrndup(p->key, p->klen);
+			/* The part's key and merged value move into the
+			 * change (a part is emitted once, for its map). */
+			c->key = p->key;
 			c->klen = p->klen;
-			c->val = xstrndup(p->merged.p ? p->merged.p : "",
-			    p->merged.len);
+			p->key = NULL;
+			c->val = p->merged.p ? p->merged.p : xstrndup("", 0);
 			c->vlen = p->merged.len;
+			memset(&p->merged, 0, sizeof(p->merged));
 		}
 		for (size_t k = 0; k < on; k++) {
 			uint64_t h = old[k] & UUIDX_HASH_MASK;
