@@ -208,17 +208,16 @@ index_path(const struct group *gr, char *out, size_t size, const char *pre,
 	return r < 0 || (size_t)r >= size ? -1 : 0;
 }
 
-/* Write the index's encoding (len bytes). */
+/* The index's encoding (len bytes) written and fsynced to a temporary
+ * file (its name in tmp, 4096 bytes), not yet in place. */
 static int
-index_write(struct group *gr, const unsigned char *bytes, size_t len,
-    char *err, size_t errsz)
+index_write_tmp(struct group *gr, const unsigned char *bytes, size_t len,
+    char *tmp, char *err, size_t errsz)
 {
-	char path[4096], tmp[4096];
 	size_t off = 0;
-	int fd, e, dfd;
+	int fd, e;
 
-	if (index_path(gr, path, sizeof(path), "", "") != 0 ||
-	    index_path(gr, tmp, sizeof(tmp), ".", ".XXXXXX") != 0)
+	if (index_path(gr, tmp, 4096, ".", ".XXXXXX") != 0)
 		return log_errf(err, errsz, "cache_dir: path too long");
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
@@ -243,6 +242,20 @@ index_write(struct group *gr, const unsigned char *bytes, size_t len,
 		return log_errf(err, errsz, "writing %s: %s", tmp,
 		    strerror(e));
 	}
+	return 0;
+}
+
+/* ... renamed into place (or removed if that fails). */
+static int
+index_install(struct group *gr, const char *tmp, char *err, size_t errsz)
+{
+	char path[4096];
+	int e, dfd;
+
+	if (index_path(gr, path, sizeof(path), "", "") != 0) {
+		unlink(tmp);
+		return log_errf(err, errsz, "cache_dir: path too long");
+	}
 	if (rename(tmp, path) != 0) {
 		e = errno;
 		unlink(tmp);
@@ -257,15 +270,28 @@ index_write(struct group *gr, const unsigned char *bytes, size_t len,
 	return 0;
 }
 
+/* Write the index's encoding (len bytes). */
 static int
-index_save(struct group *gr, char *err, size_t errsz)
+index_write(struct group *gr, const unsigned char *bytes, size_t len,
+    char *err, size_t errsz)
+{
+	char tmp[4096];
+
+	if (index_write_tmp(gr, bytes, len, tmp, err, errsz) != 0)
+		return -1;
+	return index_install(gr, tmp, err, errsz);
+}
+
+/* The index as it stands to a temporary file (see index_write_tmp). */
+static int
+index_save_tmp(struct group *gr, char *tmp, char *err, size_t errsz)
 {
 	unsigned char *bytes = NULL;
 	size_t len = 0;
 	int r;
 
 	uuidx_encode(gr->x, &bytes, &len);
-	r = index_write(gr, bytes, len, err, errsz);
+	r = index_write_tmp(gr, bytes, len, tmp, err, errsz);
 	free(bytes);
 	return r;
 }
@@ -506,10 +532,10 @@ commit_one(void *arg)
 static int
 full_commit(struct group *gr)
 {
-	char err[512];
+	char err[512], ierr[512], itmp[4096];
 	size_t *maps = xcalloc(gr->n, sizeof(*maps));
 	struct commit_job *jobs = xcalloc(gr->n, sizeof(*jobs));
-	int rc = 0;
+	int rc = 0, irc;
 	uint64_t seq;
 	struct timespec t0;
 
@@ -524,6 +550,10 @@ full_commit(struct group *gr)
 		if (!jobs[i].started)
 			commit_one(&jobs[i]);
 	}
+	/* Meanwhile the index is encoded and written beside them (the
+	 * writers only read its key hash); it is renamed into place once
+	 * every map is, as before. */
+	irc = index_save_tmp(gr, itmp, ierr, sizeof(ierr));
 	for (size_t i = 0; i < gr->n; i++) {
 		if (jobs[i].started)
 			pthread_join(jobs[i].th, NULL);
@@ -543,9 +573,12 @@ full_commit(struct group *gr)
 	free(gr->w);
 	gr->w = NULL;
 	gr->full = 0;
-	if (rc == 0 && index_save(gr, err, sizeof(err)) != 0) {
-		log_warn("persist %s: index not written: %s", gr->name, err);
+	if (rc == 0 && (irc != 0 || index_install(gr, itmp, ierr,
+	    sizeof(ierr)) != 0)) {
+		log_warn("persist %s: index not written: %s", gr->name, ierr);
 		rc = -1;
+	} else if (rc != 0 && irc == 0) {
+		unlink(itmp);
 	}
 	if (rc == 0) {
 		/* The old cookie no longer goes with these files. */
