@@ -52,8 +52,9 @@ MUTANTS = [
         name="ignore-max-stale",
         why="a snapshot older than max_stale is not answered from",
         file="lookupd/decide.c",
-        old="\tif (now - snapshot_built(snap) > cfg->max_stale) {",
-        new="\tif (0) {",
+        old="\t\treturn 0;\n\tif (now - snapshot_built(snap) > "
+            "cfg->max_stale) {",
+        new="\t\treturn 0;\n\tif (0) {",
         tests=["test_lookupd_options.py"],
         only=["max stale"],
     ),
