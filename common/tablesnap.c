@@ -58,21 +58,57 @@ struct hmap {
 	struct arena *mem;	/* where the nodes live */
 };
 
-struct tattr {
-	char *name;		/* inside the block of vals */
-	struct mr_value *vals;	/* NUL-terminated copies, one block */
-	size_t n;
-	struct hnode **grp;	/* key attribute of a candidate: the node
-				 * of each value's coarse form in vals */
+/* An attribute name as the server spelled it, kept once per snapshot
+ * with what every attribute of that name shares.  An entry's
+ * attributes are the struct mr_attr matchrule evaluates (name: the
+ * name here, so aname_of() finds the rest). */
+struct aname {
+	const char *equality;	/* rule_of(name) */
 	size_t ai;		/* attr_index() of name */
+	int key;		/* a key attribute */
+	int ascii_only;		/* keys from ASCII values only */
+	size_t len;
+	char name[];
 };
 
 struct tentry {
 	char *dn;
-	struct tattr *a;
-	size_t n;
+	struct mr_attr *a;
+	uint32_t n;
+	uint32_t k0;		/* its first key value in read order */
 	int candidate;
-	struct mr_attr *view;	/* for matchrule, made when needed */
+};
+
+/*
+ * The key index: one kref for each value of a key attribute of a
+ * candidate, appended as read (in blocks of the arena), then sorted
+ * into kr by KBITS bits of the hash of its coarse form (lowercase,
+ * without spaces, '-' or controls: values equal under any rule
+ * tablesnap accepts have the same coarse form).  A group is a run of
+ * kr with one coarse form, its entries in read order; once sorted, the
+ * block slot of each value holds its group.  One sort of an array of
+ * 16-byte krefs costs a fraction of a hash table's inserts (no node,
+ * no growing, no cache miss per value; see the README's "Enumerable
+ * maps from their snapshot" for the figures).
+ */
+#define KBLOCK		4096	/* krefs in a block */
+#define KBITS		33	/* three passes of 11 bits */
+struct kref {
+	uint64_t h;		/* hash of the coarse form */
+	uint32_t e;		/* its entry */
+	uint32_t orig;		/* its place in the read order */
+};
+
+struct kgroup {
+	uint32_t start, n;	/* in kr; n == 0: no group */
+	uint32_t e0;		/* the entry of its first kref */
+	uint32_t one;		/* 1 if all its krefs are of entry e0 */
+};
+
+/* A block's slot: the kref as read; once sorted, its group. */
+union kslot {
+	struct kref r;
+	struct kgroup g;
 };
 
 struct tablesnap {
@@ -82,15 +118,21 @@ struct tablesnap {
 	tablesnap_rule_fn rule;
 	void *arg;
 	int has_special;
-	struct arena mem;	/* entries, values, index nodes */
+	struct arena mem;	/* entries, values, names, DN nodes */
 	struct tentry **e;
 	size_t n, cap;
 	struct tentry *cur;	/* the entry tablesnap_attr adds to */
-	struct tattr *sa;	/* cur's attributes until sealed into mem */
+	struct mr_attr *sa;	/* cur's attributes until sealed into mem */
 	size_t sn, scap;
 	int sealed;		/* cur's attributes are in cur->a */
+	struct aname **names;
+	size_t nnames;
 	struct hmap dns;	/* normalized DN -> entry index or ABSENT */
-	struct hmap vals;	/* coarse key value -> candidate indexes */
+	union kslot **kb;	/* the key index in read order, in blocks */
+	size_t nk;
+	struct kref *kr;	/* sorted */
+	int kbits;		/* KBITS, or fewer for tests */
+	uint64_t kmask;
 	char **cover;		/* normalized subtrees read whole */
 	size_t ncover;
 	size_t scanned;		/* entries looked at for unresolved DNs */
@@ -109,7 +151,7 @@ struct tablesnap {
 	struct buf *tval;
 	size_t ntnode;
 	/* scratch buffers of answer(), kept from key to key */
-	struct buf sfilter, sout, sone, scoarse, skeys;
+	struct buf sfilter, sout, sone, scoarse, scoarse2, skeys;
 	size_t *sidx;
 	size_t sidx_cap;
 	int cannot;
@@ -138,25 +180,34 @@ hash(const char *k, size_t n)
 	return h;
 }
 
-/* Slots for cap entries, zeroed; from 2 MiB on, in huge pages where
- * the kernel has them (one fault, not one per 4 KiB). */
+/* n elements of size bytes, uninitialized; from 2 MiB on, in huge
+ * pages where the kernel has them (one fault, not one per 4 KiB). */
+static void *
+big_alloc(size_t n, size_t size)
+{
+	size_t huge = (size_t)2 << 20, len;
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size / 2)
+		log_fatal(EXIT_TEMPFAIL, "out of memory (%zu elements of "
+		    "%zu bytes)", n, size);
+	len = n * size;
+	if (len < huge)
+		return xreallocarray(NULL, n ? n : 1, size ? size : 1);
+	len = (len + huge - 1) & ~(huge - 1);
+	if ((p = aligned_alloc(huge, len)) == NULL)
+		log_fatal(EXIT_TEMPFAIL, "out of memory (%zu bytes)", len);
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+/* Slots for cap entries, zeroed. */
 static struct hslot *
 slots(size_t cap)
 {
-	size_t huge = (size_t)2 << 20, n;
-	struct hslot *p;
+	struct hslot *p = big_alloc(cap, sizeof(*p));
 
-	if (cap > SIZE_MAX / sizeof(*p) / 2)
-		log_fatal(EXIT_TEMPFAIL, "out of memory (an index of %zu)",
-		    cap);
-	n = cap * sizeof(*p);
-	if (n < huge)
-		return xcalloc(cap, sizeof(*p));
-	n = (n + huge - 1) & ~(huge - 1);
-	if ((p = aligned_alloc(huge, n)) == NULL)
-		log_fatal(EXIT_TEMPFAIL, "out of memory (%zu bytes)", n);
-	(void)madvise(p, n, MADV_HUGEPAGE);
-	memset(p, 0, n);
+	memset(p, 0, cap * sizeof(*p));
 	return p;
 }
 
@@ -455,7 +506,7 @@ tablesnap_new(const struct ldaptable *t, const char *const *key_attrs,
 	s->arg = arg;
 	s->has_special = t->nattrs > t->num_attributes;
 	s->dns.mem = &s->mem;
-	s->vals.mem = &s->mem;
+	tablesnap_index_bits(s, KBITS);
 	s->key_attrs = xcalloc(nkey_attrs ? nkey_attrs : 1,
 	    sizeof(*s->key_attrs));
 	for (size_t i = 0; i < nkey_attrs; i++) {
@@ -527,9 +578,15 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 		s->unsure_dns++;
 	}
 	buf_free(&norm);
+	if (s->n >= UINT32_MAX || s->nk >= UINT32_MAX) {
+		cannot(s, "more entries or key values than a snapshot "
+		    "counts", NULL);
+		return;
+	}
 	e = arena_zalloc(&s->mem, sizeof(*e));
 	e->dn = arena_strndup(&s->mem, dn, strlen(dn));
 	e->candidate = candidate;
+	e->k0 = (uint32_t)s->nk;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 1024;
 		s->e = xreallocarray(s->e, s->cap, sizeof(*s->e));
@@ -595,12 +652,47 @@ is_key_attr(const struct tablesnap *s, const char *name)
 	return 0;
 }
 
+/* The name's aname, made the first time the name is seen. */
+static const struct aname *
+intern(struct tablesnap *s, const char *name, size_t len)
+{
+	struct aname *an;
+
+	for (size_t i = 0; i < s->nnames; i++)
+		if (s->names[i]->len == len && memcmp(s->names[i]->name,
+		    name, len) == 0)
+			return s->names[i];
+	an = arena_alloc(&s->mem, sizeof(*an) + len + 1);
+	memcpy(an->name, name, len);
+	an->name[len] = '\0';
+	an->len = len;
+	an->equality = rule_of(s, an->name);
+	an->ai = attr_index(s->t, an->name);
+	an->key = is_key_attr(s, an->name);
+	an->ascii_only = mr_key_class(rule_of(s, an->name)) ==
+	    MR_KEY_ASCII_ONLY;
+	s->names = xreallocarray(s->names, s->nnames + 1, sizeof(*s->names));
+	s->names[s->nnames++] = an;
+	return an;
+}
+
+static const struct aname *
+aname_of(const struct mr_attr *a)
+{
+	return (const struct aname *)(const void *)(a->name -
+	    offsetof(struct aname, name));
+}
+
 void
 tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
     const struct mr_value *vals, size_t nvals)
 {
 	struct tentry *e = s->cur;
-	struct tattr *a;
+	const struct aname *an;
+	struct mr_attr *a;
+	struct mr_value *mv;
+	size_t total;
+	char *p;
 
 	if (e == NULL)
 		return;
@@ -620,49 +712,52 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 		s->scap = s->scap ? 2 * s->scap : 16;
 		s->sa = xreallocarray(s->sa, s->scap, sizeof(*s->sa));
 	}
-	a = &s->sa[s->sn++];
-	/* one block: the value array, the name, the values (each
-	 * NUL-terminated); vals owns it */
-	{
-		size_t total = (nvals ? nvals : 1) * sizeof(*a->vals) + len + 1;
-		char *p;
-
-		for (size_t i = 0; i < nvals; i++)
-			total += vals[i].len + 1;
-		a->vals = arena_alloc(&s->mem, total);
-		p = (char *)(a->vals + (nvals ? nvals : 1));
-		memcpy(p, name, len);
-		p[len] = '\0';
-		a->name = p;
-		p += len + 1;
-		for (size_t i = 0; i < nvals; i++) {
-			memcpy(p, vals[i].p, vals[i].len);
-			p[vals[i].len] = '\0';
-			a->vals[i].p = p;
-			a->vals[i].len = vals[i].len;
-			p += vals[i].len + 1;
-		}
+	an = intern(s, name, len);
+	/* one block: the value array, then the values, each
+	 * NUL-terminated */
+	total = (nvals ? nvals : 1) * sizeof(*mv);
+	for (size_t i = 0; i < nvals; i++)
+		total += vals[i].len + 1;
+	mv = arena_alloc(&s->mem, total);
+	p = (char *)(mv + (nvals ? nvals : 1));
+	for (size_t i = 0; i < nvals; i++) {
+		memcpy(p, vals[i].p, vals[i].len);
+		p[vals[i].len] = '\0';
+		mv[i].p = p;
+		mv[i].len = vals[i].len;
+		p += vals[i].len + 1;
 	}
-	a->n = nvals;
-	a->grp = NULL;
-	a->ai = attr_index(s->t, a->name);
-	if (!e->candidate || !is_key_attr(s, a->name))
+	a = &s->sa[s->sn++];
+	a->name = an->name;
+	a->equality = an->equality;
+	a->vals = mv;
+	a->nvals = nvals;
+	if (!e->candidate || !an->key)
 		return;
-	a->grp = arena_array(&s->mem, nvals ? nvals : 1, sizeof(*a->grp));
-	{
+	if (nvals > UINT32_MAX - s->nk) {
+		cannot(s, "more key values than a snapshot counts", NULL);
+		return;
+	}
+	for (size_t i = 0; i < nvals; i++) {
+		struct kref *k;
 		struct buf *c = &s->scoarse;
-		int ascii_only = mr_key_class(rule_of(s, a->name)) ==
-		    MR_KEY_ASCII_ONLY;
 
-		for (size_t i = 0; i < nvals; i++) {
-			for (size_t k = 0; ascii_only && k < vals[i].len; k++)
-				if ((unsigned char)vals[i].p[k] >= 0x80)
-					cannot(s, "a non-ASCII value under "
-					    "a Unicode rule", a->name);
-			coarse(vals[i].p, vals[i].len, c);
-			a->grp[i] = hget(&s->vals, c->p, c->len, 1);
-			hpush(&s->vals, a->grp[i], s->n - 1);
+		if (s->nk % KBLOCK == 0) {
+			s->kb = xreallocarray(s->kb, s->nk / KBLOCK + 1,
+			    sizeof(*s->kb));
+			s->kb[s->nk / KBLOCK] = arena_array(&s->mem, KBLOCK,
+			    sizeof(**s->kb));
 		}
+		k = &s->kb[s->nk / KBLOCK][s->nk % KBLOCK].r;
+
+		for (size_t j = 0; an->ascii_only && j < vals[i].len; j++)
+			if ((unsigned char)vals[i].p[j] >= 0x80)
+				cannot(s, "a non-ASCII value under a Unicode "
+				    "rule", an->name);
+		coarse(vals[i].p, vals[i].len, c);
+		k->h = hash(c->p, c->len);
+		k->e = (uint32_t)(s->n - 1);
+		k->orig = (uint32_t)s->nk++;
 	}
 }
 
@@ -717,11 +812,11 @@ tablesnap_unresolved(struct tablesnap *s,
 		const struct tentry *e = s->e[s->scanned];
 
 		for (size_t j = 0; j < e->n; j++) {
-			size_t i = e->a[j].ai;
+			size_t i = aname_of(&e->a[j])->ai;
 
 			if (i < t->num_attributes || i >= t->nattrs)
 				continue;
-			for (size_t v = 0; v < e->a[j].n; v++) {
+			for (size_t v = 0; v < e->a[j].nvals; v++) {
 				const char *dn = e->a[j].vals[v].p;
 				struct hnode *h;
 
@@ -774,13 +869,13 @@ struct sim {
 	char err[300];
 };
 
-static const struct tattr *
+static const struct mr_attr *
 entry_attr(const struct tentry *e, const char *name)
 {
 	size_t l = strcspn(name, ";");
 
 	for (size_t i = 0; i < e->n; i++)
-		if (strlen(e->a[i].name) == l &&
+		if (aname_of(&e->a[i])->len == l &&
 		    strncasecmp(e->a[i].name, name, l) == 0)
 			return &e->a[i];
 	return NULL;
@@ -878,43 +973,45 @@ walk_entries(struct sim *w, const size_t *idx, size_t n, int depth)
 			w->error = 1;
 		}
 		for (size_t i = 0; i < t->num_terminal; i++) {
-			const struct tattr *a = entry_attr(e, t->attrs[i]);
+			const struct mr_attr *a = entry_attr(e, t->attrs[i]);
 
 			if (a == NULL)
 				continue;
-			is_terminal = a->n > 0;
+			is_terminal = a->nvals > 0;
 			if (is_terminal)
 				break;
 		}
 		if (!is_terminal && t->num_leaf > 0)
 			for (size_t i = t->num_attributes; i < t->nattrs;
 			    i++) {
-				const struct tattr *a =
+				const struct mr_attr *a =
 				    entry_attr(e, t->attrs[i]);
 
 				if (a == NULL)
 					continue;
-				is_leaf = a->n == 0;
+				is_leaf = a->nvals == 0;
 				if (!is_leaf)
 					break;
 			}
 		for (size_t j = 0; j < e->n; j++) {
-			const struct tattr *a = &e->a[j];
+			const struct mr_attr *a = &e->a[j];
 			size_t i;
 
-			if (w->error || a->n == 0)
+			if (w->error || a->nvals == 0)
 				continue;
-			i = a->ai;
+			i = aname_of(a)->ai;
 			if (i < t->num_attributes || is_terminal) {
 				if ((is_terminal && i >= t->num_terminal) ||
 				    (!is_leaf &&
 				    i < t->num_terminal + t->num_leaf))
 					continue;
-				for (size_t v = 0; v < a->n && !w->error; v++)
+				for (size_t v = 0; v < a->nvals && !w->error;
+				    v++)
 					add_value(w, a->vals[v].p);
 			} else if (depth < t->recursion_limit &&
 			    i < t->nattrs) {
-				for (size_t v = 0; v < a->n && !w->error; v++)
+				for (size_t v = 0; v < a->nvals && !w->error;
+				    v++)
 					follow(w, a->vals[v].p, depth);
 			} else if (depth >= t->recursion_limit &&
 			    i < t->nattrs) {
@@ -927,24 +1024,6 @@ walk_entries(struct sim *w, const size_t *idx, size_t n, int depth)
 	}
 }
 
-static const struct mr_entry *
-view(struct tablesnap *s, struct tentry *e, struct mr_entry *me)
-{
-	if (e->view == NULL) {
-		e->view = arena_array(&s->mem, e->n ? e->n : 1,
-		    sizeof(*e->view));
-		for (size_t i = 0; i < e->n; i++) {
-			e->view[i].name = e->a[i].name;
-			e->view[i].equality = rule_of(s, e->a[i].name);
-			e->view[i].vals = e->a[i].vals;
-			e->view[i].nvals = e->a[i].n;
-		}
-	}
-	me->attrs = e->view;
-	me->nattrs = e->n;
-	return me;
-}
-
 static int
 cmp_size(const void *a, const void *b)
 {
@@ -953,30 +1032,239 @@ cmp_size(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* ---- the key index ---- */
+
+/* The krefs read sorted into kr by KBITS bits of their hash, 11 at a
+ * time from the lowest: stable, so that the krefs of one hash keep the
+ * read order. */
+static void
+index_sort(struct tablesnap *s)
+{
+	enum { BITS = 11, RADIX = 1 << BITS };
+	size_t n = s->nk ? s->nk : 1;
+	struct kref *bufs[2];
+	const struct kref *from = NULL;		/* NULL: the blocks */
+	size_t *count = xcalloc(RADIX, sizeof(*count));
+	int cur = 0;
+
+	bufs[0] = big_alloc(n, sizeof(**bufs));
+	bufs[1] = big_alloc(n, sizeof(**bufs));
+	for (int shift = 0; shift < s->kbits; shift += BITS) {
+		struct kref *to = bufs[cur];
+		size_t sum = 0, digits = (size_t)1 << (s->kbits - shift <
+		    BITS ? s->kbits - shift : BITS);
+
+		memset(count, 0, RADIX * sizeof(*count));
+		for (size_t i = 0; i < s->nk; i++) {
+			const struct kref *k = from ? &from[i] :
+			    &s->kb[i / KBLOCK][i % KBLOCK].r;
+
+			count[(k->h >> shift) & (digits - 1)]++;
+		}
+		for (size_t d = 0; d < digits; d++) {
+			size_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < s->nk; i++) {
+			const struct kref *k = from ? &from[i] :
+			    &s->kb[i / KBLOCK][i % KBLOCK].r;
+
+			to[count[(k->h >> shift) & (digits - 1)]++] = *k;
+		}
+		from = to;
+		cur ^= 1;
+	}
+	s->kr = bufs[cur ^ 1];
+	free(bufs[cur]);
+	free(count);
+}
+
+struct kcoarse {
+	struct kref k;
+	char *c;		/* its coarse form */
+	size_t len;
+};
+
+static int
+cmp_kcoarse(const void *a, const void *b)
+{
+	const struct kcoarse *x = a, *y = b;
+	size_t l = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->c, y->c, l);
+
+	if (r != 0)
+		return r;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->k.e != y->k.e)
+		return x->k.e < y->k.e ? -1 : 1;
+	return (x->k.orig > y->k.orig) - (x->k.orig < y->k.orig);
+}
+
+void
+tablesnap_index_bits(struct tablesnap *s, int bits)
+{
+	if (bits < 1)
+		bits = 1;
+	if (bits > 64)
+		bits = 64;
+	s->kbits = bits;
+	s->kmask = bits == 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+}
+
+static struct kgroup *
+kgroup_at(struct tablesnap *s, size_t orig)
+{
+	return &s->kb[orig / KBLOCK][orig % KBLOCK].g;
+}
+
+/* The value k stands for: the (orig - k0)th value of a key attribute
+ * of its entry. */
+static const struct mr_value *
+kref_value(const struct tablesnap *s, const struct kref *k)
+{
+	const struct tentry *e = s->e[k->e];
+	size_t left = k->orig - e->k0;
+
+	for (size_t j = 0; j < e->n; j++) {
+		if (!aname_of(&e->a[j])->key)
+			continue;
+		if (left < e->a[j].nvals)
+			return &e->a[j].vals[left];
+		left -= e->a[j].nvals;
+	}
+	log_fatal(EXIT_TEMPFAIL, "internal error: tablesnap: key value %u "
+	    "of %s not found", (unsigned)k->orig, e->dn);
+}
+
+/* kr[i, j) is one group. */
+static void
+group(struct tablesnap *s, size_t i, size_t j)
+{
+	struct kgroup g;
+
+	g.start = (uint32_t)i;
+	g.n = (uint32_t)(j - i);
+	g.e0 = s->kr[i].e;
+	g.one = s->kr[i].e == s->kr[j - 1].e;
+	for (size_t x = i; x < j; x++)
+		*kgroup_at(s, s->kr[x].orig) = g;
+}
+
+/* kr[i, j): one hash (its KBITS bits); its groups, one per coarse form
+ * (more than one: sorted by coarse form, then read order). */
+static void
+index_run(struct tablesnap *s, size_t i, size_t j)
+{
+	struct kcoarse *r = xcalloc(j - i, sizeof(*r));
+	struct buf c = BUF_INIT;
+	int one = 1;
+
+	for (size_t k = i; k < j; k++) {
+		const struct mr_value *v = kref_value(s, &s->kr[k]);
+
+		coarse(v->p, v->len, &c);
+		r[k - i].k = s->kr[k];
+		r[k - i].c = xstrdup(buf_str(&c));
+		r[k - i].len = c.len;
+		if (r[k - i].len != r[0].len || memcmp(r[k - i].c, r[0].c,
+		    r[0].len) != 0)
+			one = 0;
+	}
+	if (!one) {
+		qsort(r, j - i, sizeof(*r), cmp_kcoarse);
+		for (size_t k = i; k < j; k++)
+			s->kr[k] = r[k - i].k;
+	}
+	for (size_t k = i; k < j; ) {
+		size_t m = k + 1;
+
+		while (m < j && r[m - i].len == r[k - i].len &&
+		    memcmp(r[m - i].c, r[k - i].c, r[k - i].len) == 0)
+			m++;
+		group(s, k, m);
+		k = m;
+	}
+	for (size_t k = 0; k < j - i; k++)
+		free(r[k].c);
+	free(r);
+	buf_free(&c);
+}
+
+static void
+index_build(struct tablesnap *s)
+{
+	if (s->kr != NULL)
+		return;
+	index_sort(s);
+	for (size_t i = 0; i < s->nk; ) {
+		size_t j = i + 1;
+
+		while (j < s->nk && ((s->kr[j].h ^ s->kr[i].h) & s->kmask) ==
+		    0)
+			j++;
+		if (j - i == 1)
+			group(s, i, j);
+		else
+			index_run(s, i, j);
+		i = j;
+	}
+}
+
+/* The group of the coarse form c, or one of n == 0. */
+static struct kgroup
+group_of(struct tablesnap *s, const struct buf *c)
+{
+	struct kgroup none = { 0, 0, 0, 0 };
+	uint64_t h = hash(c->p, c->len) & s->kmask;
+	size_t lo = 0, hi = s->nk;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((s->kr[mid].h & s->kmask) < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo < s->nk && (s->kr[lo].h & s->kmask) == h) {
+		struct kgroup g = *kgroup_at(s, s->kr[lo].orig);
+		const struct mr_value *v = kref_value(s, &s->kr[lo]);
+
+		coarse(v->p, v->len, &s->scoarse2);
+		if (s->scoarse2.len == c->len && memcmp(s->scoarse2.p, c->p,
+		    c->len) == 0)
+			return g;
+		lo = (size_t)g.start + g.n;
+	}
+	return none;
+}
+
 /* The entries key's own filter matches, in the order of the read. */
 static size_t
-matching(struct tablesnap *s, struct hnode *h, const struct filter *f,
+matching(struct tablesnap *s, struct kgroup g, const struct filter *f,
     size_t **out)
 {
 	size_t n = 0;
 
-	*out = s->sidx;
-	if (h == NULL)
-		return 0;
-	if (h->nv > s->sidx_cap) {
-		s->sidx_cap = h->nv;
-		s->sidx = xreallocarray(s->sidx, h->nv, sizeof(*s->sidx));
-		*out = s->sidx;
+	if (g.n > s->sidx_cap) {
+		s->sidx_cap = g.n;
+		s->sidx = xreallocarray(s->sidx, g.n, sizeof(*s->sidx));
 	}
-	for (size_t i = 0; i < h->nv && !s->cannot; i++) {
-		struct mr_entry me;
-		enum mr_result r = mr_eval(f, view(s, s->e[h->v[i]], &me));
+	*out = s->sidx;
+	for (size_t i = 0; i < g.n && !s->cannot; i++) {
+		uint32_t ei = i == 0 ? g.e0 : s->kr[g.start + i].e;
+		const struct tentry *e = s->e[ei];
+		struct mr_entry me = { e->a, e->n };
+		enum mr_result r = mr_eval(f, &me);
 
 		if (r == MR_TRUE)
-			(*out)[n++] = h->v[i];
+			(*out)[n++] = ei;
 		else if (r == MR_CANNOT)
 			cannot(s, "lookupd cannot evaluate the filter on",
-			    s->e[h->v[i]]->dn);
+			    e->dn);
 	}
 	if (n > 1)
 		qsort(*out, n, sizeof(**out), cmp_size);
@@ -992,10 +1280,10 @@ matching(struct tablesnap *s, struct hnode *h, const struct filter *f,
 	return n;
 }
 
-/* The answer for one key, emitted unless not found.  h: the node of
- * the key's coarse form in s->vals if the caller knows it, else NULL. */
+/* The answer for one key, emitted unless not found.  g: the group of
+ * the key's coarse form if the caller knows it, else NULL. */
 static void
-answer(struct tablesnap *s, const char *key, struct hnode *h,
+answer(struct tablesnap *s, const char *key, const struct kgroup *g,
     tablesnap_emit_fn emit, void *arg)
 {
 	const struct ldaptable *t = s->t;
@@ -1003,6 +1291,7 @@ answer(struct tablesnap *s, const char *key, struct hnode *h,
 	struct filter *f = NULL;
 	struct sim w;
 	size_t *idx = NULL, n;
+	struct kgroup kg;
 	char ferr[200];
 
 	buf_reset(filter);
@@ -1015,24 +1304,25 @@ answer(struct tablesnap *s, const char *key, struct hnode *h,
 	if ((s->tmpl == NULL || s->ntnode == 0) && !pct_expand(&t->ctx,
 	    t->query_filter, key, NULL, filter, PCT_QUOTE_FILTER))
 		goto done;
-	if (h == NULL) {
+	if (g == NULL) {
 		struct buf *c = &s->scoarse;
 
 		coarse(key, strlen(key), c);
-		h = hget(&s->vals, c->p, c->len, 0);
+		kg = group_of(s, c);
+		g = &kg;
 	}
 	if (s->tmpl != NULL) {
 		const struct filter *tf = template_for(s, key);
 
 		if (tf == NULL)
 			goto done;
-		n = matching(s, h, tf, &idx);
+		n = matching(s, *g, tf, &idx);
 	} else if (filter_parse(filter->p, filter->len, &f, ferr,
 	    sizeof(ferr)) < 0) {
 		cannot(s, "the filter of a key does not parse", ferr);
 		goto done;
 	} else {
-		n = matching(s, h, f, &idx);
+		n = matching(s, *g, f, &idx);
 	}
 	if (s->cannot)
 		goto done;
@@ -1112,22 +1402,27 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 	struct buf *c = &s->scoarse;
 
 	seal(s);
+	index_build(s);
 	for (size_t i = 0; i < s->n && !s->cannot; i++) {
 		const struct tentry *e = s->e[i];
+		size_t ki = e->k0;
 
 		if (!e->candidate)
 			continue;
 		buf_reset(&s->skeys);
 		for (size_t j = 0; j < e->n && !s->cannot; j++) {
-			if (e->a[j].grp == NULL)
-				continue;	/* not a key attribute */
-			for (size_t v = 0; v < e->a[j].n; v++) {
+			if (!aname_of(&e->a[j])->key)
+				continue;
+			for (size_t v = 0; v < e->a[j].nvals; v++) {
 				const struct mr_value *mv = &e->a[j].vals[v];
+				struct kgroup vg = *kgroup_at(s, ki++);
 
+				/* the value's coarse form, the group's */
+				coarse(mv->p, mv->len, &s->scoarse2);
 				/* as stored, and prepared (" a@b" -> "a@b")
 				 * under the rules that prepare */
 				for (int pass = 0; pass < 2; pass++) {
-					struct hnode *h = e->a[j].grp[v];
+					const struct kgroup *g = &vg;
 					struct hnode *seen;
 
 					buf_reset(&k);
@@ -1148,17 +1443,18 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 					/* the value's group is the key's:
 					 * checked, not assumed */
 					coarse(k.p, k.len, c);
-					if (c->len != h->klen || memcmp(c->p,
-					    h->k, c->len) != 0)
-						h = NULL;
-					if (h == NULL || h->nv != 1) {
+					if (c->len != s->scoarse2.len ||
+					    memcmp(c->p, s->scoarse2.p,
+					    c->len) != 0)
+						g = NULL;
+					if (g == NULL || !g->one) {
 						seen = hget(&keys, k.p, k.len,
 						    1);
 						if (seen->nv)
 							continue;
 						hpush(&keys, seen, 1);
 					}
-					answer(s, k.p, h, emit, arg);
+					answer(s, k.p, g, emit, arg);
 					if (s->cannot)
 						break;
 				}
@@ -1182,6 +1478,9 @@ tablesnap_free(struct tablesnap *s)
 	arena_free(&s->mem);	/* entries, their values, nodes */
 	free(s->e);
 	free(s->sa);
+	free(s->names);
+	free(s->kb);
+	free(s->kr);
 	free(s->sidx);
 	for (size_t i = 0; i < s->nkey; i++)
 		free(s->key_attrs[i]);
@@ -1190,12 +1489,12 @@ tablesnap_free(struct tablesnap *s)
 		free(s->cover[i]);
 	free(s->cover);
 	hfree(&s->dns);
-	hfree(&s->vals);
 	template_free(s);
 	buf_free(&s->sfilter);
 	buf_free(&s->sout);
 	buf_free(&s->sone);
 	buf_free(&s->scoarse);
+	buf_free(&s->scoarse2);
 	buf_free(&s->skeys);
 	for (size_t i = 0; i < s->nrules; i++)
 		free(s->rules[i].name);

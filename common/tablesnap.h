@@ -94,6 +94,10 @@ void tablesnap_cannot(struct tablesnap *s, const char *why);
 int tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
     char *err, size_t errsz);
 size_t tablesnap_entries(const struct tablesnap *s);
+/* For tests: group the key index by the low bits (1-64) of the hash
+ * of each value's coarse form instead of 33, before the answers: unlike
+ * values then share runs, and the answers must not change. */
+void tablesnap_index_bits(struct tablesnap *s, int bits);
 void tablesnap_free(struct tablesnap *s);
 
 /* 1 when key (lowercased) missing from a map's answers is surely not

@@ -236,6 +236,239 @@ run_case(const struct scase *c)
 	ldaptable_free(t);
 }
 
+/* ---- the key index, whatever its hash: many entries against a
+ * brute-force reading of the howto's alias filter ---- */
+
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+lines_add(struct lines *l, char *line)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 256;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		unit_must(l->v != NULL, "realloc");
+	}
+	l->v[l->n++] = line;
+}
+
+static void
+lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static void
+emit_all(const char *key, size_t klen, enum tablesnap_kind kind,
+    const char *val, size_t vlen, void *arg)
+{
+	char *line;
+
+	unit_must(asprintf(&line, "%.*s|%s|%.*s", (int)klen, key,
+	    kind == TABLESNAP_FOUND ? "FOUND" : "TEMP", (int)vlen, val) >= 0,
+	    "asprintf");
+	lines_add(arg, line);
+}
+
+#define NENT	1500
+
+struct rentry {
+	char mail[40];
+	char alt[2][40];
+	int nalt;
+	int active;
+};
+
+static unsigned long rnd_state = 12345;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state = rnd_state * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)((rnd_state >> 33) % n);
+}
+
+/* An address from a small pool, so that entries share them, spelled
+ * in one of the ways that fold or prepare to it, or that only coarse()
+ * confuses with it ("a-b" and "ab"). */
+static void
+raddr(char *out, size_t sz)
+{
+	unsigned n = rnd(400);
+	char local[20];
+	size_t k = 0;
+
+	snprintf(local, sizeof(local), "u%u%s", n, rnd(5) == 0 ? "-x" :
+	    rnd(5) == 0 ? "x" : "");
+	for (size_t i = 0; local[i]; i++)
+		local[k++] = rnd(4) == 0 ? (char)(local[i] >= 'a' &&
+		    local[i] <= 'z' ? local[i] - 32 : local[i]) : local[i];
+	local[k] = '\0';
+	snprintf(out, sz, "%s%s@D%u.test%s", rnd(8) == 0 ? " " : "", local,
+	    n % 3, rnd(8) == 0 ? "  " : "");
+}
+
+static void
+prep(const char *v, struct buf *b)
+{
+	unit_must(mr_prep_fold(v, strlen(v), b) == 0, v);
+}
+
+/* The answer of each key the entries give, read as slapd and Postfix
+ * would: the mail of every active entry with a value equal to the key
+ * under caseIgnoreIA5Match, in read order. */
+static void
+oracle(const struct rentry *e, struct lines *out)
+{
+	struct buf k = BUF_INIT, pk = BUF_INIT, pv = BUF_INIT, ans = BUF_INIT;
+	struct lines keys = { NULL, 0, 0 };
+
+	for (size_t i = 0; i < NENT; i++) {
+		const char *vals[3] = { e[i].mail, e[i].alt[0], e[i].alt[1] };
+
+		for (int j = 0; j < 1 + e[i].nalt; j++) {
+			char *lo = strdup(vals[j]);
+
+			unit_must(lo != NULL, "strdup");
+			for (char *p = lo; *p; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p += 32;
+			lines_add(&keys, lo);
+			prep(vals[j], &k);
+			lines_add(&keys, strdup(buf_str(&k)));
+		}
+	}
+	qsort(keys.v, keys.n, sizeof(*keys.v), cmp_line);
+	for (size_t x = 0; x < keys.n; x++) {
+		char *line;
+
+		if (x > 0 && strcmp(keys.v[x], keys.v[x - 1]) == 0)
+			continue;
+		prep(keys.v[x], &pk);
+		buf_reset(&ans);
+		for (size_t i = 0; i < NENT; i++) {
+			const char *vals[3] = { e[i].mail, e[i].alt[0],
+			    e[i].alt[1] };
+			int eq = 0;
+
+			for (int j = 0; j < 1 + e[i].nalt && !eq; j++) {
+				prep(vals[j], &pv);
+				eq = strcmp(buf_str(&pv), buf_str(&pk)) == 0;
+			}
+			if (!eq || !e[i].active)
+				continue;
+			if (ans.len > 0)
+				buf_putc(&ans, ',');
+			buf_puts(&ans, e[i].mail);
+		}
+		if (ans.len == 0)
+			continue;
+		unit_must(asprintf(&line, "%s|FOUND|%s", keys.v[x],
+		    buf_str(&ans)) >= 0, "asprintf");
+		lines_add(out, line);
+	}
+	lines_free(&keys);
+	buf_free(&k);
+	buf_free(&pk);
+	buf_free(&pv);
+	buf_free(&ans);
+}
+
+static void
+index_any_hash(void)
+{
+	static const char *const text = "search_base = o=x\n"
+	    "query_filter = (&(|(mail=%s)(mailAlternateAddress=%s))"
+	    "(|(accountStatus=active)(accountStatus=shared)))\n"
+	    "result_attribute = mail\n";
+	static const int bits[] = { 1, 2, 5, 33, 64 };
+	struct rentry *e = calloc(NENT, sizeof(*e));
+	struct lines want = { NULL, 0, 0 };
+	struct ldaptable *t;
+	struct tableclass tc;
+	char err[400];
+	size_t shared = 0;
+
+	unit_must(e != NULL, "calloc");
+	for (size_t i = 0; i < NENT; i++) {
+		raddr(e[i].mail, sizeof(e[i].mail));
+		e[i].nalt = (int)rnd(3);
+		for (int j = 0; j < e[i].nalt; j++)
+			raddr(e[i].alt[j], sizeof(e[i].alt[j]));
+		e[i].active = rnd(4) != 0;
+	}
+	oracle(e, &want);
+	qsort(want.v, want.n, sizeof(*want.v), cmp_line);
+	for (size_t i = 0; i < want.n; i++)
+		shared += strchr(strchr(want.v[i], '|') + 7, ',') != NULL;
+	CHECK("index: the directory shares keys between entries",
+	    want.n > 500 && shared > 50);
+	unit_must(ldaptable_parse("t.cf", text, strlen(text), &t, err,
+	    sizeof(err)) == 0, err);
+	tableclass_classify(t, rule, NULL, &tc);
+	for (size_t b = 0; b < sizeof(bits) / sizeof(bits[0]); b++) {
+		struct tablesnap *s = tablesnap_new(t,
+		    (const char *const *)tc.key_attrs, tc.nkey_attrs, rule,
+		    NULL);
+		struct lines got = { NULL, 0, 0 };
+		char name[100];
+		size_t same = 0;
+
+		tablesnap_index_bits(s, bits[b]);
+		for (size_t i = 0; i < NENT; i++) {
+			char dn[40];
+			struct mr_value v;
+			const char *st = e[i].active ? (i % 2 ? "active" :
+			    "Shared") : "disabled";
+
+			snprintf(dn, sizeof(dn), "uid=%zu,o=x", i);
+			tablesnap_entry(s, dn, 1);
+			v.p = e[i].mail;
+			v.len = strlen(e[i].mail);
+			tablesnap_attr(s, "mail", 4, &v, 1);
+			if (e[i].nalt > 0) {
+				struct mr_value av[2];
+
+				for (int j = 0; j < e[i].nalt; j++) {
+					av[j].p = e[i].alt[j];
+					av[j].len = strlen(e[i].alt[j]);
+				}
+				tablesnap_attr(s, "mailAlternateAddress", 20,
+				    av, (size_t)e[i].nalt);
+			}
+			v.p = st;
+			v.len = strlen(st);
+			tablesnap_attr(s, "accountStatus", 13, &v, 1);
+		}
+		snprintf(name, sizeof(name), "index of %d hash bits: answers",
+		    bits[b]);
+		CHECK(name, tablesnap_answers(s, emit_all, &got, err,
+		    sizeof(err)) == 0);
+		qsort(got.v, got.n, sizeof(*got.v), cmp_line);
+		for (size_t i = 0; i < got.n && i < want.n; i++) {
+			same += strcmp(got.v[i], want.v[i]) == 0;
+			if (strcmp(got.v[i], want.v[i]) != 0 && same + 3 > i)
+				printf("# got  %s\n# want %s\n", got.v[i],
+				    want.v[i]);
+		}
+		snprintf(name, sizeof(name), "index of %d hash bits: %zu "
+		    "answers, %zu as brute force reads them, of %zu", bits[b],
+		    got.n, same, want.n);
+		CHECK(name, got.n == want.n && same == want.n);
+		lines_free(&got);
+		tablesnap_free(s);
+	}
+	lines_free(&want);
+	tableclass_free(&tc);
+	ldaptable_free(t);
+	free(e);
+}
+
 static void
 read_filter(const char *filter, const char *want)
 {
@@ -280,6 +513,7 @@ main(void)
 	read_filter("mail=%s", "(mail=*)");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
+	index_any_hash();
 
 	dn_norm("uid=Alice, ou=People,O=x", "uid=alice,ou=people,o=x,");
 	dn_norm("commonName=A\\2cB,o=x", "cn=a\\2cb,o=x,");
