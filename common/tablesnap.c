@@ -1417,8 +1417,6 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 				const struct mr_value *mv = &e->a[j].vals[v];
 				struct kgroup vg = *kgroup_at(s, ki++);
 
-				/* the value's coarse form, the group's */
-				coarse(mv->p, mv->len, &s->scoarse2);
 				/* as stored, and prepared (" a@b" -> "a@b")
 				 * under the rules that prepare */
 				for (int pass = 0; pass < 2; pass++) {
@@ -1440,13 +1438,19 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 					if (k.len == 0 || memchr(k.p, '\0',
 					    k.len) || entry_gave(s, k.p, k.len))
 						continue;
-					/* the value's group is the key's:
-					 * checked, not assumed */
-					coarse(k.p, k.len, c);
-					if (c->len != s->scoarse2.len ||
-					    memcmp(c->p, s->scoarse2.p,
-					    c->len) != 0)
-						g = NULL;
+					/* the value's group is the key's: as
+					 * stored, lowering its ASCII letters
+					 * changes nothing coarse() keeps;
+					 * prepared, checked */
+					if (pass == 1) {
+						coarse(mv->p, mv->len,
+						    &s->scoarse2);
+						coarse(k.p, k.len, c);
+						if (c->len != s->scoarse2.len ||
+						    memcmp(c->p,
+						    s->scoarse2.p, c->len) != 0)
+							g = NULL;
+					}
 					if (g == NULL || !g->one) {
 						seen = hget(&keys, k.p, k.len,
 						    1);
