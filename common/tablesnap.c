@@ -146,6 +146,8 @@ struct tablesnap {
 	 * expansions are put in the values of tnode (tmpl NULL: the
 	 * expanded text is parsed for each key) */
 	struct filter *tmpl;
+	struct filter *tkey;	/* decided_and(): tmpl's conjuncts with
+				 * the key, evaluated instead of tmpl */
 	struct filter **tnode;
 	struct filter_val *torig;
 	struct buf *tval;
@@ -395,6 +397,39 @@ filter_attrs(const struct filter *f, const char ***v, size_t *n)
 		filter_attrs(f->kids[i], v, n);
 }
 
+/* 1 if q holds an escaped '%' (\25), which would read as an expansion
+ * once decoded: its template is not parsed once. */
+static int
+escaped_pct(const char *q)
+{
+	for (const char *p = q; (p = strchr(p, '\\')) != NULL; p++)
+		if (p[1] == '2' && p[2] == '5')
+			return 1;
+	return 0;
+}
+
+/*
+ * 1 if t's filter is an AND some of whose conjuncts hold no expansion:
+ * the read filter keeps those as they are (print_widened), so the
+ * server found each of them TRUE on every candidate it sent, as it
+ * would in Postfix's own search.  On a candidate, a key's filter is
+ * then the AND of the conjuncts with the key: only those are evaluated
+ * (and only their attributes read); the others, the server's matching
+ * decided (objectClass subclasses included).
+ */
+static int
+decided_and(const struct ldaptable *t)
+{
+	const struct filter *f = t->filter;
+	size_t with = 0;
+
+	if (f == NULL || f->type != FILTER_AND || escaped_pct(t->query_filter))
+		return 0;
+	for (size_t i = 0; i < f->nkids; i++)
+		with += uses_key(f->kids[i]) != 0;
+	return with > 0 && with < f->nkids;
+}
+
 const char **
 tablesnap_read_attrs(const struct ldaptable *t)
 {
@@ -403,7 +438,12 @@ tablesnap_read_attrs(const struct ldaptable *t)
 
 	for (size_t i = 0; i < t->nattrs; i++)
 		add_attr(&v, &n, t->attrs[i]);
-	filter_attrs(t->filter, &v, &n);
+	if (!decided_and(t))
+		filter_attrs(t->filter, &v, &n);
+	else
+		for (size_t i = 0; i < t->filter->nkids; i++)
+			if (uses_key(t->filter->kids[i]))
+				filter_attrs(t->filter->kids[i], &v, &n);
 	return v;
 }
 
@@ -448,14 +488,24 @@ template_init(struct tablesnap *s)
 	const char *q = s->t->query_filter;
 	char err[200];
 
-	for (const char *p = q; (p = strchr(p, '\\')) != NULL; p++)
-		if (p[1] == '2' && p[2] == '5')
-			return;
+	if (escaped_pct(q))
+		return;
 	if (filter_parse(q, strlen(q), &s->tmpl, err, sizeof(err)) < 0) {
 		s->tmpl = NULL;
 		return;
 	}
 	collect_tnodes(s, s->tmpl);
+	if (decided_and(s->t) && s->tmpl->type == FILTER_AND &&
+	    s->tmpl->nkids == s->t->filter->nkids) {
+		/* the conjuncts with the key, the template's own nodes */
+		s->tkey = xcalloc(1, sizeof(*s->tkey));
+		s->tkey->type = FILTER_AND;
+		s->tkey->kids = xcalloc(s->tmpl->nkids, sizeof(*s->tkey->kids));
+		for (size_t i = 0; i < s->tmpl->nkids; i++)
+			if (uses_key(s->tmpl->kids[i]))
+				s->tkey->kids[s->tkey->nkids++] =
+				    s->tmpl->kids[i];
+	}
 	s->torig = xcalloc(s->ntnode ? s->ntnode : 1, sizeof(*s->torig));
 	s->tval = xcalloc(s->ntnode ? s->ntnode : 1, sizeof(*s->tval));
 	for (size_t i = 0; i < s->ntnode; i++)
@@ -465,6 +515,10 @@ template_init(struct tablesnap *s)
 static void
 template_free(struct tablesnap *s)
 {
+	if (s->tkey != NULL) {
+		free(s->tkey->kids);	/* the nodes are tmpl's */
+		free(s->tkey);
+	}
 	for (size_t i = 0; i < s->ntnode; i++) {
 		s->tnode[i]->value = s->torig[i];
 		buf_free(&s->tval[i]);
@@ -1316,7 +1370,7 @@ answer(struct tablesnap *s, const char *key, const struct kgroup *g,
 
 		if (tf == NULL)
 			goto done;
-		n = matching(s, *g, tf, &idx);
+		n = matching(s, *g, s->tkey ? s->tkey : tf, &idx);
 	} else if (filter_parse(filter->p, filter->len, &f, ferr,
 	    sizeof(ferr)) < 0) {
 		cannot(s, "the filter of a key does not parse", ferr);

@@ -119,6 +119,23 @@ static const struct scase cases[] = {
 	  "query_filter = (&(|(mail=%s)(mailAlternateAddress=%s))"
 	  "(|(accountStatus=active)(accountStatus=shared)))\n"
 	  "result_attribute = mail\n",
+	  /* the entries the read filter finds: accountStatus is the
+	   * server's to decide */
+	  { "uid=a,o=x|mail=Alice@Example.COM|mailAlternateAddress= A@x ",
+	    "uid=c,o=x|mail=c@x|mailAlternateAddress=shared@x",
+	    "uid=d,o=x|mail=d@x|mailAlternateAddress=shared@x" },
+	  NULL, "",
+	  " a@x  FOUND Alice@Example.COM\n"
+	  "a@x FOUND Alice@Example.COM\n"
+	  "alice@example.com FOUND Alice@Example.COM\n"
+	  "c@x FOUND c@x\n"
+	  "d@x FOUND d@x\n"
+	  "shared@x FOUND c@x,d@x\n" },
+	{ "no AND at the top: every test evaluated here",
+	  "query_filter = (|(&(mail=%s)(|(accountStatus=active)"
+	  "(accountStatus=shared)))(&(mailAlternateAddress=%s)"
+	  "(|(accountStatus=active)(accountStatus=shared))))\n"
+	  "result_attribute = mail\n",
 	  { "uid=a,o=x|mail=Alice@Example.COM|mailAlternateAddress= A@x "
 	    "|accountStatus=Active",
 	    "uid=b,o=x|mail=bob@x|accountStatus=disabled",
@@ -181,11 +198,16 @@ static const struct scase cases[] = {
 	  "o=x", "", "cannot: an LDAP URL among the special values: "
 	  "ldap:///o=x??sub?(uid=a)" },
 	{ "an objectClass the entry does not list: cannot",
-	  "query_filter = (&(mail=%s)(|(objectClass=a)(objectClass=b)))\n"
+	  "query_filter = (|(&(mail=%s)(objectClass=a))(uid=%s))\n"
 	  "result_attribute = mail\n",
 	  { "uid=a,o=x|mail=a@x|objectClass=c" },
 	  NULL, "", "cannot: lookupd cannot evaluate the filter on: "
 	  "uid=a,o=x" },
+	{ "a conjunct without the key is the server's (a subclass)",
+	  "query_filter = (&(mail=%s)(|(objectClass=a)(objectClass=b)))\n"
+	  "result_attribute = mail\n",
+	  { "uid=a,o=x|mail=a@x|objectClass=c" },
+	  NULL, "", "a@x FOUND a@x\n" },
 	{ "keys from an integer attribute: cannot",
 	  "query_filter = (num=%s)\nresult_attribute = mail\n",
 	  { "uid=a,o=x|num=1|mail=a@x" },
@@ -319,11 +341,12 @@ prep(const char *v, struct buf *b)
 	unit_must(mr_prep_fold(v, strlen(v), b) == 0, v);
 }
 
-/* The answer of each key the entries give, read as slapd and Postfix
- * would: the mail of every active entry with a value equal to the key
- * under caseIgnoreIA5Match, in read order. */
+/* The answer of each key the entries read give (all: inactive ones
+ * too), as slapd and Postfix would answer it: the mail of every active
+ * entry with a value equal to the key under caseIgnoreIA5Match, in
+ * read order. */
 static void
-oracle(const struct rentry *e, struct lines *out)
+oracle(const struct rentry *e, int all, struct lines *out)
 {
 	struct buf k = BUF_INIT, pk = BUF_INIT, pv = BUF_INIT, ans = BUF_INIT;
 	struct lines keys = { NULL, 0, 0 };
@@ -331,7 +354,8 @@ oracle(const struct rentry *e, struct lines *out)
 	for (size_t i = 0; i < NENT; i++) {
 		const char *vals[3] = { e[i].mail, e[i].alt[0], e[i].alt[1] };
 
-		for (int j = 0; j < 1 + e[i].nalt; j++) {
+		for (int j = 0; j < 1 + e[i].nalt && (all || e[i].active);
+		    j++) {
 			char *lo = strdup(vals[j]);
 
 			unit_must(lo != NULL, "strdup");
@@ -379,13 +403,11 @@ oracle(const struct rentry *e, struct lines *out)
 	buf_free(&ans);
 }
 
+/* text: the table; all: the inactive entries are candidates too (the
+ * read filter does not decide accountStatus) */
 static void
-index_any_hash(void)
+index_any_hash(const char *text, int all)
 {
-	static const char *const text = "search_base = o=x\n"
-	    "query_filter = (&(|(mail=%s)(mailAlternateAddress=%s))"
-	    "(|(accountStatus=active)(accountStatus=shared)))\n"
-	    "result_attribute = mail\n";
 	static const int bits[] = { 1, 2, 5, 33, 64 };
 	struct rentry *e = calloc(NENT, sizeof(*e));
 	struct lines want = { NULL, 0, 0 };
@@ -402,7 +424,7 @@ index_any_hash(void)
 			raddr(e[i].alt[j], sizeof(e[i].alt[j]));
 		e[i].active = rnd(4) != 0;
 	}
-	oracle(e, &want);
+	oracle(e, all, &want);
 	qsort(want.v, want.n, sizeof(*want.v), cmp_line);
 	for (size_t i = 0; i < want.n; i++)
 		shared += strchr(strchr(want.v[i], '|') + 7, ',') != NULL;
@@ -426,6 +448,8 @@ index_any_hash(void)
 			const char *st = e[i].active ? (i % 2 ? "active" :
 			    "Shared") : "disabled";
 
+			if (!e[i].active && !all)
+				continue;	/* the read does not find it */
 			snprintf(dn, sizeof(dn), "uid=%zu,o=x", i);
 			tablesnap_entry(s, dn, 1);
 			v.p = e[i].mail;
@@ -445,8 +469,8 @@ index_any_hash(void)
 			v.len = strlen(st);
 			tablesnap_attr(s, "accountStatus", 13, &v, 1);
 		}
-		snprintf(name, sizeof(name), "index of %d hash bits: answers",
-		    bits[b]);
+		snprintf(name, sizeof(name), "index of %d hash bits%s: "
+		    "answers", bits[b], all ? ", every test here" : "");
 		CHECK(name, tablesnap_answers(s, emit_all, &got, err,
 		    sizeof(err)) == 0);
 		qsort(got.v, got.n, sizeof(*got.v), cmp_line);
@@ -456,9 +480,9 @@ index_any_hash(void)
 				printf("# got  %s\n# want %s\n", got.v[i],
 				    want.v[i]);
 		}
-		snprintf(name, sizeof(name), "index of %d hash bits: %zu "
+		snprintf(name, sizeof(name), "index of %d hash bits%s: %zu "
 		    "answers, %zu as brute force reads them, of %zu", bits[b],
-		    got.n, same, want.n);
+		    all ? ", every test here" : "", got.n, same, want.n);
 		CHECK(name, got.n == want.n && same == want.n);
 		lines_free(&got);
 		tablesnap_free(s);
@@ -482,6 +506,26 @@ read_filter(const char *filter, const char *want)
 	    sizeof(err)) == 0, filter);
 	tablesnap_read_filter(t, &b);
 	CHECK_STR(filter, buf_str(&b), want);
+	buf_free(&b);
+	ldaptable_free(t);
+}
+
+static void
+read_attrs(const char *table, const char *want)
+{
+	char text[600], err[300];
+	struct ldaptable *t;
+	struct buf b = BUF_INIT;
+	const char **v;
+
+	snprintf(text, sizeof(text), "search_base = o=x\n%s", table);
+	unit_must(ldaptable_parse("t.cf", text, strlen(text), &t, err,
+	    sizeof(err)) == 0, table);
+	v = tablesnap_read_attrs(t);
+	for (size_t i = 0; v[i]; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", v[i]);
+	CHECK_STR(table, buf_str(&b), want);
+	free(v);
 	buf_free(&b);
 	ldaptable_free(t);
 }
@@ -511,9 +555,22 @@ main(void)
 	read_filter("(&(mail=%s)(!(uid=%u))(!(uid=x)))",
 	    "(&(mail=*)(objectClass=*)(!(uid=x)))");
 	read_filter("mail=%s", "(mail=*)");
+	read_attrs("query_filter = (&(|(mail=%s)(mailAlternateAddress=%s))"
+	    "(accountStatus=active))\nresult_attribute = mail\n",
+	    "mail,mailAlternateAddress");
+	read_attrs("query_filter = (|(&(mail=%s)(accountStatus=active))"
+	    "(uid=%s))\nresult_attribute = cn\n", "cn,mail,accountStatus,uid");
+	read_attrs("query_filter = (&(mail=%s)(accountStatus=\\25s))\n"
+	    "result_attribute = cn\n", "cn,mail,accountStatus");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
-	index_any_hash();
+	index_any_hash("search_base = o=x\nquery_filter = (&(|(mail=%s)"
+	    "(mailAlternateAddress=%s))(|(accountStatus=active)"
+	    "(accountStatus=shared)))\nresult_attribute = mail\n", 0);
+	index_any_hash("search_base = o=x\nquery_filter = (|(&(mail=%s)"
+	    "(|(accountStatus=active)(accountStatus=shared)))"
+	    "(&(mailAlternateAddress=%s)(|(accountStatus=active)"
+	    "(accountStatus=shared))))\nresult_attribute = mail\n", 1);
 
 	dn_norm("uid=Alice, ou=People,O=x", "uid=alice,ou=people,o=x,");
 	dn_norm("commonName=A\\2cB,o=x", "cn=a\\2cb,o=x,");
