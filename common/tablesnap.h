@@ -15,7 +15,9 @@
  * prepared as RFC 4518 says.  For each key the original filter,
  * expanded as Postfix expands it, is evaluated on the entries holding
  * a value equal to the key (common/matchrule.c, each attribute's rule
- * from the subschema), and the answer is made from the matching
+ * from the subschema; of a filter that is an AND, only the conjuncts
+ * with the key: the read filter keeps the others as they are, so the
+ * server found them TRUE on every candidate), and the answer is made from the matching
  * entries step for step as lookupd/pfldap.c makes it live (result
  * attributes, result_format, special, leaf and terminal attributes,
  * recursion_limit, expansion_limit, size_limit).  A key whose answer
@@ -60,8 +62,9 @@ typedef void (*tablesnap_emit_fn)(const char *key, size_t klen,
  * each equality on an expansion made a presence test and each negation
  * holding an expansion made (objectClass=*).  Appended to out. */
 void tablesnap_read_filter(const struct ldaptable *t, struct buf *out);
-/* t's attributes and those its filter tests, NULL-terminated (free()
- * the array; the strings are t's). */
+/* t's attributes and those its filter tests (of an AND, those its
+ * conjuncts with the key test), NULL-terminated (free() the array; the
+ * strings are t's). */
 const char **tablesnap_read_attrs(const struct ldaptable *t);
 
 /* A computation for table t whose keys come from key_attrs (tableclass:
