@@ -71,12 +71,31 @@ struct aname {
 	char name[];
 };
 
+/*
+ * An entry as kept, in one piece of the arena: this header, its DN
+ * (NUL-terminated), then each attribute: its aname (a pointer) and its
+ * number of values (uint32_t), then each value: its length (uint32_t),
+ * its bytes and a NUL; unaligned, read with memcpy (attr_take,
+ * value_take).  About half the memory of mr_attr and mr_value arrays,
+ * and memory is time here: a page faulted in costs more than the
+ * unpacking (view_of) of the few entries each key's filter is
+ * evaluated on.
+ */
 struct tentry {
-	char *dn;
-	struct mr_attr *a;
-	uint32_t n;
 	uint32_t k0;		/* its first key value in read order */
-	int candidate;
+	uint32_t n;		/* attributes */
+	uint32_t nv;		/* values, all attributes */
+	uint32_t dnlen;
+	uint32_t candidate;
+	char dn[];
+};
+
+/* An entry unpacked as matchrule and the walk read it. */
+struct view {
+	struct mr_attr *a;
+	size_t n, acap;
+	struct mr_value *v;
+	size_t vcap;
 };
 
 /*
@@ -121,10 +140,13 @@ struct tablesnap {
 	struct arena mem;	/* entries, values, names, DN nodes */
 	struct tentry **e;
 	size_t n, cap;
-	struct tentry *cur;	/* the entry tablesnap_attr adds to */
-	struct mr_attr *sa;	/* cur's attributes until sealed into mem */
-	size_t sn, scap;
-	int sealed;		/* cur's attributes are in cur->a */
+	/* the entry being read (e[n - 1]), until sealed into mem */
+	int open;		/* tablesnap_attr adds to it */
+	int sealed;		/* e[n - 1] is it as read so far */
+	struct buf pdn, pattrs;
+	uint32_t pn, pnv, pk0, pcand;
+	struct view **views;	/* by depth of the walk; 0: matching */
+	size_t nviews;
 	struct aname **names;
 	size_t nnames;
 	struct hmap dns;	/* normalized DN -> entry index or ABSENT */
@@ -595,19 +617,104 @@ rule_of(struct tablesnap *s, const char *attr)
 	return r;
 }
 
-/* The attributes of the entry being read, into the arena. */
+/* The entry being read, into the arena. */
 static void
 seal(struct tablesnap *s)
 {
-	struct tentry *e = s->cur;
+	struct tentry *e;
 
-	if (e == NULL || s->sealed)
+	if (!s->open || s->sealed)
 		return;
-	e->a = arena_array(&s->mem, s->sn ? s->sn : 1, sizeof(*e->a));
-	if (s->sn > 0)
-		memcpy(e->a, s->sa, s->sn * sizeof(*e->a));
-	e->n = s->sn;
+	e = arena_alloc(&s->mem, sizeof(*e) + s->pdn.len + 1 +
+	    s->pattrs.len);
+	e->k0 = s->pk0;
+	e->n = s->pn;
+	e->nv = s->pnv;
+	e->dnlen = (uint32_t)s->pdn.len;
+	e->candidate = s->pcand;
+	memcpy(e->dn, s->pdn.p, s->pdn.len);
+	e->dn[s->pdn.len] = '\0';
+	if (s->pattrs.len > 0)
+		memcpy(e->dn + s->pdn.len + 1, s->pattrs.p, s->pattrs.len);
+	s->e[s->n - 1] = e;
 	s->sealed = 1;
+}
+
+static const char *
+tentry_attrs(const struct tentry *e)
+{
+	return e->dn + e->dnlen + 1;
+}
+
+/* The attribute at *p: its aname; its number of values in *nvals, *p
+ * moved to its first value. */
+static const struct aname *
+attr_take(const char **p, uint32_t *nvals)
+{
+	const struct aname *an;
+
+	memcpy(&an, *p, sizeof(an));
+	memcpy(nvals, *p + sizeof(an), sizeof(*nvals));
+	*p += sizeof(an) + sizeof(*nvals);
+	return an;
+}
+
+/* The value at *p (NUL-terminated), its length in *len; *p moved past
+ * it. */
+static const char *
+value_take(const char **p, uint32_t *len)
+{
+	const char *v;
+
+	memcpy(len, *p, sizeof(*len));
+	v = *p + sizeof(*len);
+	*p = v + *len + 1;
+	return v;
+}
+
+/* e unpacked into the view of slot (0: matching and the scan of
+ * special values; d: the walk at depth d, so that a walk deeper in
+ * keeps the view of the entry it was called from). */
+static const struct view *
+view_of(struct tablesnap *s, const struct tentry *e, size_t slot)
+{
+	struct view *w;
+	const char *p = tentry_attrs(e);
+	size_t nv = 0;
+
+	if (slot >= s->nviews) {
+		s->views = xreallocarray(s->views, slot + 1,
+		    sizeof(*s->views));
+		while (s->nviews <= slot)
+			s->views[s->nviews++] = xcalloc(1, sizeof(**s->views));
+	}
+	w = s->views[slot];
+	if (e->n > w->acap) {
+		w->acap = e->n;
+		w->a = xreallocarray(w->a, w->acap, sizeof(*w->a));
+	}
+	if (e->nv > w->vcap) {
+		w->vcap = e->nv;
+		w->v = xreallocarray(w->v, w->vcap, sizeof(*w->v));
+	}
+	for (uint32_t j = 0; j < e->n; j++) {
+		uint32_t n;
+		const struct aname *an = attr_take(&p, &n);
+		struct mr_attr *a = &w->a[j];
+
+		a->name = an->name;
+		a->equality = an->equality;
+		a->vals = w->v + nv;
+		a->nvals = n;
+		for (uint32_t v = 0; v < n; v++) {
+			uint32_t len;
+
+			w->v[nv].p = value_take(&p, &len);
+			w->v[nv++].len = len;
+		}
+	}
+	w->n = e->n;
+	return w;
 }
 
 void
@@ -615,10 +722,9 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 {
 	struct buf norm = BUF_INIT;
 	struct hnode *h = NULL;
-	struct tentry *e;
 
 	seal(s);
-	s->cur = NULL;
+	s->open = 0;
 	if (!s->has_special) {
 		/* no DN is ever looked up */
 	} else if (mr_dn_norm(dn, strlen(dn), &norm) == 0) {
@@ -637,22 +743,23 @@ tablesnap_entry(struct tablesnap *s, const char *dn, int candidate)
 		    "counts", NULL);
 		return;
 	}
-	e = arena_zalloc(&s->mem, sizeof(*e));
-	e->dn = arena_strndup(&s->mem, dn, strlen(dn));
-	e->candidate = candidate;
-	e->k0 = (uint32_t)s->nk;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 1024;
 		s->e = xreallocarray(s->e, s->cap, sizeof(*s->e));
 	}
-	s->e[s->n] = e;
+	s->e[s->n] = NULL;	/* sealed later */
 	if (h) {
 		h->nv = 0;
 		hpush(&s->dns, h, s->n);
 	}
 	s->n++;
-	s->cur = e;
-	s->sn = 0;
+	buf_reset(&s->pdn);
+	buf_puts(&s->pdn, dn);
+	buf_reset(&s->pattrs);
+	s->pn = s->pnv = 0;
+	s->pk0 = (uint32_t)s->nk;
+	s->pcand = candidate != 0;
+	s->open = 1;
 	s->sealed = 0;
 }
 
@@ -741,52 +848,35 @@ void
 tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
     const struct mr_value *vals, size_t nvals)
 {
-	struct tentry *e = s->cur;
 	const struct aname *an;
-	struct mr_attr *a;
-	struct mr_value *mv;
-	size_t total;
-	char *p;
+	uint32_t n32 = (uint32_t)nvals;
 
-	if (e == NULL)
+	if (!s->open)
 		return;
-	if (s->sealed) {	/* more after a pause: take them back */
-		s->sealed = 0;
-		s->sn = 0;
-		for (size_t i = 0; i < e->n; i++) {
-			if (s->sn == s->scap) {
-				s->scap = s->scap ? 2 * s->scap : 16;
-				s->sa = xreallocarray(s->sa, s->scap,
-				    sizeof(*s->sa));
-			}
-			s->sa[s->sn++] = e->a[i];
-		}
+	s->sealed = 0;	/* more after a pause: sealed again, whole */
+	if (nvals > UINT32_MAX - s->pnv || s->pn == UINT32_MAX) {
+		cannot(s, "more values than a snapshot counts", name);
+		return;
 	}
-	if (s->sn == s->scap) {
-		s->scap = s->scap ? 2 * s->scap : 16;
-		s->sa = xreallocarray(s->sa, s->scap, sizeof(*s->sa));
-	}
-	an = intern(s, name, len);
-	/* one block: the value array, then the values, each
-	 * NUL-terminated */
-	total = (nvals ? nvals : 1) * sizeof(*mv);
 	for (size_t i = 0; i < nvals; i++)
-		total += vals[i].len + 1;
-	mv = arena_alloc(&s->mem, total);
-	p = (char *)(mv + (nvals ? nvals : 1));
+		if (vals[i].len >= UINT32_MAX) {
+			cannot(s, "a value longer than a snapshot counts",
+			    name);
+			return;
+		}
+	an = intern(s, name, len);
+	buf_append(&s->pattrs, (const char *)&an, sizeof(an));
+	buf_append(&s->pattrs, (const char *)&n32, sizeof(n32));
 	for (size_t i = 0; i < nvals; i++) {
-		memcpy(p, vals[i].p, vals[i].len);
-		p[vals[i].len] = '\0';
-		mv[i].p = p;
-		mv[i].len = vals[i].len;
-		p += vals[i].len + 1;
+		uint32_t l = (uint32_t)vals[i].len;
+
+		buf_append(&s->pattrs, (const char *)&l, sizeof(l));
+		buf_append(&s->pattrs, vals[i].p, vals[i].len);
+		buf_putc(&s->pattrs, '\0');
 	}
-	a = &s->sa[s->sn++];
-	a->name = an->name;
-	a->equality = an->equality;
-	a->vals = mv;
-	a->nvals = nvals;
-	if (!e->candidate || !an->key)
+	s->pn++;
+	s->pnv += n32;
+	if (!s->pcand || !an->key)
 		return;
 	if (nvals > UINT32_MAX - s->nk) {
 		cannot(s, "more key values than a snapshot counts", NULL);
@@ -864,16 +954,19 @@ tablesnap_unresolved(struct tablesnap *s,
 	seal(s);
 	for (; s->scanned < s->n; s->scanned++) {
 		const struct tentry *e = s->e[s->scanned];
+		const char *p = tentry_attrs(e);
 
-		for (size_t j = 0; j < e->n; j++) {
-			size_t i = aname_of(&e->a[j])->ai;
+		for (uint32_t j = 0; j < e->n; j++) {
+			uint32_t nv;
+			size_t i = attr_take(&p, &nv)->ai;
 
-			if (i < t->num_attributes || i >= t->nattrs)
-				continue;
-			for (size_t v = 0; v < e->a[j].nvals; v++) {
-				const char *dn = e->a[j].vals[v].p;
+			for (uint32_t v = 0; v < nv; v++) {
+				uint32_t len;
+				const char *dn = value_take(&p, &len);
 				struct hnode *h;
 
+				if (i < t->num_attributes || i >= t->nattrs)
+					continue;
 				if (is_url(dn) || mr_dn_norm(dn, strlen(dn),
 				    &norm) < 0 || covered(s, &norm))
 					continue; /* decided in the walk */
@@ -924,7 +1017,7 @@ struct sim {
 };
 
 static const struct mr_attr *
-entry_attr(const struct tentry *e, const char *name)
+entry_attr(const struct view *e, const char *name)
 {
 	size_t l = strcspn(name, ";");
 
@@ -1019,7 +1112,8 @@ walk_entries(struct sim *w, const size_t *idx, size_t n, int depth)
 	long entries = 0;
 
 	for (size_t k = 0; k < n && !w->s->cannot; k++) {
-		const struct tentry *e = w->s->e[idx[k]];
+		const struct view *e = view_of(w->s, w->s->e[idx[k]],
+		    (size_t)depth);
 
 		if (!w->error && t->size_limit && ++entries > t->size_limit) {
 			snprintf(w->err, sizeof(w->err), "%s: size limit "
@@ -1088,33 +1182,33 @@ cmp_size(const void *a, const void *b)
 
 /* ---- the key index ---- */
 
-/* The krefs read sorted into kr by KBITS bits of their hash, 11 at a
+/* The kref at i of arr, or of the blocks when arr is NULL. */
+static struct kref *
+kref_at(struct tablesnap *s, struct kref *arr, size_t i)
+{
+	return arr ? &arr[i] : &s->kb[i / KBLOCK][i % KBLOCK].r;
+}
+
+/* The krefs read sorted into kr by kbits bits of their hash, 11 at a
  * time from the lowest: stable, so that the krefs of one hash keep the
- * read order. */
+ * read order.  The passes go from the blocks to kr and back (one array
+ * more, not two); an even number of them ends with a copy. */
 static void
 index_sort(struct tablesnap *s)
 {
 	enum { BITS = 11, RADIX = 1 << BITS };
-	size_t n = s->nk ? s->nk : 1;
-	struct kref *bufs[2];
-	const struct kref *from = NULL;		/* NULL: the blocks */
+	struct kref *arr = big_alloc(s->nk ? s->nk : 1, sizeof(*arr));
+	struct kref *from = NULL, *to = arr;	/* NULL: the blocks */
 	size_t *count = xcalloc(RADIX, sizeof(*count));
-	int cur = 0;
 
-	bufs[0] = big_alloc(n, sizeof(**bufs));
-	bufs[1] = big_alloc(n, sizeof(**bufs));
 	for (int shift = 0; shift < s->kbits; shift += BITS) {
-		struct kref *to = bufs[cur];
 		size_t sum = 0, digits = (size_t)1 << (s->kbits - shift <
 		    BITS ? s->kbits - shift : BITS);
 
 		memset(count, 0, RADIX * sizeof(*count));
-		for (size_t i = 0; i < s->nk; i++) {
-			const struct kref *k = from ? &from[i] :
-			    &s->kb[i / KBLOCK][i % KBLOCK].r;
-
-			count[(k->h >> shift) & (digits - 1)]++;
-		}
+		for (size_t i = 0; i < s->nk; i++)
+			count[(kref_at(s, from, i)->h >> shift) &
+			    (digits - 1)]++;
 		for (size_t d = 0; d < digits; d++) {
 			size_t c = count[d];
 
@@ -1122,16 +1216,18 @@ index_sort(struct tablesnap *s)
 			sum += c;
 		}
 		for (size_t i = 0; i < s->nk; i++) {
-			const struct kref *k = from ? &from[i] :
-			    &s->kb[i / KBLOCK][i % KBLOCK].r;
+			const struct kref *k = kref_at(s, from, i);
 
-			to[count[(k->h >> shift) & (digits - 1)]++] = *k;
+			*kref_at(s, to, count[(k->h >> shift) &
+			    (digits - 1)]++) = *k;
 		}
 		from = to;
-		cur ^= 1;
+		to = to == arr ? NULL : arr;
 	}
-	s->kr = bufs[cur ^ 1];
-	free(bufs[cur]);
+	if (from == NULL)
+		for (size_t i = 0; i < s->nk; i++)
+			arr[i] = *kref_at(s, NULL, i);
+	s->kr = arr;
 	free(count);
 }
 
@@ -1174,20 +1270,25 @@ kgroup_at(struct tablesnap *s, size_t orig)
 	return &s->kb[orig / KBLOCK][orig % KBLOCK].g;
 }
 
-/* The value k stands for: the (orig - k0)th value of a key attribute
- * of its entry. */
-static const struct mr_value *
-kref_value(const struct tablesnap *s, const struct kref *k)
+/* The value k stands for (its length in *len): the (orig - k0)th value
+ * of a key attribute of its entry. */
+static const char *
+kref_value(const struct tablesnap *s, const struct kref *k, uint32_t *len)
 {
 	const struct tentry *e = s->e[k->e];
+	const char *p = tentry_attrs(e);
 	size_t left = k->orig - e->k0;
 
-	for (size_t j = 0; j < e->n; j++) {
-		if (!aname_of(&e->a[j])->key)
-			continue;
-		if (left < e->a[j].nvals)
-			return &e->a[j].vals[left];
-		left -= e->a[j].nvals;
+	for (uint32_t j = 0; j < e->n; j++) {
+		uint32_t nv;
+		const struct aname *an = attr_take(&p, &nv);
+
+		for (uint32_t v = 0; v < nv; v++) {
+			const char *val = value_take(&p, len);
+
+			if (an->key && left-- == 0)
+				return val;
+		}
 	}
 	log_fatal(EXIT_TEMPFAIL, "internal error: tablesnap: key value %u "
 	    "of %s not found", (unsigned)k->orig, e->dn);
@@ -1217,9 +1318,10 @@ index_run(struct tablesnap *s, size_t i, size_t j)
 	int one = 1;
 
 	for (size_t k = i; k < j; k++) {
-		const struct mr_value *v = kref_value(s, &s->kr[k]);
+		uint32_t len;
+		const char *v = kref_value(s, &s->kr[k], &len);
 
-		coarse(v->p, v->len, &c);
+		coarse(v, len, &c);
 		r[k - i].k = s->kr[k];
 		r[k - i].c = xstrdup(buf_str(&c));
 		r[k - i].len = c.len;
@@ -1285,9 +1387,10 @@ group_of(struct tablesnap *s, const struct buf *c)
 	}
 	while (lo < s->nk && (s->kr[lo].h & s->kmask) == h) {
 		struct kgroup g = *kgroup_at(s, s->kr[lo].orig);
-		const struct mr_value *v = kref_value(s, &s->kr[lo]);
+		uint32_t len;
+		const char *v = kref_value(s, &s->kr[lo], &len);
 
-		coarse(v->p, v->len, &s->scoarse2);
+		coarse(v, len, &s->scoarse2);
 		if (s->scoarse2.len == c->len && memcmp(s->scoarse2.p, c->p,
 		    c->len) == 0)
 			return g;
@@ -1311,7 +1414,8 @@ matching(struct tablesnap *s, struct kgroup g, const struct filter *f,
 	for (size_t i = 0; i < g.n && !s->cannot; i++) {
 		uint32_t ei = i == 0 ? g.e0 : s->kr[g.start + i].e;
 		const struct tentry *e = s->e[ei];
-		struct mr_entry me = { e->a, e->n };
+		const struct view *vw = view_of(s, e, 0);
+		struct mr_entry me = { vw->a, vw->n };
 		enum mr_result r = mr_eval(f, &me);
 
 		if (r == MR_TRUE)
@@ -1459,17 +1563,27 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 	index_build(s);
 	for (size_t i = 0; i < s->n && !s->cannot; i++) {
 		const struct tentry *e = s->e[i];
+		const char *ap = tentry_attrs(e);
 		size_t ki = e->k0;
 
 		if (!e->candidate)
 			continue;
 		buf_reset(&s->skeys);
-		for (size_t j = 0; j < e->n && !s->cannot; j++) {
-			if (!aname_of(&e->a[j])->key)
-				continue;
-			for (size_t v = 0; v < e->a[j].nvals; v++) {
-				const struct mr_value *mv = &e->a[j].vals[v];
-				struct kgroup vg = *kgroup_at(s, ki++);
+		for (uint32_t j = 0; j < e->n && !s->cannot; j++) {
+			uint32_t nv;
+			const struct aname *an = attr_take(&ap, &nv);
+
+			for (uint32_t v = 0; v < nv; v++) {
+				struct mr_value one;
+				const struct mr_value *mv = &one;
+				uint32_t len;
+				struct kgroup vg;
+
+				one.p = value_take(&ap, &len);
+				one.len = len;
+				if (!an->key)
+					continue;
+				vg = *kgroup_at(s, ki++);
 
 				/* as stored, and prepared (" a@b" -> "a@b")
 				 * under the rules that prepare */
@@ -1535,7 +1649,14 @@ tablesnap_free(struct tablesnap *s)
 		return;
 	arena_free(&s->mem);	/* entries, their values, nodes */
 	free(s->e);
-	free(s->sa);
+	for (size_t i = 0; i < s->nviews; i++) {
+		free(s->views[i]->a);
+		free(s->views[i]->v);
+		free(s->views[i]);
+	}
+	free(s->views);
+	buf_free(&s->pdn);
+	buf_free(&s->pattrs);
 	free(s->names);
 	free(s->kb);
 	free(s->kr);
