@@ -348,8 +348,19 @@ prep(const char *v, struct buf *b)
 static void
 oracle(const struct rentry *e, int all, struct lines *out)
 {
-	struct buf k = BUF_INIT, pk = BUF_INIT, pv = BUF_INIT, ans = BUF_INIT;
+	struct buf k = BUF_INIT, pk = BUF_INIT, ans = BUF_INIT;
 	struct lines keys = { NULL, 0, 0 };
+	char (*pv)[3][40] = calloc(NENT, sizeof(*pv));	/* prepared */
+
+	unit_must(pv != NULL, "calloc");
+	for (size_t i = 0; i < NENT; i++) {
+		const char *vals[3] = { e[i].mail, e[i].alt[0], e[i].alt[1] };
+
+		for (int j = 0; j < 1 + e[i].nalt; j++) {
+			prep(vals[j], &k);
+			snprintf(pv[i][j], sizeof(pv[i][j]), "%s", buf_str(&k));
+		}
+	}
 
 	for (size_t i = 0; i < NENT; i++) {
 		const char *vals[3] = { e[i].mail, e[i].alt[0], e[i].alt[1] };
@@ -376,14 +387,10 @@ oracle(const struct rentry *e, int all, struct lines *out)
 		prep(keys.v[x], &pk);
 		buf_reset(&ans);
 		for (size_t i = 0; i < NENT; i++) {
-			const char *vals[3] = { e[i].mail, e[i].alt[0],
-			    e[i].alt[1] };
 			int eq = 0;
 
-			for (int j = 0; j < 1 + e[i].nalt && !eq; j++) {
-				prep(vals[j], &pv);
-				eq = strcmp(buf_str(&pv), buf_str(&pk)) == 0;
-			}
+			for (int j = 0; j < 1 + e[i].nalt && !eq; j++)
+				eq = strcmp(pv[i][j], buf_str(&pk)) == 0;
 			if (!eq || !e[i].active)
 				continue;
 			if (ans.len > 0)
@@ -399,7 +406,7 @@ oracle(const struct rentry *e, int all, struct lines *out)
 	lines_free(&keys);
 	buf_free(&k);
 	buf_free(&pk);
-	buf_free(&pv);
+	free(pv);
 	buf_free(&ans);
 }
 
