@@ -865,14 +865,27 @@ tablesnap_attr(struct tablesnap *s, const char *name, size_t len,
 			return;
 		}
 	an = intern(s, name, len);
-	buf_append(&s->pattrs, (const char *)&an, sizeof(an));
-	buf_append(&s->pattrs, (const char *)&n32, sizeof(n32));
-	for (size_t i = 0; i < nvals; i++) {
-		uint32_t l = (uint32_t)vals[i].len;
+	{
+		size_t total = sizeof(an) + sizeof(n32);
+		char *p;
 
-		buf_append(&s->pattrs, (const char *)&l, sizeof(l));
-		buf_append(&s->pattrs, vals[i].p, vals[i].len);
-		buf_putc(&s->pattrs, '\0');
+		for (size_t i = 0; i < nvals; i++)
+			total += sizeof(uint32_t) + vals[i].len + 1;
+		buf_reserve(&s->pattrs, total);
+		p = s->pattrs.p + s->pattrs.len;
+		memcpy(p, &an, sizeof(an));
+		memcpy(p + sizeof(an), &n32, sizeof(n32));
+		p += sizeof(an) + sizeof(n32);
+		for (size_t i = 0; i < nvals; i++) {
+			uint32_t l = (uint32_t)vals[i].len;
+
+			memcpy(p, &l, sizeof(l));
+			if (l > 0)
+				memcpy(p + sizeof(l), vals[i].p, l);
+			p[sizeof(l) + l] = '\0';
+			p += sizeof(l) + l + 1;
+		}
+		s->pattrs.len += total;
 	}
 	s->pn++;
 	s->pnv += n32;
