@@ -551,6 +551,17 @@ MUTANTS = [
         tests=["*/t_tablesnap"],
     ),
     dict(
+        name="tablesnap-decided-the-wrong-conjuncts",
+        why="of an AND, the conjuncts without the key are the server's "
+            "(the read filter keeps them); those with the key are "
+            "evaluated on each key's entries",
+        file="common/tablesnap.c",
+        old="\t\t\tif (uses_key(s->tmpl->kids[i]))\n",
+        new="\t\t\tif (!uses_key(s->tmpl->kids[i]))\n",
+        tests=["*/t_tablesnap", "test_ldaptable_snapshot.py"],
+        only=["snapshot howto alias"],
+    ),
+    dict(
         name="tablesnap-trust-every-miss",
         why="a key the snapshot cannot prove absent (insignificant "
             "spaces, non-ASCII) is asked live, never NOTFOUND from it",
