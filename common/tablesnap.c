@@ -150,6 +150,15 @@ struct tablesnap {
 	struct aname **names;
 	size_t nnames;
 	struct hmap dns;	/* normalized DN -> entry index or ABSENT */
+	/* special values normalized once each (a member is in many
+	 * groups, and each walk follows it again): raw text -> index in
+	 * norms */
+	struct hmap raw;
+	struct {
+		char *p;	/* NULL: not a DN lookupd compares */
+		size_t len;
+	} *norms;
+	size_t nnorms;
 	union kslot **kb;	/* the key index in read order, in blocks */
 	size_t nk;
 	struct kref *kr;	/* sorted */
@@ -582,6 +591,7 @@ tablesnap_new(const struct ldaptable *t, const char *const *key_attrs,
 	s->arg = arg;
 	s->has_special = t->nattrs > t->num_attributes;
 	s->dns.mem = &s->mem;
+	s->raw.mem = &s->mem;
 	tablesnap_index_bits(s, KBITS);
 	s->key_attrs = xcalloc(nkey_attrs ? nkey_attrs : 1,
 	    sizeof(*s->key_attrs));
@@ -946,6 +956,38 @@ covered(const struct tablesnap *s, const struct buf *norm)
 	return 0;
 }
 
+/* The normalized form of the special value v (mr_dn_norm), into *out
+ * (valid while s lives), remembered; -1 when v is not a DN lookupd
+ * compares. */
+static int
+norm_of(struct tablesnap *s, const char *v, struct buf *out)
+{
+	struct hnode *h = hget(&s->raw, v, strlen(v), 1);
+
+	if (h->nv == 0) {
+		struct buf norm = BUF_INIT;
+
+		s->norms = xreallocarray(s->norms, s->nnorms + 1,
+		    sizeof(*s->norms));
+		if (mr_dn_norm(v, strlen(v), &norm) == 0) {
+			s->norms[s->nnorms].p = arena_strndup(&s->mem,
+			    norm.p ? norm.p : "", norm.len);
+			s->norms[s->nnorms].len = norm.len;
+		} else {
+			s->norms[s->nnorms].p = NULL;
+			s->norms[s->nnorms].len = 0;
+		}
+		buf_free(&norm);
+		hpush(&s->raw, h, s->nnorms++);
+	}
+	if (s->norms[h->v[0]].p == NULL)
+		return -1;
+	out->p = s->norms[h->v[0]].p;
+	out->len = s->norms[h->v[0]].len;
+	out->cap = out->len + 1;
+	return 0;
+}
+
 static int
 is_url(const char *v)
 {
@@ -959,7 +1001,7 @@ tablesnap_unresolved(struct tablesnap *s,
     void (*fn)(const char *dn, void *arg), void *arg)
 {
 	const struct ldaptable *t = s->t;
-	struct buf norm = BUF_INIT;
+	struct buf norm;	/* s's: never freed here */
 	size_t count = 0;
 
 	if (!s->has_special)
@@ -980,8 +1022,8 @@ tablesnap_unresolved(struct tablesnap *s,
 
 				if (i < t->num_attributes || i >= t->nattrs)
 					continue;
-				if (is_url(dn) || mr_dn_norm(dn, strlen(dn),
-				    &norm) < 0 || covered(s, &norm))
+				if (is_url(dn) || norm_of(s, dn, &norm) < 0 ||
+				    covered(s, &norm))
 					continue; /* decided in the walk */
 				h = hget(&s->dns, norm.p, norm.len, 1);
 				if (h->nv > 0)
@@ -992,7 +1034,6 @@ tablesnap_unresolved(struct tablesnap *s,
 			}
 		}
 	}
-	buf_free(&norm);
 	return count;
 }
 
@@ -1063,7 +1104,7 @@ static void
 follow(struct sim *w, const char *v, int depth)
 {
 	struct tablesnap *s = w->s;
-	struct buf norm = BUF_INIT;
+	struct buf norm;	/* s's: never freed here */
 	struct hnode *h;
 
 	if (is_url(v)) {
@@ -1071,11 +1112,10 @@ follow(struct sim *w, const char *v, int depth)
 		w->error = 1;
 		return;
 	}
-	if (mr_dn_norm(v, strlen(v), &norm) < 0) {
+	if (norm_of(s, v, &norm) < 0) {
 		cannot(s, "a special value lookupd cannot compare as a "
 		    "DN", v);
 		w->error = 1;
-		buf_free(&norm);
 		return;
 	}
 	h = hget(&s->dns, norm.p, norm.len, 0);
@@ -1092,7 +1132,6 @@ follow(struct sim *w, const char *v, int depth)
 		w->error = 1;
 	}
 	/* absent: skipped, as Postfix skips a DN that is not found */
-	buf_free(&norm);
 }
 
 static void
@@ -1681,6 +1720,8 @@ tablesnap_free(struct tablesnap *s)
 		free(s->cover[i]);
 	free(s->cover);
 	hfree(&s->dns);
+	hfree(&s->raw);
+	free(s->norms);
 	template_free(s);
 	buf_free(&s->sfilter);
 	buf_free(&s->sout);
