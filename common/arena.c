@@ -34,6 +34,26 @@ nomem(void)
 	log_fatal(EXIT_TEMPFAIL, "out of memory (arena)");
 }
 
+void *
+huge_alloc(size_t n, size_t size)
+{
+	size_t len;
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size / 2)
+		nomem();
+	len = n * size;
+	if (len < ARENA_CHUNK)
+		return xreallocarray(NULL, n ? n : 1, size ? size : 1);
+	/* aligned and advised, so that the kernel can back it with huge
+	 * pages: a few faults instead of one per 4 KiB */
+	len = (len + ARENA_CHUNK - 1) & ~(ARENA_CHUNK - 1);
+	if ((p = aligned_alloc(ARENA_CHUNK, len)) == NULL)
+		nomem();
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
 static void *
 new_chunk(struct arena *a, size_t size, int current)
 {
@@ -42,12 +62,7 @@ new_chunk(struct arena *a, size_t size, int current)
 	if (size > SIZE_MAX - sizeof(*c))
 		nomem();
 	if (current) {
-		/* aligned and advised, so that the kernel can back it with
-		 * huge pages: a few faults instead of one per 4 KiB */
-		c = aligned_alloc(ARENA_CHUNK, ARENA_CHUNK);
-		if (c == NULL)
-			nomem();
-		(void)madvise(c, ARENA_CHUNK, MADV_HUGEPAGE);
+		c = huge_alloc(1, ARENA_CHUNK);
 		size = ARENA_CHUNK - sizeof(*c);
 	} else {
 		c = xmalloc(sizeof(*c) + size);

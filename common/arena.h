@@ -33,4 +33,9 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 /* Free everything; the arena can be used again. */
 void arena_free(struct arena *a);
 
+/* n elements of size bytes outside any arena, uninitialized, free()d
+ * alone; from 2 MiB on, aligned and in huge pages where the kernel has
+ * them (one fault, not one per 4 KiB).  Dies on ENOMEM like xmalloc. */
+void *huge_alloc(size_t n, size_t size);
+
 #endif

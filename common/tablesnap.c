@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
@@ -158,7 +157,7 @@ struct tablesnap {
 		char *p;	/* NULL: not a DN lookupd compares */
 		size_t len;
 	} *norms;
-	size_t nnorms;
+	size_t nnorms, cnorms;
 	union kslot **kb;	/* the key index in read order, in blocks */
 	size_t nk;
 	struct kref *kr;	/* sorted */
@@ -185,6 +184,7 @@ struct tablesnap {
 	size_t ntnode;
 	/* scratch buffers of answer(), kept from key to key */
 	struct buf sfilter, sout, sone, scoarse, scoarse2, skeys;
+	struct buf skey, sprep;	/* tablesnap_answers()'s */
 	size_t *sidx;
 	size_t sidx_cap;
 	int cannot;
@@ -213,32 +213,11 @@ hash(const char *k, size_t n)
 	return h;
 }
 
-/* n elements of size bytes, uninitialized; from 2 MiB on, in huge
- * pages where the kernel has them (one fault, not one per 4 KiB). */
-static void *
-big_alloc(size_t n, size_t size)
-{
-	size_t huge = (size_t)2 << 20, len;
-	void *p;
-
-	if (size != 0 && n > SIZE_MAX / size / 2)
-		log_fatal(EXIT_TEMPFAIL, "out of memory (%zu elements of "
-		    "%zu bytes)", n, size);
-	len = n * size;
-	if (len < huge)
-		return xreallocarray(NULL, n ? n : 1, size ? size : 1);
-	len = (len + huge - 1) & ~(huge - 1);
-	if ((p = aligned_alloc(huge, len)) == NULL)
-		log_fatal(EXIT_TEMPFAIL, "out of memory (%zu bytes)", len);
-	(void)madvise(p, len, MADV_HUGEPAGE);
-	return p;
-}
-
 /* Slots for cap entries, zeroed. */
 static struct hslot *
 slots(size_t cap)
 {
-	struct hslot *p = big_alloc(cap, sizeof(*p));
+	struct hslot *p = huge_alloc(cap, sizeof(*p));
 
 	memset(p, 0, cap * sizeof(*p));
 	return p;
@@ -440,7 +419,8 @@ escaped_pct(const char *q)
 }
 
 /*
- * 1 if t's filter is an AND some of whose conjuncts hold no expansion:
+ * 1 if f, the filter of the text q, is an AND some of whose conjuncts
+ * hold no expansion:
  * the read filter keeps those as they are (print_widened), so the
  * server found each of them TRUE on every candidate it sent, as it
  * would in Postfix's own search.  On a candidate, a key's filter is
@@ -449,12 +429,11 @@ escaped_pct(const char *q)
  * decided (objectClass subclasses included).
  */
 static int
-decided_and(const struct ldaptable *t)
+decided_and(const struct filter *f, const char *q)
 {
-	const struct filter *f = t->filter;
 	size_t with = 0;
 
-	if (f == NULL || f->type != FILTER_AND || escaped_pct(t->query_filter))
+	if (f == NULL || f->type != FILTER_AND || escaped_pct(q))
 		return 0;
 	for (size_t i = 0; i < f->nkids; i++)
 		with += uses_key(f->kids[i]) != 0;
@@ -469,7 +448,7 @@ tablesnap_read_attrs(const struct ldaptable *t)
 
 	for (size_t i = 0; i < t->nattrs; i++)
 		add_attr(&v, &n, t->attrs[i]);
-	if (!decided_and(t))
+	if (!decided_and(t->filter, t->query_filter))
 		filter_attrs(t->filter, &v, &n);
 	else
 		for (size_t i = 0; i < t->filter->nkids; i++)
@@ -526,8 +505,7 @@ template_init(struct tablesnap *s)
 		return;
 	}
 	collect_tnodes(s, s->tmpl);
-	if (decided_and(s->t) && s->tmpl->type == FILTER_AND &&
-	    s->tmpl->nkids == s->t->filter->nkids) {
+	if (decided_and(s->tmpl, q)) {
 		/* the conjuncts with the key, the template's own nodes */
 		s->tkey = xcalloc(1, sizeof(*s->tkey));
 		s->tkey->type = FILTER_AND;
@@ -680,6 +658,38 @@ value_take(const char **p, uint32_t *len)
 	v = *p + sizeof(*len);
 	*p = v + *len + 1;
 	return v;
+}
+
+/* The values of an entry kept, in order (next_value). */
+struct vcur {
+	const char *p;
+	uint32_t attrs;			/* attributes not begun */
+	uint32_t left;			/* values left of the current one */
+	const struct aname *an;		/* the current attribute */
+};
+
+static void
+vcur_init(struct vcur *c, const struct tentry *e)
+{
+	c->p = tentry_attrs(e);
+	c->attrs = e->n;
+	c->left = 0;
+	c->an = NULL;
+}
+
+/* The next value (NUL-terminated; its attribute in c->an, its length
+ * in *len), or NULL after the last. */
+static const char *
+next_value(struct vcur *c, uint32_t *len)
+{
+	while (c->left == 0) {
+		if (c->attrs == 0)
+			return NULL;
+		c->attrs--;
+		c->an = attr_take(&c->p, &c->left);
+	}
+	c->left--;
+	return value_take(&c->p, len);
 }
 
 /* e unpacked into the view of slot (0: matching and the scan of
@@ -962,14 +972,18 @@ covered(const struct tablesnap *s, const struct buf *norm)
 static int
 norm_of(struct tablesnap *s, const char *v, struct buf *out)
 {
-	struct hnode *h = hget(&s->raw, v, strlen(v), 1);
+	size_t vlen = strlen(v);
+	struct hnode *h = hget(&s->raw, v, vlen, 1);
 
 	if (h->nv == 0) {
 		struct buf norm = BUF_INIT;
 
-		s->norms = xreallocarray(s->norms, s->nnorms + 1,
-		    sizeof(*s->norms));
-		if (mr_dn_norm(v, strlen(v), &norm) == 0) {
+		if (s->nnorms == s->cnorms) {
+			s->cnorms = s->cnorms ? 2 * s->cnorms : 256;
+			s->norms = xreallocarray(s->norms, s->cnorms,
+			    sizeof(*s->norms));
+		}
+		if (mr_dn_norm(v, vlen, &norm) == 0) {
 			s->norms[s->nnorms].p = arena_strndup(&s->mem,
 			    norm.p ? norm.p : "", norm.len);
 			s->norms[s->nnorms].len = norm.len;
@@ -1008,30 +1022,26 @@ tablesnap_unresolved(struct tablesnap *s,
 		return 0;
 	seal(s);
 	for (; s->scanned < s->n; s->scanned++) {
-		const struct tentry *e = s->e[s->scanned];
-		const char *p = tentry_attrs(e);
+		struct vcur c;
+		const char *dn;
+		uint32_t len;
 
-		for (uint32_t j = 0; j < e->n; j++) {
-			uint32_t nv;
-			size_t i = attr_take(&p, &nv)->ai;
+		vcur_init(&c, s->e[s->scanned]);
+		while ((dn = next_value(&c, &len)) != NULL) {
+			struct hnode *h;
 
-			for (uint32_t v = 0; v < nv; v++) {
-				uint32_t len;
-				const char *dn = value_take(&p, &len);
-				struct hnode *h;
-
-				if (i < t->num_attributes || i >= t->nattrs)
-					continue;
-				if (is_url(dn) || norm_of(s, dn, &norm) < 0 ||
-				    covered(s, &norm))
-					continue; /* decided in the walk */
-				h = hget(&s->dns, norm.p, norm.len, 1);
-				if (h->nv > 0)
-					continue;	/* known or asked */
-				hpush(&s->dns, h, PENDING);
-				fn(dn, arg);
-				count++;
-			}
+			if (c.an->ai < t->num_attributes ||
+			    c.an->ai >= t->nattrs)
+				continue;	/* not a special value */
+			if (is_url(dn) || norm_of(s, dn, &norm) < 0 ||
+			    covered(s, &norm))
+				continue;	/* decided in the walk */
+			h = hget(&s->dns, norm.p, norm.len, 1);
+			if (h->nv > 0)
+				continue;	/* known or asked */
+			hpush(&s->dns, h, PENDING);
+			fn(dn, arg);
+			count++;
 		}
 	}
 	return count;
@@ -1249,7 +1259,7 @@ static void
 index_sort(struct tablesnap *s)
 {
 	enum { BITS = 11, RADIX = 1 << BITS };
-	struct kref *arr = big_alloc(s->nk ? s->nk : 1, sizeof(*arr));
+	struct kref *arr = huge_alloc(s->nk ? s->nk : 1, sizeof(*arr));
 	struct kref *from = NULL, *to = arr;	/* NULL: the blocks */
 	size_t *count = xcalloc(RADIX, sizeof(*count));
 
@@ -1328,20 +1338,14 @@ static const char *
 kref_value(const struct tablesnap *s, const struct kref *k, uint32_t *len)
 {
 	const struct tentry *e = s->e[k->e];
-	const char *p = tentry_attrs(e);
 	size_t left = k->orig - e->k0;
+	struct vcur c;
+	const char *val;
 
-	for (uint32_t j = 0; j < e->n; j++) {
-		uint32_t nv;
-		const struct aname *an = attr_take(&p, &nv);
-
-		for (uint32_t v = 0; v < nv; v++) {
-			const char *val = value_take(&p, len);
-
-			if (an->key && left-- == 0)
-				return val;
-		}
-	}
+	vcur_init(&c, e);
+	while ((val = next_value(&c, len)) != NULL)
+		if (c.an->key && left-- == 0)
+			return val;
 	log_fatal(EXIT_TEMPFAIL, "internal error: tablesnap: key value %u "
 	    "of %s not found", (unsigned)k->orig, e->dn);
 }
@@ -1591,6 +1595,54 @@ entry_gave(struct tablesnap *s, const char *key, size_t len)
 	return 0;
 }
 
+/* The keys of the value v of the entry being walked (vg: its group),
+ * as stored and prepared (" a@b" -> "a@b") under the rules that
+ * prepare, each answered unless the entry gave it already or, in a
+ * group of more than one entry, any entry did (keys). */
+static void
+value_keys(struct tablesnap *s, const char *v, uint32_t len,
+    struct kgroup vg, struct hmap *keys, tablesnap_emit_fn emit, void *arg)
+{
+	struct buf *k = &s->skey, *c = &s->scoarse;
+
+	for (int pass = 0; pass < 2 && !s->cannot; pass++) {
+		const struct kgroup *g = &vg;
+		struct hnode *seen;
+
+		buf_reset(k);
+		if (pass == 0)
+			buf_append(k, v, len);
+		else if (plain_ascii(v, len))
+			continue;	/* prepared: pass 0's */
+		else if (mr_prep_fold(v, len, &s->sprep) == 0)
+			buf_append(k, s->sprep.p ? s->sprep.p : "",
+			    s->sprep.len);
+		else
+			continue;
+		lower_ascii(k);
+		if (k->len == 0 || memchr(k->p, '\0', k->len) ||
+		    entry_gave(s, k->p, k->len))
+			continue;
+		/* the value's group is the key's: as stored, lowering its
+		 * ASCII letters changes nothing coarse() keeps; prepared,
+		 * checked */
+		if (pass == 1) {
+			coarse(v, len, &s->scoarse2);
+			coarse(k->p, k->len, c);
+			if (c->len != s->scoarse2.len || memcmp(c->p,
+			    s->scoarse2.p, c->len) != 0)
+				g = NULL;
+		}
+		if (g == NULL || !g->one) {
+			seen = hget(keys, k->p, k->len, 1);
+			if (seen->nv)
+				continue;
+			hpush(keys, seen, 1);
+		}
+		answer(s, k->p, g, emit, arg);
+	}
+}
+
 /*
  * Each key is answered once, when the walk of the entries in read order
  * meets it first (the order of answer() calls, and so of a "cannot",
@@ -1608,87 +1660,27 @@ tablesnap_answers(struct tablesnap *s, tablesnap_emit_fn emit, void *arg,
 {
 	struct arena mem = ARENA_INIT;
 	struct hmap keys = { NULL, 0, 0, &mem };
-	struct buf k = BUF_INIT, p = BUF_INIT;
-	struct buf *c = &s->scoarse;
 
 	seal(s);
 	index_build(s);
 	for (size_t i = 0; i < s->n && !s->cannot; i++) {
 		const struct tentry *e = s->e[i];
-		const char *ap = tentry_attrs(e);
 		size_t ki = e->k0;
+		struct vcur c;
+		const char *v;
+		uint32_t len;
 
 		if (!e->candidate)
 			continue;
 		buf_reset(&s->skeys);
-		for (uint32_t j = 0; j < e->n && !s->cannot; j++) {
-			uint32_t nv;
-			const struct aname *an = attr_take(&ap, &nv);
-
-			for (uint32_t v = 0; v < nv; v++) {
-				struct mr_value one;
-				const struct mr_value *mv = &one;
-				uint32_t len;
-				struct kgroup vg;
-
-				one.p = value_take(&ap, &len);
-				one.len = len;
-				if (!an->key)
-					continue;
-				vg = *kgroup_at(s, ki++);
-
-				/* as stored, and prepared (" a@b" -> "a@b")
-				 * under the rules that prepare */
-				for (int pass = 0; pass < 2; pass++) {
-					const struct kgroup *g = &vg;
-					struct hnode *seen;
-
-					buf_reset(&k);
-					if (pass == 0)
-						buf_append(&k, mv->p, mv->len);
-					else if (plain_ascii(mv->p, mv->len))
-						continue; /* prepared: pass 0's */
-					else if (mr_prep_fold(mv->p, mv->len,
-					    &p) == 0)
-						buf_append(&k, p.p ? p.p : "",
-						    p.len);
-					else
-						continue;
-					lower_ascii(&k);
-					if (k.len == 0 || memchr(k.p, '\0',
-					    k.len) || entry_gave(s, k.p, k.len))
-						continue;
-					/* the value's group is the key's: as
-					 * stored, lowering its ASCII letters
-					 * changes nothing coarse() keeps;
-					 * prepared, checked */
-					if (pass == 1) {
-						coarse(mv->p, mv->len,
-						    &s->scoarse2);
-						coarse(k.p, k.len, c);
-						if (c->len != s->scoarse2.len ||
-						    memcmp(c->p,
-						    s->scoarse2.p, c->len) != 0)
-							g = NULL;
-					}
-					if (g == NULL || !g->one) {
-						seen = hget(&keys, k.p, k.len,
-						    1);
-						if (seen->nv)
-							continue;
-						hpush(&keys, seen, 1);
-					}
-					answer(s, k.p, g, emit, arg);
-					if (s->cannot)
-						break;
-				}
-			}
-		}
+		vcur_init(&c, e);
+		while (!s->cannot && (v = next_value(&c, &len)) != NULL)
+			if (c.an->key)
+				value_keys(s, v, len, *kgroup_at(s, ki++),
+				    &keys, emit, arg);
 	}
 	hfree(&keys);
 	arena_free(&mem);
-	buf_free(&k);
-	buf_free(&p);
 	if (s->cannot)
 		return log_errf(err, errsz, "%s", s->why);
 	return 0;
@@ -1729,6 +1721,8 @@ tablesnap_free(struct tablesnap *s)
 	buf_free(&s->scoarse);
 	buf_free(&s->scoarse2);
 	buf_free(&s->skeys);
+	buf_free(&s->skey);
+	buf_free(&s->sprep);
 	for (size_t i = 0; i < s->nrules; i++)
 		free(s->rules[i].name);
 	free(s->rules);

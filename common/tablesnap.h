@@ -17,11 +17,12 @@
  * a value equal to the key (common/matchrule.c, each attribute's rule
  * from the subschema; of a filter that is an AND, only the conjuncts
  * with the key: the read filter keeps the others as they are, so the
- * server found them TRUE on every candidate), and the answer is made from the matching
- * entries step for step as lookupd/pfldap.c makes it live (result
- * attributes, result_format, special, leaf and terminal attributes,
- * recursion_limit, expansion_limit, size_limit).  A key whose answer
- * is Postfix's error comes out as TABLESNAP_TEMP with the reason.
+ * server found them TRUE on every candidate), and the answer is made
+ * from the matching entries step for step as lookupd/pfldap.c makes it
+ * live (result attributes, result_format, special, leaf and terminal
+ * attributes, recursion_limit, expansion_limit, size_limit).  A key
+ * whose answer is Postfix's error comes out as TABLESNAP_TEMP with the
+ * reason.
  *
  * Never a guess: anything that cannot be decided exactly (a 'cannot'
  * of matchrule, a non-ASCII value under a Unicode rule, keys from an

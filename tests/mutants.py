@@ -562,6 +562,28 @@ MUTANTS = [
         only=["snapshot howto alias"],
     ),
     dict(
+        name="tablesnap-dn-memo-one-for-all",
+        why="an ldap_table snapshot normalizes each special value once "
+            "and remembers it by the value's own text",
+        file="common/tablesnap.c",
+        old="\tstruct hnode *h = hget(&s->raw, v, vlen, 1);",
+        new="\tstruct hnode *h = hget(&s->raw, v, 0, 1);",
+        tests=["*/t_tablesnap", "test_ldaptable_snapshot.py"],
+    ),
+    dict(
+        name="tablesnap-walk-one-view",
+        why="the walk unpacks each entry into the view of its depth, so "
+            "that following a member does not overwrite the group it "
+            "came from",
+        file="common/tablesnap.c",
+        old="\t\tconst struct view *e = view_of(w->s, w->s->e[idx[k]],\n"
+            "\t\t    (size_t)depth);",
+        new="\t\tconst struct view *e = view_of(w->s, w->s->e[idx[k]],\n"
+            "\t\t    (size_t)1);",
+        tests=["*/t_tablesnap", "test_ldaptable_snapshot.py",
+               "test_ldaptable_diff.py"],
+    ),
+    dict(
         name="tablesnap-trust-every-miss",
         why="a key the snapshot cannot prove absent (insignificant "
             "spaces, non-ASCII) is asked live, never NOTFOUND from it",

@@ -480,9 +480,10 @@ index_any_hash(const char *text, int all)
 		CHECK(name, tablesnap_answers(s, emit_all, &got, err,
 		    sizeof(err)) == 0);
 		qsort(got.v, got.n, sizeof(*got.v), cmp_line);
-		for (size_t i = 0; i < got.n && i < want.n; i++) {
-			same += strcmp(got.v[i], want.v[i]) == 0;
-			if (strcmp(got.v[i], want.v[i]) != 0 && same + 3 > i)
+		for (size_t i = 0, shown = 0; i < got.n && i < want.n; i++) {
+			if (strcmp(got.v[i], want.v[i]) == 0)
+				same++;
+			else if (shown++ < 3)	/* the first differences */
 				printf("# got  %s\n# want %s\n", got.v[i],
 				    want.v[i]);
 		}
