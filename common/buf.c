@@ -10,6 +10,8 @@
  * exists.
  */
 #include <sys/mman.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +89,16 @@ mem_prefault(void *p, size_t len)
 	(void)p;
 	(void)len;
 #endif
+}
+
+void
+mem_trim(void)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&mu);
+	(void)malloc_trim(0);
+	pthread_mutex_unlock(&mu);
 }
 
 char *

@@ -51,6 +51,11 @@ void *xreallocarray(void *p, size_t n, size_t size);
  * write: for large buffers about to be filled.  A hint: ignored where
  * the kernel cannot (before Linux 5.14). */
 void mem_prefault(void *p, size_t len);
+/* malloc_trim(0), one thread at a time: the heap's free memory given
+ * back to the system.  Two threads in glibc's malloc_trim at once can
+ * crash when glibc's own malloc was never used (under AddressSanitizer,
+ * whose malloc replaces it, both set the heap up at the same time). */
+void mem_trim(void);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* A fresh string, printf-formatted ("(message could not be formatted)"

@@ -597,7 +597,7 @@ full_commit(struct group *gr)
 		/* The writers' memory goes back to the system, not to
 		 * the heap's free lists: RssAnon stays small between full
 		 * refreshes. */
-		(void)malloc_trim(0);
+		mem_trim();
 	}
 	free(maps);
 	return rc;
@@ -834,7 +834,7 @@ flusher_main(void *arg)
 			 * would wait for. */
 			pthread_mutex_unlock(&gr->fmu);
 			t0 = clock_ms();
-			(void)malloc_trim(0);
+			mem_trim();
 			log_debug("persist %s: malloc_trim %.0f ms", gr->name,
 			    clock_ms() - t0);
 			trim = 0;
