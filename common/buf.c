@@ -91,6 +91,17 @@ mem_prefault(void *p, size_t len)
 #endif
 }
 
+int
+bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+
+	if (c != 0)
+		return c;
+	return (alen > blen) - (alen < blen);
+}
+
 void
 mem_trim(void)
 {

@@ -56,6 +56,9 @@ void mem_prefault(void *p, size_t len);
  * crash when glibc's own malloc was never used (under AddressSanitizer,
  * whose malloc replaces it, both set the heap up at the same time). */
 void mem_trim(void);
+/* memcmp of two byte strings of their own lengths, the shorter first
+ * where one begins the other. */
+int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* A fresh string, printf-formatted ("(message could not be formatted)"

@@ -1303,13 +1303,10 @@ static int
 cmp_kcoarse(const void *a, const void *b)
 {
 	const struct kcoarse *x = a, *y = b;
-	size_t l = x->len < y->len ? x->len : y->len;
-	int r = memcmp(x->c, y->c, l);
+	int r = bytes_cmp(x->c, x->len, y->c, y->len);
 
 	if (r != 0)
 		return r;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
 	if (x->k.e != y->k.e)
 		return x->k.e < y->k.e ? -1 : 1;
 	return (x->k.orig > y->k.orig) - (x->k.orig < y->k.orig);

@@ -530,13 +530,10 @@ static int
 cmp_addr(const void *a, const void *b)
 {
 	const struct addr *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->key, y->key, n);
+	int c = bytes_cmp(x->key, x->len, y->key, y->len);
 
 	if (c != 0)
 		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
 	if (x->ent != y->ent)
 		return x->ent < y->ent ? -1 : 1;
 	if (x->attr != y->attr)

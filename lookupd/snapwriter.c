@@ -459,17 +459,6 @@ snapwriter_abort(struct snapwriter *w)
 }
 
 static int
-bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-
-	if (c != 0)
-		return c;
-	return (alen > blen) - (alen < blen);
-}
-
-static int
 key_cmp(const struct rec *a, const struct rec *b)
 {
 	return bytes_cmp(REC_KEY(a), a->klen, REC_KEY(b), b->klen);
